@@ -1,0 +1,95 @@
+package sdk
+
+import (
+	"hash/maphash"
+	"runtime"
+	"sync"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+)
+
+// sessionCache maps a verified token to its session. It is sharded so that
+// concurrent lookups rarely meet on a lock: a single-mutex LRU gets slower
+// with more cores, since every hit reorders the list under the lock.
+// Entries expire with their token (exp + leeway) and are ignored once the
+// keyring generation that verified them is no longer current; both are
+// checked on lookup, so no background goroutine is needed.
+type sessionCache struct {
+	seed   maphash.Seed
+	mask   uint64
+	shards []cacheShard
+}
+
+type cacheShard struct {
+	mu  sync.Mutex
+	lru *simplelru.LRU[string, cacheEntry]
+	// Keep shards on separate cache lines.
+	_ [40]byte
+}
+
+type cacheEntry struct {
+	session *Session
+	gen     uint64
+	// until is the UnixNano instant (exp + leeway) the entry dies at.
+	until int64
+}
+
+func newSessionCache(size int) *sessionCache {
+	n := 1
+	for n < 8*runtime.GOMAXPROCS(0) && n*64 <= size {
+		n *= 2
+	}
+	c := &sessionCache{seed: maphash.MakeSeed(), mask: uint64(n - 1), shards: make([]cacheShard, n)}
+	per := (size + n - 1) / n
+	for i := range c.shards {
+		lru, _ := simplelru.NewLRU[string, cacheEntry](per, nil) // per > 0 always
+		c.shards[i].lru = lru
+	}
+	return c
+}
+
+func (c *sessionCache) shard(token string) *cacheShard {
+	// The signature (the token's tail) is as good as random: hashing it
+	// alone picks a shard faster than hashing the whole token.
+	tail := token
+	if len(tail) > 16 {
+		tail = tail[len(tail)-16:]
+	}
+	return &c.shards[maphash.String(c.seed, tail)&c.mask]
+}
+
+// get returns the session cached for token if it was verified under
+// keyring generation gen and is still valid at now (UnixNano).
+func (c *sessionCache) get(token string, gen uint64, now int64) *Session {
+	sh := c.shard(token)
+	sh.mu.Lock()
+	e, ok := sh.lru.Get(token)
+	if ok && (e.gen != gen || now >= e.until) {
+		sh.lru.Remove(token)
+		ok = false
+	}
+	sh.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	return e.session
+}
+
+func (c *sessionCache) put(token string, s *Session, gen uint64, until int64) {
+	sh := c.shard(token)
+	sh.mu.Lock()
+	sh.lru.Add(token, cacheEntry{session: s, gen: gen, until: until})
+	sh.mu.Unlock()
+}
+
+// len returns the number of entries, expired ones included.
+func (c *sessionCache) len() int {
+	n := 0
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		n += sh.lru.Len()
+		sh.mu.Unlock()
+	}
+	return n
+}

@@ -1,0 +1,501 @@
+package sdk
+
+import "unicode/utf8"
+
+// This file holds a small JSON decoder for the two objects of a token: the
+// header and the claims. It exists for speed (no reflection, no
+// allocation: strings are unescaped in place and returned as spans of the
+// caller's buffer) and for strictness that encoding/json does not offer
+// (duplicate claims, exact types). FuzzClaimsDecoder compares it with
+// encoding/json on arbitrary input.
+
+// maxDepth bounds nesting inside unknown claims.
+const maxDepth = 32
+
+// maxSafeInt is 2^53-1: the largest integer every JSON implementation
+// represents exactly. Time claims outside ±maxSafeInt are rejected.
+const maxSafeInt = 1<<53 - 1
+
+// span is a decoded string: buf[start:end] after in-place unescaping.
+type span struct{ start, end int32 }
+
+func (s span) bytes(buf []byte) []byte { return buf[s.start:s.end] }
+
+// claim bits record which claims a token carried.
+const (
+	hasIss uint16 = 1 << iota
+	hasDest
+	hasAud
+	hasSub
+	hasJti
+	hasSid
+	hasExp
+	hasNbf
+	hasIat
+)
+
+// claims are the registered and Shopify claims that verification reads.
+// Others are skipped after being checked for well-formed JSON.
+type claims struct {
+	has                           uint16
+	iss, dest, aud, sub, jti, sid span
+	exp, nbf, iat                 int64
+}
+
+// jsonError describes why a segment is not acceptable JSON. It is wrapped
+// into ErrMalformed by the verifier; it never quotes input.
+type jsonError struct {
+	msg string
+	// claim is the claim concerned, empty for syntax errors.
+	claim string
+}
+
+func (e *jsonError) Error() string {
+	if e.claim == "" {
+		return e.msg
+	}
+	return "claim " + e.claim + ": " + e.msg
+}
+
+var (
+	errSyntax     = &jsonError{msg: "invalid JSON"}
+	errNotObject  = &jsonError{msg: "not a JSON object"}
+	errTooDeep    = &jsonError{msg: "JSON nested too deeply"}
+	errTrailing   = &jsonError{msg: "data after the JSON object"}
+	errBadUTF8    = &jsonError{msg: "invalid UTF-8 in a string"}
+	errDuplicateA = &jsonError{msg: "duplicate header parameter", claim: "alg"}
+)
+
+type decoder struct {
+	buf []byte
+	pos int
+}
+
+func (d *decoder) ws() {
+	for d.pos < len(d.buf) {
+		switch d.buf[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+// peek returns the next byte after white space, or 0 at the end.
+func (d *decoder) peek() byte {
+	d.ws()
+	if d.pos >= len(d.buf) {
+		return 0
+	}
+	return d.buf[d.pos]
+}
+
+// str decodes the string at d.pos in place. With strict set, invalid UTF-8
+// is an error (claims we read); without, it is kept as is (encoding/json
+// would replace it, which matters only for claims we skip).
+func (d *decoder) str(strict bool) (span, error) {
+	if d.peek() != '"' {
+		return span{}, errSyntax
+	}
+	buf := d.buf
+	r := d.pos + 1
+	w := r
+	start := r
+	for r < len(buf) {
+		c := buf[r]
+		switch {
+		case c == '"':
+			d.pos = r + 1
+			return span{int32(start), int32(w)}, nil
+		case c == '\\':
+			if r+1 >= len(buf) {
+				return span{}, errSyntax
+			}
+			esc := buf[r+1]
+			r += 2
+			var b byte
+			switch esc {
+			case '"', '\\', '/':
+				b = esc
+			case 'b':
+				b = '\b'
+			case 'f':
+				b = '\f'
+			case 'n':
+				b = '\n'
+			case 'r':
+				b = '\r'
+			case 't':
+				b = '\t'
+			case 'u':
+				ru, ok := hex4(buf, r)
+				if !ok {
+					return span{}, errSyntax
+				}
+				r += 4
+				if utf16IsSurrogate(ru) {
+					lo, ok := rune(-1), false
+					if r+6 <= len(buf) && buf[r] == '\\' && buf[r+1] == 'u' {
+						lo, ok = hex4(buf, r+2)
+					}
+					if ru < 0xDC00 && ok && lo >= 0xDC00 && lo < 0xE000 {
+						ru = 0x10000 + (ru-0xD800)<<10 + (lo - 0xDC00)
+						r += 6
+					} else {
+						ru = utf8.RuneError
+					}
+				}
+				w += utf8.EncodeRune(buf[w:], ru)
+				continue
+			default:
+				return span{}, errSyntax
+			}
+			buf[w] = b
+			w++
+		case c < 0x20:
+			return span{}, errSyntax
+		case c < utf8.RuneSelf:
+			buf[w] = c
+			w++
+			r++
+		default:
+			_, size := utf8.DecodeRune(buf[r:])
+			if size == 1 && strict {
+				return span{}, errBadUTF8
+			}
+			w += copy(buf[w:], buf[r:r+size])
+			r += size
+		}
+	}
+	return span{}, errSyntax
+}
+
+func utf16IsSurrogate(r rune) bool { return r >= 0xD800 && r < 0xE000 }
+
+func hex4(buf []byte, i int) (rune, bool) {
+	if i+4 > len(buf) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range buf[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// number scans a JSON number and reports whether it was an integer
+// (no fraction, no exponent) and, if so, its value when within ±maxSafeInt.
+func (d *decoder) number() (v int64, integer, inRange bool, err error) {
+	buf := d.buf
+	i := d.pos
+	neg := false
+	if i < len(buf) && buf[i] == '-' {
+		neg = true
+		i++
+	}
+	if i >= len(buf) || buf[i] < '0' || buf[i] > '9' {
+		return 0, false, false, errSyntax
+	}
+	inRange = true
+	if buf[i] == '0' {
+		i++
+	} else {
+		for i < len(buf) && buf[i] >= '0' && buf[i] <= '9' {
+			if v <= maxSafeInt {
+				v = v*10 + int64(buf[i]-'0')
+			}
+			i++
+		}
+		if v > maxSafeInt {
+			inRange = false
+		}
+	}
+	integer = true
+	if i < len(buf) && buf[i] == '.' {
+		integer = false
+		i++
+		if i >= len(buf) || buf[i] < '0' || buf[i] > '9' {
+			return 0, false, false, errSyntax
+		}
+		for i < len(buf) && buf[i] >= '0' && buf[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(buf) && (buf[i] == 'e' || buf[i] == 'E') {
+		integer = false
+		i++
+		if i < len(buf) && (buf[i] == '+' || buf[i] == '-') {
+			i++
+		}
+		if i >= len(buf) || buf[i] < '0' || buf[i] > '9' {
+			return 0, false, false, errSyntax
+		}
+		for i < len(buf) && buf[i] >= '0' && buf[i] <= '9' {
+			i++
+		}
+	}
+	d.pos = i
+	if neg {
+		v = -v
+	}
+	return v, integer, inRange, nil
+}
+
+func (d *decoder) literal(lit string) error {
+	if len(d.buf)-d.pos < len(lit) || string(d.buf[d.pos:d.pos+len(lit)]) != lit {
+		return errSyntax
+	}
+	d.pos += len(lit)
+	return nil
+}
+
+// skip checks and skips any JSON value.
+func (d *decoder) skip(depth int) error {
+	if depth > maxDepth {
+		return errTooDeep
+	}
+	switch d.peek() {
+	case '"':
+		_, err := d.str(false)
+		return err
+	case '{':
+		d.pos++
+		if d.peek() == '}' {
+			d.pos++
+			return nil
+		}
+		for {
+			if _, err := d.str(false); err != nil {
+				return err
+			}
+			if d.peek() != ':' {
+				return errSyntax
+			}
+			d.pos++
+			if err := d.skip(depth + 1); err != nil {
+				return err
+			}
+			switch d.peek() {
+			case ',':
+				d.pos++
+			case '}':
+				d.pos++
+				return nil
+			default:
+				return errSyntax
+			}
+		}
+	case '[':
+		d.pos++
+		if d.peek() == ']' {
+			d.pos++
+			return nil
+		}
+		for {
+			if err := d.skip(depth + 1); err != nil {
+				return err
+			}
+			switch d.peek() {
+			case ',':
+				d.pos++
+			case ']':
+				d.pos++
+				return nil
+			default:
+				return errSyntax
+			}
+		}
+	case 't':
+		return d.literal("true")
+	case 'f':
+		return d.literal("false")
+	case 'n':
+		return d.literal("null")
+	default:
+		_, _, _, err := d.number()
+		return err
+	}
+}
+
+// member advances to the i-th member of the top-level object (i counts
+// from 0), returning its key with the decoder positioned at its value, or
+// ok == false after the closing brace. The caller must consume the value
+// before asking for the next member.
+func (d *decoder) member(i int) (key []byte, ok bool, err error) {
+	if i == 0 {
+		if d.peek() != '{' {
+			return nil, false, errNotObject
+		}
+		d.pos++
+	}
+	c := d.peek()
+	if c == '}' {
+		d.pos++
+		if d.peek() != 0 {
+			return nil, false, errTrailing
+		}
+		return nil, false, nil
+	}
+	if i > 0 {
+		if c != ',' {
+			return nil, false, errSyntax
+		}
+		d.pos++
+	}
+	k, err := d.str(false)
+	if err != nil {
+		return nil, false, err
+	}
+	if d.peek() != ':' {
+		return nil, false, errSyntax
+	}
+	d.pos++
+	d.ws()
+	return k.bytes(d.buf), true, nil
+}
+
+// stringClaim decodes a string member, or reports a wrong type.
+func (d *decoder) stringClaim(name string) (span, error) {
+	if d.peek() != '"' {
+		if d.skip(1) != nil {
+			return span{}, errSyntax
+		}
+		return span{}, &jsonError{msg: "must be a string", claim: name}
+	}
+	return d.str(true)
+}
+
+// parseHeader returns the header's alg (start < 0 when absent). Other
+// parameters are skipped.
+func parseHeader(buf []byte) (alg span, err error) {
+	d := decoder{buf: buf}
+	alg = span{-1, -1}
+	for i := 0; ; i++ {
+		key, ok, err := d.member(i)
+		if err != nil || !ok {
+			return alg, err
+		}
+		if string(key) != "alg" {
+			if err := d.skip(1); err != nil {
+				return alg, err
+			}
+			continue
+		}
+		if alg.start >= 0 {
+			return alg, errDuplicateA
+		}
+		if alg, err = d.stringClaim("alg"); err != nil {
+			return alg, err
+		}
+	}
+}
+
+// parseClaims fills c from the claims JSON in buf, unescaping strings in
+// place.
+func parseClaims(buf []byte, c *claims) error {
+	d := decoder{buf: buf}
+	for i := 0; ; i++ {
+		key, ok, err := d.member(i)
+		if err != nil || !ok {
+			return err
+		}
+		var bit uint16
+		var dst *span
+		var num *int64
+		switch string(key) {
+		case "iss":
+			bit, dst = hasIss, &c.iss
+		case "dest":
+			bit, dst = hasDest, &c.dest
+		case "aud":
+			bit, dst = hasAud, &c.aud
+		case "sub":
+			bit, dst = hasSub, &c.sub
+		case "jti":
+			bit, dst = hasJti, &c.jti
+		case "sid":
+			bit, dst = hasSid, &c.sid
+		case "exp":
+			bit, num = hasExp, &c.exp
+		case "nbf":
+			bit, num = hasNbf, &c.nbf
+		case "iat":
+			bit, num = hasIat, &c.iat
+		default:
+			if err := d.skip(1); err != nil {
+				return err
+			}
+			continue
+		}
+		name := claimName(bit)
+		if c.has&bit != 0 {
+			return &jsonError{msg: "duplicate claim", claim: name}
+		}
+		c.has |= bit
+		if dst != nil {
+			if *dst, err = d.stringClaim(name); err != nil {
+				return err
+			}
+			continue
+		}
+		if *num, err = d.timeClaim(name); err != nil {
+			return err
+		}
+	}
+}
+
+// timeClaim decodes a NumericDate: whole seconds within ±2^53.
+func (d *decoder) timeClaim(name string) (int64, error) {
+	c0 := d.peek()
+	if c0 != '-' && (c0 < '0' || c0 > '9') {
+		if d.skip(1) != nil {
+			return 0, errSyntax
+		}
+		return 0, &jsonError{msg: "must be a number of seconds", claim: name}
+	}
+	v, integer, inRange, err := d.number()
+	switch {
+	case err != nil:
+		return 0, err
+	case !integer:
+		return 0, &jsonError{msg: "must be a whole number of seconds", claim: name}
+	case !inRange:
+		return 0, &jsonError{msg: "out of range", claim: name}
+	}
+	return v, nil
+}
+
+func claimName(bit uint16) string {
+	switch bit {
+	case hasIss:
+		return "iss"
+	case hasDest:
+		return "dest"
+	case hasAud:
+		return "aud"
+	case hasSub:
+		return "sub"
+	case hasJti:
+		return "jti"
+	case hasSid:
+		return "sid"
+	case hasExp:
+		return "exp"
+	case hasNbf:
+		return "nbf"
+	case hasIat:
+		return "iat"
+	}
+	return ""
+}

@@ -1,0 +1,108 @@
+package sdk
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Option configures a Verifier.
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+const (
+	defaultLeeway    = 10 * time.Second
+	defaultCacheSize = 10_000
+	maxLeeway        = 5 * time.Minute
+)
+
+type config struct {
+	clientIDs       []string
+	noAudienceCheck bool
+	leeway          time.Duration
+	now             func() time.Time
+	cacheSize       int
+	shopSuffixes    []string
+}
+
+func newConfig(opts []Option) (config, error) {
+	c := config{
+		leeway:       defaultLeeway,
+		now:          time.Now,
+		cacheSize:    defaultCacheSize,
+		shopSuffixes: []string{".myshopify.com"},
+	}
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	var errs []error
+	if len(c.clientIDs) == 0 && !c.noAudienceCheck {
+		errs = append(errs, errors.New("sdk: no client ID: pass sdk.WithClientID(yourAppClientID), or sdk.WithoutAudienceCheck() to accept tokens for any app signed with your keys"))
+	}
+	for _, id := range c.clientIDs {
+		if id == "" {
+			errs = append(errs, errors.New("sdk: empty client ID"))
+		}
+	}
+	if c.leeway < 0 || c.leeway > maxLeeway {
+		errs = append(errs, fmt.Errorf("sdk: leeway %v out of range [0, %v]", c.leeway, maxLeeway))
+	}
+	if c.cacheSize < 0 {
+		errs = append(errs, fmt.Errorf("sdk: negative cache size %d", c.cacheSize))
+	}
+	for _, s := range c.shopSuffixes {
+		if !strings.HasPrefix(s, ".") || !isHostname(s[1:]) {
+			errs = append(errs, fmt.Errorf("sdk: shop domain suffix %q must look like \".myshopify.com\"", s))
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// WithClientID sets the app's client ID (API key): a token's aud must equal
+// it. Pass several IDs, or use the option several times, when one backend
+// serves several apps.
+func WithClientID(id string, more ...string) Option {
+	return optionFunc(func(c *config) {
+		c.clientIDs = append(c.clientIDs, id)
+		c.clientIDs = append(c.clientIDs, more...)
+	})
+}
+
+// WithoutAudienceCheck accepts any aud. Shopify's own libraries do this for
+// extension tokens; prefer WithClientID, which stops a token minted for
+// another app that shares your keys. Session.ClientID still reports aud.
+func WithoutAudienceCheck() Option {
+	return optionFunc(func(c *config) { c.noAudienceCheck = true })
+}
+
+// WithLeeway sets the clock-skew allowance for exp, nbf and iat (default
+// 10 s, the value Shopify's libraries settled on; at most 5 min).
+func WithLeeway(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.leeway = d })
+}
+
+// WithClock sets the clock used for every time check and for cache expiry.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) {
+		if now != nil {
+			c.now = now
+		}
+	})
+}
+
+// WithCacheSize bounds the verified-session cache (default 10,000
+// sessions); 0 disables it.
+func WithCacheSize(n int) Option {
+	return optionFunc(func(c *config) { c.cacheSize = n })
+}
+
+// WithShopDomainSuffixes replaces the allowed shop domain suffixes (default
+// ".myshopify.com"). A shop domain is a single DNS label followed by one of
+// them: "example" + ".myshopify.com".
+func WithShopDomainSuffixes(suffixes ...string) Option {
+	return optionFunc(func(c *config) { c.shopSuffixes = append([]string(nil), suffixes...) })
+}

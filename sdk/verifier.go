@@ -1,0 +1,328 @@
+package sdk
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/possession-dev/possession/keysource"
+)
+
+// MaxTokenSize is the longest token Verify decodes. Real session tokens are
+// well under 1 KiB; anything longer is rejected before any decoding.
+const MaxTokenSize = 4096
+
+// maxSegment bounds a decoded header or payload (3/4 of MaxTokenSize).
+const maxSegment = MaxTokenSize * 3 / 4
+
+// sigLen is the base64url length of an HMAC-SHA256 signature.
+const sigLen = 43
+
+// The header every Shopify token carries, {"alg":"HS256","typ":"JWT"}, and
+// its reordered twin: recognised without decoding.
+const (
+	headerHS256JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+	headerJWTHS256 = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9"
+)
+
+var b64 = base64.RawURLEncoding.Strict()
+
+// Verifier verifies session tokens. It is safe for concurrent use; create
+// one per key source and share it.
+type Verifier struct {
+	cfg       config
+	src       keysource.Source
+	refresher keysource.UnknownSignerRefresher
+	macs      atomic.Pointer[macSet]
+	cache     *sessionCache
+}
+
+// New returns a Verifier that checks tokens against src's keys. It fails if
+// the options are invalid, notably when no client ID is given and
+// WithoutAudienceCheck was not chosen.
+func New(src keysource.Source, opts ...Option) (*Verifier, error) {
+	if src == nil {
+		return nil, fmt.Errorf("sdk: nil key source")
+	}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	v := &Verifier{cfg: cfg, src: src}
+	v.refresher, _ = src.(keysource.UnknownSignerRefresher)
+	if cfg.cacheSize > 0 {
+		v.cache = newSessionCache(cfg.cacheSize)
+	}
+	return v, nil
+}
+
+// String describes the verifier without revealing keys.
+func (v *Verifier) String() string {
+	return fmt.Sprintf("sdk.Verifier(clients=%v leeway=%v cache=%d)", v.cfg.clientIDs, v.cfg.leeway, v.cfg.cacheSize)
+}
+
+// outcome is what one verification did, for telemetry.
+type outcome struct {
+	session  *Session
+	err      error
+	cacheHit bool
+}
+
+// Verify checks token and returns the session it establishes, or a nil
+// session and an error wrapping one of the Err* sentinels.
+//
+// Checks run in this order: size and shape, cache, alg (HS256 only),
+// signature (each key in preference order; a refresh of the key source
+// when none matches and the source offers one), then the claims: exp
+// (required), nbf and iat with leeway, aud, and dest/iss.
+func (v *Verifier) Verify(ctx context.Context, token string) (*Session, error) {
+	o := v.verify(ctx, token)
+	return o.session, o.err
+}
+
+func (v *Verifier) verify(ctx context.Context, token string) outcome {
+	// 1. Size and shape, before any decoding.
+	if len(token) == 0 {
+		return outcome{err: fmt.Errorf("%w: empty token", ErrMalformed)}
+	}
+	if len(token) > MaxTokenSize {
+		return outcome{err: fmt.Errorf("%w: token is %d bytes, limit is %d", ErrMalformed, len(token), MaxTokenSize)}
+	}
+	dot1 := strings.IndexByte(token, '.')
+	if dot1 < 0 {
+		return outcome{err: fmt.Errorf("%w: not a JWT (want three dot-separated segments)", ErrMalformed)}
+	}
+	dot2 := strings.IndexByte(token[dot1+1:], '.')
+	if dot2 < 0 {
+		return outcome{err: fmt.Errorf("%w: not a JWT (want three dot-separated segments)", ErrMalformed)}
+	}
+	dot2 += dot1 + 1
+	if strings.IndexByte(token[dot2+1:], '.') >= 0 {
+		return outcome{err: fmt.Errorf("%w: not a JWT (more than three segments)", ErrMalformed)}
+	}
+	header, payload, sig := token[:dot1], token[dot1+1:dot2], token[dot2+1:]
+	if header == "" || payload == "" {
+		return outcome{err: fmt.Errorf("%w: empty header or payload segment", ErrMalformed)}
+	}
+
+	ring := v.src.Keyring()
+	if ring.Len() == 0 {
+		return outcome{err: fmt.Errorf("%w: the key source has no keys", ErrNoKeys)}
+	}
+
+	// 2. Cache.
+	now := v.cfg.now()
+	if v.cache != nil {
+		if s := v.cache.get(token, ring.Generation(), now.UnixNano()); s != nil {
+			return outcome{session: s, cacheHit: true}
+		}
+	}
+
+	// 3. Header: HS256 only.
+	if header != headerHS256JWT && header != headerJWTHS256 {
+		if err := checkHeader(header); err != nil {
+			return outcome{err: err}
+		}
+	}
+
+	// Signature.
+	var mac [sha256.Size]byte
+	if len(sig) != sigLen {
+		return outcome{err: fmt.Errorf("%w: signature segment is %d characters, HS256 needs %d", ErrSignature, len(sig), sigLen)}
+	}
+	if n, err := b64.Decode(mac[:], []byte(sig)); err != nil || n != sha256.Size {
+		return outcome{err: fmt.Errorf("%w: signature is not base64url", ErrSignature)}
+	}
+	signingInput := token[:dot2]
+	macs := v.macsFor(ring)
+	k := macs.match(signingInput, &mac)
+	if k < 0 && v.refresher != nil {
+		// An unknown signer may mean the secret was rotated at its source
+		// since the last refresh: ask once (the source rate-limits).
+		if fresh := v.refresher.RefreshUnknownSigner(ctx); fresh.Len() > 0 && fresh.Generation() != ring.Generation() {
+			ring = fresh
+			macs = v.macsFor(ring)
+			k = macs.match(signingInput, &mac)
+		}
+	}
+	if k < 0 {
+		return outcome{err: fmt.Errorf("%w: signed with none of the %d key(s) of the key source", ErrSignature, ring.Len())}
+	}
+	key := &macs.keys[k]
+
+	// 4. Claims.
+	var buf [maxSegment]byte
+	n, err := b64.Decode(buf[:], []byte(payload))
+	if err != nil || n != b64.DecodedLen(len(payload)) {
+		return outcome{err: fmt.Errorf("%w: payload is not base64url", ErrMalformed)}
+	}
+	var c claims
+	if err := parseClaims(buf[:n], &c); err != nil {
+		return outcome{err: fmt.Errorf("%w: payload: %w", ErrMalformed, err)}
+	}
+	if err := v.checkClaims(&c, buf[:n], key, now); err != nil {
+		return outcome{err: err}
+	}
+
+	// 5. Session.
+	s := v.newSession(&c, buf[:n], key.id)
+	if v.cache != nil {
+		until := time.Unix(c.exp, 0).Add(v.cfg.leeway).UnixNano()
+		v.cache.put(token, s, ring.Generation(), until)
+	}
+	return outcome{session: s}
+}
+
+func (v *Verifier) macsFor(ring *keysource.Keyring) *macSet {
+	if m := v.macs.Load(); m != nil && m.ring == ring {
+		return m
+	}
+	m := newMacSet(ring)
+	v.macs.Store(m)
+	return m
+}
+
+func checkHeader(header string) error {
+	var buf [maxSegment]byte
+	n, err := b64.Decode(buf[:], []byte(header))
+	if err != nil || n != b64.DecodedLen(len(header)) {
+		return fmt.Errorf("%w: header is not base64url", ErrMalformed)
+	}
+	alg, err := parseHeader(buf[:n])
+	if err != nil {
+		return fmt.Errorf("%w: header: %w", ErrMalformed, err)
+	}
+	if alg.start < 0 {
+		return fmt.Errorf("%w: header has no alg; session tokens use HS256", ErrAlgorithm)
+	}
+	if a := alg.bytes(buf[:n]); string(a) != "HS256" {
+		return fmt.Errorf("%w: alg %s; session tokens use HS256", ErrAlgorithm, quoteAlg(a))
+	}
+	return nil
+}
+
+// quoteAlg names a rejected alg when it is a short identifier, and
+// nothing of the input otherwise.
+func quoteAlg(a []byte) string {
+	if len(a) == 0 || len(a) > 12 {
+		return "(unrecognised)"
+	}
+	for _, c := range a {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return "(unrecognised)"
+		}
+	}
+	return `"` + string(a) + `"`
+}
+
+func (v *Verifier) checkClaims(c *claims, buf []byte, key *macKey, now time.Time) error {
+	leeway := v.cfg.leeway
+	if c.has&hasExp == 0 {
+		return fmt.Errorf("%w: no exp claim; a token without expiry is never accepted", ErrMalformed)
+	}
+	// Valid iff now < exp + leeway.
+	if deadline := time.Unix(c.exp, 0).Add(leeway); !now.Before(deadline) {
+		return fmt.Errorf("%w: exp was %s ago (leeway %v)", ErrExpired, seconds(now.Sub(time.Unix(c.exp, 0))), leeway)
+	}
+	// Valid iff now >= nbf - leeway.
+	if c.has&hasNbf != 0 {
+		if start := time.Unix(c.nbf, 0).Add(-leeway); now.Before(start) {
+			return fmt.Errorf("%w: nbf is %s in the future (leeway %v); check this server's clock", ErrNotYetValid, seconds(time.Unix(c.nbf, 0).Sub(now)), leeway)
+		}
+	}
+	if c.has&hasIat != 0 {
+		if start := time.Unix(c.iat, 0).Add(-leeway); now.Before(start) {
+			return fmt.Errorf("%w: iat is %s in the future (leeway %v); check this server's clock", ErrNotYetValid, seconds(time.Unix(c.iat, 0).Sub(now)), leeway)
+		}
+	}
+
+	aud := c.aud.bytes(buf)
+	if !v.cfg.noAudienceCheck {
+		if c.has&hasAud == 0 {
+			return fmt.Errorf("%w: no aud claim", ErrAudience)
+		}
+		if !v.knownClient(aud) {
+			return fmt.Errorf("%w: aud %s is not a configured client ID", ErrAudience, quoteID(aud))
+		}
+	}
+	if key.clientID != "" && string(aud) != key.clientID {
+		return fmt.Errorf("%w: aud %s, but the matching key %q belongs to another client ID", ErrAudience, quoteID(aud), key.id)
+	}
+
+	if c.has&hasDest == 0 {
+		return fmt.Errorf("%w: no dest claim", ErrIssuer)
+	}
+	destHost, destPath, _, ok := splitURL(string(c.dest.bytes(buf)))
+	if !ok || destPath != "" {
+		return fmt.Errorf("%w: dest is not a shop URL or domain", ErrIssuer)
+	}
+	if !isShopDomain(destHost, v.cfg.shopSuffixes) {
+		return fmt.Errorf("%w: dest host is not a shop domain (allowed suffixes %v)", ErrIssuer, v.cfg.shopSuffixes)
+	}
+	if c.has&hasIss != 0 {
+		issHost, _, _, ok := splitURL(string(c.iss.bytes(buf)))
+		if !ok || issHost != destHost {
+			return fmt.Errorf("%w: iss host differs from dest host", ErrIssuer)
+		}
+	}
+	return nil
+}
+
+func (v *Verifier) knownClient(aud []byte) bool {
+	for _, id := range v.cfg.clientIDs {
+		if string(aud) == id {
+			return true
+		}
+	}
+	return false
+}
+
+// quoteID quotes a client ID from a token for an error message, when it
+// is short and printable; client IDs are public.
+func quoteID(b []byte) string {
+	if len(b) > 64 {
+		return "(too long to show)"
+	}
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f {
+			return "(unprintable)"
+		}
+	}
+	return `"` + string(b) + `"`
+}
+
+func seconds(d time.Duration) string {
+	return fmt.Sprintf("%ds", int64(d.Round(time.Second)/time.Second))
+}
+
+// newSession builds the session from checked claims. All of its strings
+// share one allocation: the decoded payload.
+func (v *Verifier) newSession(c *claims, buf []byte, keyID string) *Session {
+	payload := string(buf)
+	str := func(s span) string { return payload[s.start:s.end] }
+	destHost, _, hasScheme, _ := splitURL(str(c.dest))
+	s := &Session{
+		Kind:      KindCheckout,
+		Shop:      destHost,
+		UserID:    str(c.sub),
+		ClientID:  str(c.aud),
+		SessionID: str(c.sid),
+		TokenID:   str(c.jti),
+		ExpiresAt: time.Unix(c.exp, 0),
+		KeyID:     keyID,
+	}
+	if hasScheme {
+		s.Kind = KindAdmin
+	}
+	if c.has&hasIat != 0 {
+		s.IssuedAt = time.Unix(c.iat, 0)
+	}
+	if c.has&hasNbf != 0 {
+		s.NotBefore = time.Unix(c.nbf, 0)
+	}
+	return s
+}
