@@ -2,19 +2,19 @@ package sdk
 
 import "strings"
 
-// splitURL splits a dest or iss value into host and path. The scheme, when
-// present, must be https.
-func splitURL(v string) (host, path string, hasScheme, ok bool) {
-	if rest, found := strings.CutPrefix(v, "https://"); found {
-		v, hasScheme = rest, true
+// splitURL splits a dest or iss value into host and the rest (path, query
+// or fragment). The scheme, when present, must be https.
+func splitURL(v string) (host, rest string, hasScheme, ok bool) {
+	if after, found := strings.CutPrefix(v, "https://"); found {
+		v, hasScheme = after, true
 	} else if strings.Contains(v, "://") {
 		return "", "", false, false
 	}
-	host, path = v, ""
-	if i := strings.IndexByte(v, '/'); i >= 0 {
-		host, path = v[:i], v[i:]
+	host = v
+	if i := strings.IndexAny(v, "/?#"); i >= 0 {
+		host, rest = v[:i], v[i:]
 	}
-	return host, path, hasScheme, host != ""
+	return host, rest, hasScheme, host != ""
 }
 
 // isShopDomain reports whether host is a single DNS label followed by one of

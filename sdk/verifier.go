@@ -104,6 +104,10 @@ func (v *Verifier) verify(ctx context.Context, token string) outcome {
 	if strings.IndexByte(token[dot2+1:], '.') >= 0 {
 		return outcome{err: fmt.Errorf("%w: not a JWT (more than three segments)", ErrMalformed)}
 	}
+	// base64 decoders skip CR and LF; a token must not contain them at all.
+	if strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0 {
+		return outcome{err: fmt.Errorf("%w: line break inside the token", ErrMalformed)}
+	}
 	header, payload, sig := token[:dot1], token[dot1+1:dot2], token[dot2+1:]
 	if header == "" || payload == "" {
 		return outcome{err: fmt.Errorf("%w: empty header or payload segment", ErrMalformed)}
@@ -127,6 +131,14 @@ func (v *Verifier) verify(ctx context.Context, token string) outcome {
 		if err := checkHeader(header); err != nil {
 			return outcome{err: err}
 		}
+	}
+
+	// The payload's encoding is part of its shape: decode it (without
+	// parsing) so that garbage is reported as malformed, not as forged.
+	var buf [maxSegment]byte
+	n, err := b64.Decode(buf[:], []byte(payload))
+	if err != nil || n != b64.DecodedLen(len(payload)) {
+		return outcome{err: fmt.Errorf("%w: payload is not base64url", ErrMalformed)}
 	}
 
 	// Signature.
@@ -154,12 +166,7 @@ func (v *Verifier) verify(ctx context.Context, token string) outcome {
 	}
 	key := &macs.keys[k]
 
-	// 4. Claims.
-	var buf [maxSegment]byte
-	n, err := b64.Decode(buf[:], []byte(payload))
-	if err != nil || n != b64.DecodedLen(len(payload)) {
-		return outcome{err: fmt.Errorf("%w: payload is not base64url", ErrMalformed)}
-	}
+	// 4. Claims, parsed only now that they are authentic.
 	var c claims
 	if err := parseClaims(buf[:n], &c); err != nil {
 		return outcome{err: fmt.Errorf("%w: payload: %w", ErrMalformed, err)}
@@ -264,8 +271,8 @@ func (v *Verifier) checkClaims(c *claims, buf []byte, key *macKey, now time.Time
 		return fmt.Errorf("%w: dest host is not a shop domain (allowed suffixes %v)", ErrIssuer, v.cfg.shopSuffixes)
 	}
 	if c.has&hasIss != 0 {
-		issHost, _, _, ok := splitURL(string(c.iss.bytes(buf)))
-		if !ok || issHost != destHost {
+		issHost, _, issScheme, ok := splitURL(string(c.iss.bytes(buf)))
+		if !ok || !issScheme || issHost != destHost {
 			return fmt.Errorf("%w: iss host differs from dest host", ErrIssuer)
 		}
 	}

@@ -1,0 +1,415 @@
+package sdk_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/possession-dev/possession/keysource"
+	"github.com/possession-dev/possession/sdk"
+	"github.com/possession-dev/possession/sdk/sdktest"
+)
+
+// The differential test runs every token through this SDK and through a
+// reference built from golang-jwt v5 plus the same claim checks written
+// independently. Both must accept or both reject, except where this SDK is
+// deliberately stricter; each such case is named by stricterReason and has
+// its own case in TestDeliberateDifferences.
+
+// Deliberate differences: inputs golang-jwt accepts and this SDK rejects.
+const (
+	diffTooLong        = "token longer than sdk.MaxTokenSize"
+	diffLineBreak      = "CR or LF inside the token (base64 decoders skip them)"
+	diffNonCanonical   = "non-canonical base64 (non-zero unused bits): a second spelling of the same bytes"
+	diffDuplicateClaim = "duplicate registered claim (encoding/json keeps the last)"
+	diffDuplicateAlg   = "duplicate alg header parameter"
+	diffClaimType      = "registered string claim that is not a string (null, number, array: aud arrays included)"
+	diffTimeNotInt     = "time claim that is not a whole number within ±2^53"
+	diffBadUTF8        = "invalid UTF-8 in a registered string claim (encoding/json replaces it)"
+	diffDeepJSON       = "JSON nested deeper than 32 levels"
+)
+
+var (
+	refShop = regexp.MustCompile(`^(https://)?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.myshopify\.com)$`)
+	refIss  = regexp.MustCompile(`^https://([^/?#]*)`)
+)
+
+// referenceVerify verifies with golang-jwt (HS256 pinned, exp required,
+// iat checked, 10 s leeway, audience) and then the Shopify claim checks.
+// It returns the shop domain, sub and aud of an accepted token.
+func referenceVerify(token string, now time.Time, secrets ...string) (shop, sub, aud string, err error) {
+	p := jwt.NewParser(
+		jwt.WithValidMethods([]string{"HS256"}),
+		jwt.WithTimeFunc(func() time.Time { return now }),
+		jwt.WithLeeway(10*time.Second),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithAudience(testClientID),
+	)
+	keys := jwt.VerificationKeySet{}
+	for _, s := range secrets {
+		keys.Keys = append(keys.Keys, []byte(s))
+	}
+	claims := jwt.MapClaims{}
+	if _, err := p.ParseWithClaims(token, claims, func(*jwt.Token) (any, error) { return keys, nil }); err != nil {
+		return "", "", "", err
+	}
+	dest, ok := claims["dest"].(string)
+	if !ok {
+		return "", "", "", errors.New("dest missing")
+	}
+	m := refShop.FindStringSubmatch(dest)
+	if m == nil {
+		return "", "", "", errors.New("dest is not a shop")
+	}
+	if issClaim, present := claims["iss"]; present {
+		iss, _ := issClaim.(string)
+		im := refIss.FindStringSubmatch(iss)
+		if im == nil || im[1] != m[2] {
+			return "", "", "", errors.New("iss host differs from dest host")
+		}
+	}
+	sub, _ = claims["sub"].(string)
+	aud, _ = claims["aud"].(string)
+	return m[2], sub, aud, nil
+}
+
+// stricterReason returns the deliberate difference that token shows, or ""
+// if this SDK and the reference must agree on it.
+func stricterReason(token string) string {
+	if len(token) > sdk.MaxTokenSize {
+		return diffTooLong
+	}
+	if strings.ContainsAny(token, "\r\n") {
+		return diffLineBreak
+	}
+	segs := strings.Split(token, ".")
+	if len(segs) != 3 {
+		return ""
+	}
+	for _, s := range segs {
+		if _, err := base64.RawURLEncoding.DecodeString(s); err == nil {
+			if _, err := base64.RawURLEncoding.Strict().DecodeString(s); err != nil {
+				return diffNonCanonical
+			}
+		}
+	}
+	header, err1 := base64.RawURLEncoding.DecodeString(segs[0])
+	payload, err2 := base64.RawURLEncoding.DecodeString(segs[1])
+	if err1 != nil || err2 != nil {
+		return ""
+	}
+	if depth(header) > 32 || depth(payload) > 32 {
+		return diffDeepJSON
+	}
+	if r := objectReason(header, map[string]string{"alg": ""}); r != "" {
+		if r == diffDuplicateClaim {
+			return diffDuplicateAlg
+		}
+		return r
+	}
+	return objectReason(payload, map[string]string{
+		"iss": "string", "dest": "string", "aud": "string", "sub": "string", "jti": "string", "sid": "string",
+		"exp": "time", "nbf": "time", "iat": "time",
+	})
+}
+
+// objectReason walks the top-level members of a JSON object and reports a
+// deliberate difference among the given registered names ("" kind: only
+// duplicates matter).
+func objectReason(data []byte, kinds map[string]string) string {
+	var members []struct {
+		key string
+		raw json.RawMessage
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return ""
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return ""
+		}
+		members = append(members, struct {
+			key string
+			raw json.RawMessage
+		}{k.(string), raw})
+	}
+	if _, err := dec.Token(); err != nil {
+		return ""
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return "" // trailing data: both reject
+	}
+	seen := map[string]bool{}
+	for _, m := range members {
+		_, registered := kinds[m.key]
+		if !registered {
+			continue
+		}
+		if seen[m.key] {
+			return diffDuplicateClaim
+		}
+		seen[m.key] = true
+	}
+	for _, m := range members {
+		switch kinds[m.key] {
+		case "string":
+			if m.raw[0] != '"' {
+				return diffClaimType
+			}
+			if !utf8.Valid(m.raw) {
+				return diffBadUTF8
+			}
+		case "time":
+			var n json.Number
+			if json.Unmarshal(m.raw, &n) != nil {
+				continue // not a number: both reject
+			}
+			i, err := n.Int64()
+			if err != nil || i > 1<<53-1 || i < -(1<<53-1) {
+				return diffTimeNotInt
+			}
+		}
+	}
+	return ""
+}
+
+// depth returns the deepest nesting of arrays and objects in data.
+func depth(data []byte) int {
+	d, max := 0, 0
+	inString, escaped := false, false
+	for _, c := range data {
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			d++
+			if d > max {
+				max = d
+			}
+		case c == '}' || c == ']':
+			d--
+		}
+	}
+	return max
+}
+
+// compare runs token through both and reports a disagreement.
+func compare(t *testing.T, v *sdk.Verifier, token string, now time.Time) {
+	t.Helper()
+	s, err := v.Verify(context.Background(), token)
+	if (s == nil) == (err == nil) {
+		t.Fatalf("Verify returned session %v and error %v", s, err)
+	}
+	shop, sub, aud, refErr := referenceVerify(token, now, testSecret, prevSecret)
+	switch {
+	case err == nil && refErr == nil:
+		if s.Shop != shop || s.UserID != sub || s.ClientID != aud {
+			t.Fatalf("both accept, but sessions differ: sdk (%q %q %q), reference (%q %q %q)\ntoken %q",
+				s.Shop, s.UserID, s.ClientID, shop, sub, aud, token)
+		}
+	case err != nil && refErr != nil:
+	case err == nil:
+		t.Fatalf("sdk accepts what the reference rejects (%v)\ntoken %q", refErr, token)
+	default:
+		if reason := stricterReason(token); reason == "" {
+			t.Fatalf("sdk rejects (%v) what the reference accepts, and no deliberate difference explains it\ntoken %q", err, token)
+		}
+	}
+}
+
+func diffVerifier(t testing.TB) *sdk.Verifier {
+	v, err := sdk.New(keysource.Static(testSecret, prevSecret), sdk.WithClientID(testClientID),
+		sdk.WithClock(fixedClock(epoch)), sdk.WithCacheSize(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// generatedTokens returns a corpus of tokens around every rule: valid
+// admin and checkout tokens, each rule broken, boundary times, attacks on
+// the header, rotated secrets and the deliberate differences.
+func generatedTokens(t testing.TB, n int) []string {
+	rng := rand.New(rand.NewPCG(1, 2))
+	secrets := []string{testSecret, prevSecret, "wrong-secret"}
+	changes := []func() sdktest.Claim{
+		func() sdktest.Claim { return sdktest.At(epoch.Add(time.Duration(rng.IntN(200)-130) * time.Second)) },
+		func() sdktest.Claim { return sdktest.Delete([]string{"exp", "nbf", "iat", "iss", "aud", "sub", "dest", "sid", "jti"}[rng.IntN(9)]) },
+		func() sdktest.Claim {
+			return sdktest.Set("aud", []any{testClientID, "other", "", []string{testClientID}, nil, 7}[rng.IntN(6)])
+		},
+		func() sdktest.Claim {
+			return sdktest.Set("dest", []any{"https://" + testShop, testShop, "https://other.myshopify.com", "http://" + testShop,
+				"https://" + testShop + "/", "https://a.b.myshopify.com", "https://-x.myshopify.com", "https://UP.myshopify.com", "", 5, nil}[rng.IntN(11)])
+		},
+		func() sdktest.Claim {
+			return sdktest.Set("iss", []any{"https://" + testShop + "/admin", "https://other.myshopify.com/admin", testShop + "/admin",
+				"https://" + testShop, "https://" + testShop + "?x", "https://user@" + testShop + "/admin", "", nil, 3}[rng.IntN(9)])
+		},
+		func() sdktest.Claim {
+			return sdktest.Set([]string{"exp", "nbf", "iat"}[rng.IntN(3)], []any{epoch.Unix() + int64(rng.IntN(40)-20), float64(epoch.Unix()) + 0.5, "1800000000", nil, 1e20, -5}[rng.IntN(6)])
+		},
+		func() sdktest.Claim { return sdktest.Set("sub", []any{"42", 42, "gid://shopify/Customer/1", nil}[rng.IntN(4)]) },
+		func() sdktest.Claim { return sdktest.Set("extra", map[string]any{"nested": []any{1, "two", map[string]any{}}}) },
+	}
+	var out []string
+	for len(out) < n {
+		m := minter()
+		m.Secret = secrets[rng.IntN(len(secrets))]
+		m.EscapeSlashes = rng.IntN(2) == 0
+		var ch []sdktest.Claim
+		for range rng.IntN(3) {
+			ch = append(ch, changes[rng.IntN(len(changes))]())
+		}
+		var tok string
+		if rng.IntN(4) == 0 {
+			tok = m.Checkout(ch...)
+		} else {
+			tok = m.Admin(ch...)
+		}
+		out = append(out, tok)
+		h, p, sig := parts(tok)
+		switch rng.IntN(8) {
+		case 0: // another header, re-signed
+			hdr := []string{`{"alg":"none"}`, `{"alg":"HS512"}`, `{"alg":"RS256"}`, `{"typ":"JWT"}`, `{"alg":"HS256","alg":"none"}`, `{"alg":"HS256","kid":"k"}`, `{"alg":["HS256"]}`}[rng.IntN(7)]
+			payload, _ := base64.RawURLEncoding.DecodeString(p)
+			tok2, _ := sdktest.SignRaw(m.Secret, []byte(hdr), payload)
+			out = append(out, tok2)
+		case 1: // unsigned
+			out = append(out, b64(`{"alg":"none","typ":"JWT"}`)+"."+p+".")
+		case 2: // a byte flipped
+			b := []byte(tok)
+			b[rng.IntN(len(b))] ^= byte(1 << rng.IntN(7))
+			out = append(out, string(b))
+		case 3: // truncated
+			out = append(out, tok[:rng.IntN(len(tok))])
+		case 4: // signature swapped with another key's
+			out = append(out, h+"."+p+"."+sigOf(sdktest.Minter{Secret: "x"}.Admin()))
+		case 5: // duplicate claim, re-signed
+			payload, _ := base64.RawURLEncoding.DecodeString(p)
+			dup := append(bytes.TrimSuffix(payload, []byte("}")), []byte(fmt.Sprintf(`,"exp":%d}`, epoch.Unix()+30))...)
+			tok2, _ := sdktest.SignRaw(m.Secret, []byte(hdr256), dup)
+			out = append(out, tok2)
+		case 6: // line break
+			out = append(out, h+"."+p+"."+sig[:5]+"\n"+sig[5:])
+		}
+	}
+	return out[:n]
+}
+
+const hdr256 = `{"alg":"HS256","typ":"JWT"}`
+
+func TestDifferentialCorpus(t *testing.T) {
+	v := diffVerifier(t)
+	accepted := 0
+	for _, tok := range generatedTokens(t, 3000) {
+		compare(t, v, tok, epoch)
+		if _, err := v.Verify(context.Background(), tok); err == nil {
+			accepted++
+		}
+	}
+	// The corpus must exercise both sides, or the comparison proves little.
+	if accepted < 300 || accepted > 2700 {
+		t.Fatalf("corpus accepted %d of 3000 tokens; want a mix", accepted)
+	}
+}
+
+// TestDeliberateDifferences pins each difference: the reference accepts
+// the token, this SDK rejects it with the given sentinel, and
+// stricterReason names it.
+func TestDeliberateDifferences(t *testing.T) {
+	v := diffVerifier(t)
+	m := minter()
+	valid := m.Admin()
+	h, p, sig := parts(valid)
+	payload := func(extra string) string { return payloadJSON(extra) }
+	tests := []struct {
+		reason string
+		token  string
+		want   error
+	}{
+		{diffTooLong, signRaw(t, testSecret, hdr256, payload(`,"pad":"`+strings.Repeat("x", sdk.MaxTokenSize)+`"`)), sdk.ErrMalformed},
+		{diffLineBreak, h + "." + p + "." + sig[:7] + "\r\n" + sig[7:], sdk.ErrMalformed},
+		{diffNonCanonical, h + "." + p + "." + sig[:42] + flipLowBits(sig[42]), sdk.ErrSignature},
+		{diffDuplicateClaim, signRaw(t, testSecret, hdr256, payload(fmt.Sprintf(`,"exp":%d`, epoch.Unix()+30))), sdk.ErrMalformed},
+		{diffDuplicateAlg, signRaw(t, testSecret, `{"alg":"none","alg":"HS256"}`, payload("")), sdk.ErrMalformed},
+		{diffClaimType, m.Admin(sdktest.Set("sub", 42)), sdk.ErrMalformed},
+		{diffClaimType, m.Admin(sdktest.Set("jti", nil)), sdk.ErrMalformed},
+		{diffClaimType, m.Admin(sdktest.Set("aud", []string{testClientID})), sdk.ErrMalformed},
+		{diffTimeNotInt, m.Admin(sdktest.Set("exp", float64(epoch.Unix())+60.5)), sdk.ErrMalformed},
+		{diffTimeNotInt, m.Admin(sdktest.Set("exp", 1e16)), sdk.ErrMalformed},
+		{diffBadUTF8, signRaw(t, testSecret, hdr256, strings.Replace(payload(""), `"sub":"42"`, "\"sub\":\"42\xff\"", 1)), sdk.ErrMalformed},
+		{diffDeepJSON, signRaw(t, testSecret, hdr256, payload(`,"x":`+strings.Repeat("[", 40)+strings.Repeat("]", 40))), sdk.ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.reason, func(t *testing.T) {
+			if _, _, _, err := referenceVerify(tt.token, epoch, testSecret); err != nil {
+				t.Fatalf("reference rejects (%v): not a difference", err)
+			}
+			s, err := v.Verify(context.Background(), tt.token)
+			checkResult(t, tt.token, s, err, tt.want)
+			if got := stricterReason(tt.token); got != tt.reason {
+				t.Fatalf("stricterReason = %q, want %q", got, tt.reason)
+			}
+		})
+	}
+}
+
+// FuzzDifferential signs fuzzed header and payload JSON (or takes a raw
+// token) and requires agreement with the reference.
+func FuzzDifferential(f *testing.F) {
+	for i, tok := range generatedTokens(f, 60) {
+		h, p, _ := strings.Cut(tok, ".")
+		p, _, _ = strings.Cut(p, ".")
+		hb, _ := base64.RawURLEncoding.DecodeString(h)
+		pb, _ := base64.RawURLEncoding.DecodeString(p)
+		f.Add(string(hb), string(pb), uint8(i), int16(i-30), false)
+		f.Add(tok, "", uint8(i), int16(0), true)
+	}
+	v := diffVerifier(f)
+	f.Fuzz(func(t *testing.T, header, payload string, key uint8, skew int16, raw bool) {
+		now := epoch.Add(time.Duration(skew) * time.Second)
+		vv := v
+		if skew != 0 {
+			var err error
+			vv, err = sdk.New(keysource.Static(testSecret, prevSecret), sdk.WithClientID(testClientID),
+				sdk.WithClock(fixedClock(now)), sdk.WithCacheSize(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		token := header
+		if !raw {
+			secret := []string{testSecret, prevSecret, "wrong"}[int(key)%3]
+			var err error
+			if token, err = sdktest.SignRaw(secret, []byte(header), []byte(payload)); err != nil {
+				t.Skip()
+			}
+		}
+		compare(t, vv, token, now)
+	})
+}
