@@ -258,7 +258,9 @@ func generatedTokens(t testing.TB, n int) []string {
 	secrets := []string{testSecret, prevSecret, "wrong-secret"}
 	changes := []func() sdktest.Claim{
 		func() sdktest.Claim { return sdktest.At(epoch.Add(time.Duration(rng.IntN(200)-130) * time.Second)) },
-		func() sdktest.Claim { return sdktest.Delete([]string{"exp", "nbf", "iat", "iss", "aud", "sub", "dest", "sid", "jti"}[rng.IntN(9)]) },
+		func() sdktest.Claim {
+			return sdktest.Delete([]string{"exp", "nbf", "iat", "iss", "aud", "sub", "dest", "sid", "jti"}[rng.IntN(9)])
+		},
 		func() sdktest.Claim {
 			return sdktest.Set("aud", []any{testClientID, "other", "", []string{testClientID}, nil, 7}[rng.IntN(6)])
 		},
@@ -273,8 +275,12 @@ func generatedTokens(t testing.TB, n int) []string {
 		func() sdktest.Claim {
 			return sdktest.Set([]string{"exp", "nbf", "iat"}[rng.IntN(3)], []any{epoch.Unix() + int64(rng.IntN(40)-20), float64(epoch.Unix()) + 0.5, "1800000000", nil, 1e20, -5}[rng.IntN(6)])
 		},
-		func() sdktest.Claim { return sdktest.Set("sub", []any{"42", 42, "gid://shopify/Customer/1", nil}[rng.IntN(4)]) },
-		func() sdktest.Claim { return sdktest.Set("extra", map[string]any{"nested": []any{1, "two", map[string]any{}}}) },
+		func() sdktest.Claim {
+			return sdktest.Set("sub", []any{"42", 42, "gid://shopify/Customer/1", nil}[rng.IntN(4)])
+		},
+		func() sdktest.Claim {
+			return sdktest.Set("extra", map[string]any{"nested": []any{1, "two", map[string]any{}}})
+		},
 	}
 	var out []string
 	for len(out) < n {
