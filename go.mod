@@ -8,4 +8,7 @@ require (
 	github.com/hashicorp/golang-lru/v2 v2.0.7
 )
 
-require golang.org/x/sys v0.13.0 // indirect
+require (
+	go.uber.org/goleak v1.3.0 // indirect
+	golang.org/x/sys v0.13.0 // indirect
+)

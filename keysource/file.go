@@ -30,6 +30,7 @@ type FileSource struct {
 
 	reloadMu    sync.Mutex // one reload at a time
 	lastUnknown time.Time  // guarded by reloadMu
+	reads       atomic.Int64
 
 	watcher   *fsnotify.Watcher
 	stop      chan struct{}
@@ -133,6 +134,7 @@ func (s *FileSource) reloadLocked() error {
 }
 
 func (s *FileSource) read() (*Keyring, error) {
+	s.reads.Add(1)
 	data, err := os.ReadFile(s.path)
 	if err != nil {
 		// The *PathError names the path and the cause, never the contents.

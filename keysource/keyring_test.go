@@ -1,0 +1,133 @@
+package keysource_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/possession-dev/possession/keysource"
+)
+
+func key(id, secret string) keysource.Key {
+	return keysource.Key{ID: id, Secret: keysource.NewSecret(secret)}
+}
+
+func TestNewKeyringRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		keys []keysource.Key
+		want error
+	}{
+		{"no keys", nil, keysource.ErrNoKeys},
+		{"empty secret", []keysource.Key{key("a", "x"), key("b", "")}, keysource.ErrEmptySecret},
+		{"zero secret", []keysource.Key{{ID: "a"}}, keysource.ErrEmptySecret},
+		{"duplicate id", []keysource.Key{key("a", "x"), key("a", "y")}, keysource.ErrDuplicateKeyID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := keysource.NewKeyring(time.Now(), tt.keys...)
+			if r != nil || !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, %v; want %v", r, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestKeyring(t *testing.T) {
+	at := time.Unix(1_800_000_000, 0)
+	a, err := keysource.NewKeyring(at, key("current", "s1"), key("previous", "s2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := keysource.NewKeyring(at, key("current", "s1"), key("previous", "s2"))
+	c, _ := keysource.NewKeyring(at, key("current", "s1"), key("previous", "other"))
+	if a.Generation() == 0 || a.Generation() == b.Generation() {
+		t.Errorf("generations %d and %d: want distinct and non-zero", a.Generation(), b.Generation())
+	}
+	if !a.SameKeys(b) || a.SameKeys(c) || a.SameKeys(nil) {
+		t.Errorf("SameKeys wrong")
+	}
+	if a.Len() != 2 || a.Key(0).ID != "current" || a.Key(1).ID != "previous" || !a.LoadedAt().Equal(at) {
+		t.Errorf("accessors wrong: %v", a)
+	}
+	keys := a.Keys()
+	keys[0].ID = "changed"
+	if a.Key(0).ID != "current" {
+		t.Errorf("Keys returned the internal slice")
+	}
+	var nilRing *keysource.Keyring
+	if nilRing.Len() != 0 || nilRing.Generation() != 0 || nilRing.Keys() != nil {
+		t.Errorf("nil keyring accessors")
+	}
+	for _, format := range []string{"%v", "%+v", "%#v", "%s", "%x"} {
+		out := fmt.Sprintf(format, a)
+		if strings.Contains(out, "s1") || strings.Contains(out, "s2") || strings.Contains(out, "7331") || !strings.Contains(out, "current") {
+			t.Errorf("%s: %s", format, out)
+		}
+	}
+}
+
+func TestStatic(t *testing.T) {
+	r := keysource.Static("s1", "s2", "s3").Keyring()
+	if r.Len() != 3 || r.Key(0).ID != "static:current" || r.Key(1).ID != "static:previous" || r.Key(2).ID != "static:previous-2" {
+		t.Fatalf("keyring %v", r)
+	}
+	if string(r.Key(1).Secret.Bytes()) != "s2" {
+		t.Fatalf("order wrong")
+	}
+	for _, bad := range [][]string{nil, {""}, {"a", ""}} {
+		if keysource.Static(bad...).Keyring() != nil {
+			t.Errorf("Static(%q) has keys", bad)
+		}
+		if _, err := keysource.NewStatic(bad...); !errors.Is(err, keysource.ErrNoKeys) && !errors.Is(err, keysource.ErrEmptySecret) {
+			t.Errorf("NewStatic(%q): %v", bad, err)
+		}
+	}
+}
+
+func TestEnv(t *testing.T) {
+	t.Run("current and previous, trimmed", func(t *testing.T) {
+		t.Setenv("POSSESSION_TEST_SECRET", "  current-secret\n")
+		t.Setenv("POSSESSION_TEST_SECRET_PREVIOUS", "previous-secret\n")
+		src, err := keysource.Env("POSSESSION_TEST_SECRET", keysource.WithClientID("app"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := src.Keyring()
+		if r.Len() != 2 || r.Key(0).ID != "env:POSSESSION_TEST_SECRET" || r.Key(1).ID != "env:POSSESSION_TEST_SECRET_PREVIOUS" {
+			t.Fatalf("keyring %v", r)
+		}
+		if string(r.Key(0).Secret.Bytes()) != "current-secret" || string(r.Key(1).Secret.Bytes()) != "previous-secret" || r.Key(0).ClientID != "app" {
+			t.Fatalf("keys not trimmed or client ID missing")
+		}
+	})
+	t.Run("current only", func(t *testing.T) {
+		t.Setenv("POSSESSION_TEST_SECRET", "current-secret")
+		t.Setenv("POSSESSION_TEST_SECRET_PREVIOUS", " ")
+		src, err := keysource.Env("POSSESSION_TEST_SECRET")
+		if err != nil || src.Keyring().Len() != 1 {
+			t.Fatalf("got %v, %v", src, err)
+		}
+	})
+	t.Run("not set", func(t *testing.T) {
+		_, err := keysource.Env("POSSESSION_TEST_UNSET_VARIABLE")
+		if !errors.Is(err, keysource.ErrNotSet) || !strings.Contains(err.Error(), "POSSESSION_TEST_UNSET_VARIABLE") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("empty", func(t *testing.T) {
+		t.Setenv("POSSESSION_TEST_SECRET", " \n")
+		_, err := keysource.Env("POSSESSION_TEST_SECRET")
+		if !errors.Is(err, keysource.ErrEmptySecret) {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("bad option", func(t *testing.T) {
+		t.Setenv("POSSESSION_TEST_SECRET", "x")
+		if _, err := keysource.Env("POSSESSION_TEST_SECRET", keysource.WithUnknownSignerInterval(-1)); err == nil {
+			t.Fatal("negative interval accepted")
+		}
+	})
+}

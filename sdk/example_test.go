@@ -1,0 +1,80 @@
+package sdk_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/possession-dev/possession/keysource"
+	"github.com/possession-dev/possession/sdk"
+	"github.com/possession-dev/possession/sdk/sdktest"
+)
+
+func ExampleNew() {
+	// The client ID is required: tokens for other apps are rejected.
+	v, err := sdk.New(keysource.Static("your-client-secret"), sdk.WithClientID("your-client-id"))
+	fmt.Println(v != nil, err)
+
+	// Forgetting it is an error at start-up, not a silent hole.
+	_, err = sdk.New(keysource.Static("your-client-secret"))
+	fmt.Println(err != nil)
+	// Output:
+	// true <nil>
+	// true
+}
+
+func ExampleVerifier_Verify() {
+	now := time.Unix(1_800_000_000, 0)
+	pos := sdktest.Minter{Secret: "your-client-secret", ClientID: "your-client-id", Shop: "example.myshopify.com",
+		UserID: "1001", Now: func() time.Time { return now }}
+	token := pos.Admin() // what api.session.getSessionToken() hands the extension
+
+	v, _ := sdk.New(keysource.Static("your-client-secret"), sdk.WithClientID("your-client-id"),
+		sdk.WithClock(func() time.Time { return now }))
+	s, err := v.Verify(context.Background(), token)
+	if err != nil {
+		fmt.Println("rejected:", err)
+		return
+	}
+	fmt.Println(s.Kind, s.Shop, s.UserID, s.ExpiresAt.Sub(now), s.KeyID)
+	// Output: admin example.myshopify.com 1001 1m0s static:current
+}
+
+func ExampleVerifier_Verify_errors() {
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	v, _ := sdk.New(keysource.Static("your-client-secret"), sdk.WithClientID("your-client-id"), sdk.WithClock(clock))
+	pos := sdktest.Minter{Secret: "your-client-secret", ClientID: "your-client-id", Now: clock}
+
+	for _, token := range []string{
+		pos.Admin(sdktest.At(now.Add(-5 * time.Minute))),
+		sdktest.Minter{Secret: "someone-elses-secret", ClientID: "your-client-id", Now: clock}.Admin(),
+		pos.Admin(sdktest.Set("aud", "another-app")),
+		"not a token",
+	} {
+		_, err := v.Verify(context.Background(), token)
+		switch {
+		case errors.Is(err, sdk.ErrExpired), errors.Is(err, sdk.ErrNotYetValid):
+			fmt.Println("stale, ask the client for a fresh token:", err)
+		case errors.Is(err, sdk.ErrNoKeys):
+			fmt.Println("our problem, answer 503:", err)
+		case err != nil:
+			fmt.Printf("reject (%s): %v\n", sdk.ErrorName(err), err)
+		}
+	}
+	// Output:
+	// stale, ask the client for a fresh token: sdk: token expired: exp was 240s ago (leeway 10s)
+	// reject (signature): sdk: invalid signature: signed with none of the 1 key(s) of the key source
+	// reject (audience): sdk: wrong audience: aud "another-app" is not a configured client ID
+	// reject (malformed): sdk: malformed token: not a JWT (want three dot-separated segments)
+}
+
+func ExampleWithoutAudienceCheck() {
+	// Shopify's own libraries skip the audience check for extension tokens.
+	// Prefer WithClientID; this option exists for backends that accept
+	// tokens of any app signed with their keys.
+	v, err := sdk.New(keysource.Static("your-client-secret"), sdk.WithoutAudienceCheck())
+	fmt.Println(v != nil, err)
+	// Output: true <nil>
+}
