@@ -1,0 +1,61 @@
+// Package sdk verifies Shopify session tokens, the HS256 JWTs that POS UI
+// extensions get from api.session.getSessionToken() (and that embedded
+// admin apps and checkout extensions send too), and turns them into a typed
+// Session.
+//
+// # Verifying
+//
+// Create one Verifier at start-up from a key source and your app's client
+// ID, and call Verify on every request:
+//
+//	v, err := sdk.New(keysource.Static(secret), sdk.WithClientID(clientID))
+//	...
+//	session, err := v.Verify(ctx, token)
+//
+// Verify is safe for concurrent use and does no I/O (key sources refresh in
+// the background), except when a token's signer is unknown and the source
+// can refresh: then it asks the source once, bounded by ctx and rate-limited
+// by the source, so that a secret rotated a moment ago verifies at once.
+//
+// # Rules
+//
+// In this order: the token is at most MaxTokenSize bytes and has three
+// base64url segments; the header's alg is HS256 (none, HS384, RS256 and
+// anything else fail with ErrAlgorithm before the signature is looked at);
+// the HMAC-SHA256 signature matches one of the source's keys, tried in
+// preference order and compared in constant time (a previous key is only
+// tried when the current one does not match, so rotation never rescues an
+// expired token); exp is present and now < exp + leeway; now >= nbf - leeway
+// and now >= iat - leeway when present (leeway 10 s by default); aud is a
+// configured client ID; dest is a shop domain (one DNS label followed by
+// .myshopify.com, or another suffix set with WithShopDomainSuffixes) with
+// or without https://; iss, when present, has dest's host.
+//
+// Claims are decoded by a small strict JSON decoder: escapes such as
+// https:\/\/ are decoded, unknown claims are ignored, and a duplicate or
+// wrongly typed registered claim is ErrMalformed. The differential test
+// against golang-jwt lists every input this makes us stricter on.
+//
+// # Errors
+//
+// Every error wraps exactly one sentinel (ErrMalformed, ErrAlgorithm,
+// ErrSignature, ErrExpired, ErrNotYetValid, ErrAudience, ErrIssuer,
+// ErrNoKeys): branch with errors.Is. Messages explain the cause (for clock
+// errors, by how many seconds and with which leeway) and never contain the
+// token or a secret. ErrorName gives a short stable name for logs, metrics
+// and response bodies.
+//
+// # Token kinds
+//
+// Admin and POS tokens (KindAdmin) carry dest as an https URL, iss ending
+// in /admin, a numeric user ID in sub and a session ID in sid. Checkout and
+// customer-account tokens (KindCheckout) carry dest as a bare domain, no
+// sid, and optionally a customer GID in sub.
+//
+// # Cache
+//
+// Verified sessions are cached by token (WithCacheSize, default 10,000;
+// 0 disables) until exp + leeway, and are dropped when the key source's
+// keyring changes. A cache hit returns the same *Session as the first
+// verification: treat sessions as read-only.
+package sdk
