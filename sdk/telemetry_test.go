@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"runtime"
 	"testing"
 	"time"
 
@@ -501,5 +502,35 @@ func globalInstalledAfterNew(t *testing.T) {
 	v2 := newTelVerifier(t, nil)
 	if v2.tel.unsetTP != nil || !v2.tel.tracing() {
 		t.Error("verifier created after installation does not trace")
+	}
+}
+
+// TestKeyAgeCallbackDoesNotKeepVerifierAlive: a meter provider outlives
+// the verifiers registered with it (the global one lives forever), so
+// the key-age callback must not keep a verifier reachable.
+func TestKeyAgeCallbackDoesNotKeepVerifierAlive(t *testing.T) {
+	rec := newRecording(t)
+	collected := make(chan struct{})
+	func() {
+		v := newTelVerifier(t, nil, rec.options()...)
+		runtime.AddCleanup(v, func(c chan struct{}) { close(c) }, collected)
+		if _, ok := findMetric(rec.metrics(t), otel.MetricKeyAge); !ok {
+			t.Fatal("no key age while the verifier lives")
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for done := false; !done; {
+		runtime.GC()
+		select {
+		case <-collected:
+			done = true
+		case <-time.After(10 * time.Millisecond):
+			if time.Now().After(deadline) {
+				t.Fatal("verifier still reachable 10 s after its last use: the meter provider keeps it alive")
+			}
+		}
+	}
+	if m, ok := findMetric(rec.metrics(t), otel.MetricKeyAge); ok && len(m.Data.(metricdata.Gauge[float64]).DataPoints) > 0 {
+		t.Errorf("key age still reported for a collected verifier: %+v", m.Data)
 	}
 }
