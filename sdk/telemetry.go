@@ -87,14 +87,16 @@ const (
 // minUserIDHashKey is the shortest key WithHashedUserID accepts.
 const minUserIDHashKey = 16
 
-// WithTracerProvider sets where Verify's spans go (default: the global
-// provider, otel.GetTracerProvider, including one installed after New).
+// WithTracerProvider sets where Verify's spans go (default, or nil: the
+// global provider, otel.GetTracerProvider, including one installed after
+// New). A no-op provider turns tracing off at no cost.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return optionFunc(func(c *config) { c.tracerProvider = tp })
 }
 
-// WithMeterProvider sets where Verify's metrics go (default: the global
-// provider, otel.GetMeterProvider, including one installed after New).
+// WithMeterProvider sets where Verify's metrics go (default, or nil: the
+// global provider, otel.GetMeterProvider, including one installed after
+// New). A no-op provider turns metrics off at no cost.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return optionFunc(func(c *config) { c.meterProvider = mp })
 }
