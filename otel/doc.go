@@ -1,5 +1,67 @@
 // Package otel holds possession's OpenTelemetry vocabulary: the
-// instrumentation scope name and version, and the attribute keys the sdk and
-// key sources put on spans and metrics. It imports only the OpenTelemetry
-// API.
+// instrumentation scope name and version, the span name, the attribute
+// keys and the metric names that the sdk and key sources record. It
+// imports only the OpenTelemetry API; to export telemetry, install an
+// OpenTelemetry SDK (or use package setup) and pass its providers to
+// sdk.WithTracerProvider / sdk.WithMeterProvider, or install them as the
+// globals.
+//
+// # Spans
+//
+// Each sdk Verifier.Verify call is one span named SpanVerify
+// ("possession.Verify"), of kind internal, a child of the span in the
+// caller's context (typically the HTTP server span). Attributes are built
+// only when the span is sampled. On failure the span's status is Error
+// with the error's message (which never contains the token or a secret)
+// and error.type holds the sentinel's short name. With no OpenTelemetry
+// SDK installed, Verify starts no span and reads no clock at all.
+//
+// # Attributes
+//
+//	Key                                          Type    On                   Value
+//	shopify.shop.domain                          string  verify span (ok)     shop domain from dest: "example.myshopify.com"
+//	user.id                                      string  verify span (ok)     sub (semantic convention); see privacy below
+//	user.hash                                    string  verify span (ok)     hex HMAC-SHA256 of sub, with sdk.WithHashedUserID
+//	shopify.client_id                            string  verify span (ok)     aud, the app's client ID
+//	possession.session.kind                      string  span (ok), metrics   "admin" (admin and POS) or "checkout"
+//	possession.key.id                            string  span (ok), key age   ID of the key that matched; never the secret
+//	possession.cache.hit                         bool    span (ok), lookups   whether the session came from the cache
+//	possession.outcome                           string  metrics              "ok" or the error.type value
+//	error.type                                   string  verify span (error)  malformed, algorithm, signature, expired,
+//	                                                                          not_yet_valid, audience, issuer, no_keys
+//	shopify.pos.client_reported.shop_id          int     HTTP middleware      UNVERIFIED: reported by the POS client
+//	shopify.pos.client_reported.location_id      int     HTTP middleware      UNVERIFIED: reported by the POS client
+//	shopify.pos.client_reported.staff_member_id  int     HTTP middleware      UNVERIFIED: reported by the POS client
+//	shopify.pos.client_reported.user_id          int     HTTP middleware      UNVERIFIED: reported by the POS client
+//
+// user.id and error.type follow the OpenTelemetry semantic conventions
+// (as does user.hash); the rest are in the shopify.* and possession.*
+// namespaces. The client_reported keys say in their name that the values
+// are not part of the signed token: only shopify.shop.domain and user.id
+// are verified.
+//
+// Privacy: the user ID is the staff member's (or customer's) Shopify ID.
+// sdk.WithHashedUserID records user.hash instead, a keyed hash that still
+// correlates one user's requests; sdk.WithoutUserIDTelemetry records
+// neither.
+//
+// # Metrics
+//
+//	Name                               Instrument       Unit            Attributes
+//	possession.verifications           counter          {verification}  possession.outcome, possession.session.kind (ok only)
+//	possession.verification.duration   histogram        s               as possession.verifications
+//	possession.cache.lookups           counter          {lookup}        possession.cache.hit
+//	possession.keysource.refreshes     counter          {refresh}       possession.outcome (recorded by key sources)
+//	possession.keysource.key_age       gauge (async)    s               possession.key.id of the current key
+//
+// Metric attribute sets are precomputed, so recording a verification
+// allocates nothing. Attribute values on metrics come from small fixed
+// sets (outcomes, kinds, key IDs): no shop, user or token ever becomes a
+// metric label.
+//
+// # Never exported
+//
+// The token, any part of it, and any secret. The sdk's leak test verifies
+// 1,000 varied tokens with recording providers and scans every exported
+// string for them.
 package otel

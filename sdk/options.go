@@ -27,6 +27,7 @@ type config struct {
 	now             func() time.Time
 	cacheSize       int
 	shopSuffixes    []string
+	telemetryConfig
 }
 
 func newConfig(opts []Option) (config, error) {

@@ -39,6 +39,7 @@ type Verifier struct {
 	refresher keysource.UnknownSignerRefresher
 	macs      atomic.Pointer[macSet]
 	cache     *sessionCache
+	tel       *telemetry
 }
 
 // New returns a Verifier that checks tokens against src's keys. It fails if
@@ -56,6 +57,9 @@ func New(src keysource.Source, opts ...Option) (*Verifier, error) {
 	v.refresher, _ = src.(keysource.UnknownSignerRefresher)
 	if cfg.cacheSize > 0 {
 		v.cache = newSessionCache(cfg.cacheSize)
+	}
+	if v.tel, err = newTelemetry(v); err != nil {
+		return nil, err
 	}
 	return v, nil
 }
@@ -79,7 +83,15 @@ type outcome struct {
 // signature (each key in preference order; a refresh of the key source
 // when none matches and the source offers one), then the claims: exp
 // (required), nbf and iat with leeway, aud, and dest/iss.
+//
+// Each call is one span, possession.Verify, a child of ctx's span, and
+// is counted in the metrics (see package otel for names and attributes);
+// both are skipped at no cost while no OpenTelemetry SDK is installed.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Session, error) {
+	if tracing, metrics := v.tel.tracing(), v.tel.metrics(); tracing || metrics {
+		o := v.observe(ctx, token, tracing, metrics)
+		return o.session, o.err
+	}
 	o := v.verify(ctx, token)
 	return o.session, o.err
 }

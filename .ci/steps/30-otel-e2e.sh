@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# End-to-end telemetry: build the test Collector (its own module,
+# tools/otelcol) and run the e2e-tagged test that sends a verifying HTTP
+# server's spans and metrics to it on 127.0.0.1 and reads them back.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+# go test -race skips allocation assertions; assert here, without -race,
+# that Verify allocates no more with no provider installed than without
+# telemetry.
+go test -count=1 -run '^TestTelemetryOffAllocs$' -v ./sdk/ | grep -E '^(---|ok|FAIL|PASS)'
+
+bin_dir=$(mktemp -d)
+trap 'rm -rf "$bin_dir"' EXIT
+
+echo "building tools/otelcol"
+(cd tools/otelcol && go vet ./... && timeout 900 go build -o "$bin_dir/otelcol" .)
+
+POSSESSION_OTELCOL_BIN="$bin_dir/otelcol" timeout 600 \
+  go test -tags e2e -count=1 -timeout 8m -v ./otel/e2e/
