@@ -360,7 +360,7 @@ func TestMiddlewareHintsOnSpan(t *testing.T) {
 	v := mwVerifier(t, keysource.Static(mwSecret))
 	ctx, span := tp.Tracer("test").Start(context.Background(), "server")
 	r := get(map[string][]string{
-		"Authorization": {"Bearer " + mwMinter().Admin()},
+		"Authorization":  {"Bearer " + mwMinter().Admin()},
 		sdk.HeaderShopID: {"1001"}, sdk.HeaderLocationID: {"77"}, sdk.HeaderStaffMemberID: {"9"}, sdk.HeaderUserID: {mwUser},
 	}).WithContext(ctx)
 	resp, _, rej := serve(t, v, r)
