@@ -11,13 +11,14 @@ import {execFileSync, spawn} from 'node:child_process';
 import {createHmac, randomBytes, randomUUID} from 'node:crypto';
 import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
-import {join, resolve} from 'node:path';
+import {join} from 'node:path';
+import {fileURLToPath} from 'node:url';
 import {once} from 'node:events';
 import {createInterface} from 'node:readline';
 
 import {RETRY_HEADER, fetchVerifiedSession, hintHeaders} from '../src/client.js';
 
-const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const SECRET = randomBytes(24).toString('hex');
 const CLIENT_ID = 'node-test-client';
 const SHOP = 'node-test.myshopify.com';
