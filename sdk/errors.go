@@ -28,6 +28,17 @@ var (
 	ErrNoKeys = errors.New("sdk: no keys available")
 )
 
+// Sentinel errors of the HTTP middleware (passed to WithOnReject).
+var (
+	// ErrNoToken: the request carries no usable bearer token (no
+	// Authorization header, another scheme, "Bearer" without a token, or
+	// more than one token).
+	ErrNoToken = errors.New("sdk: no bearer token")
+	// ErrHint: a client hint header is malformed or contradicts the
+	// verified token (user ID, shop domain).
+	ErrHint = errors.New("sdk: bad client hint")
+)
+
 // errorName returns the short name of the sentinel err wraps, for the
 // error.type telemetry attribute and JSON error bodies.
 func errorName(err error) string {
@@ -48,6 +59,10 @@ func errorName(err error) string {
 		return "issuer"
 	case errors.Is(err, ErrNoKeys):
 		return "no_keys"
+	case errors.Is(err, ErrNoToken):
+		return "no_token"
+	case errors.Is(err, ErrHint):
+		return "hint"
 	case err == nil:
 		return ""
 	}

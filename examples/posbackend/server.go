@@ -1,0 +1,276 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/possession-dev/possession/keysource"
+	"github.com/possession-dev/possession/sdk"
+	"github.com/possession-dev/possession/sdk/sdktest"
+)
+
+// devClientID is the client ID of development mode when -client-id is
+// not given.
+const devClientID = "posbackend-dev-client"
+
+// shutdownTimeout bounds how long in-flight requests may take to finish.
+const shutdownTimeout = 10 * time.Second
+
+// run is main without the process: it parses args, serves until ctx is
+// done, shuts down gracefully and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseConfig(args, os.Getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	a, err := start(ctx, cfg, stdout, logger)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down", "timeout", shutdownTimeout)
+	case err := <-a.serveErr:
+		logger.Error("server failed", "err", err)
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := a.shutdown(sctx); err != nil {
+		fmt.Fprintln(stderr, "posbackend: shutdown:", err)
+		return 1
+	}
+	return 0
+}
+
+// app is a running backend.
+type app struct {
+	url       string
+	srv       *http.Server
+	closeKeys func() error
+	serveErr  chan error
+}
+
+// start opens the key source, listens on cfg.addr and serves in the
+// background. It prints "listening on URL" to out (scripts and tests wait
+// for that line) and, in development mode, the warning and a curl command.
+func start(ctx context.Context, cfg config, out io.Writer, logger *slog.Logger) (*app, error) {
+	src, closeKeys, dev, err := openKeySource(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	clientID := cfg.clientID
+	if dev != nil && clientID == "" {
+		clientID = devClientID
+	}
+	verifier, err := sdk.New(src, sdk.WithClientID(clientID))
+	if err != nil {
+		_ = closeKeys()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		_ = closeKeys()
+		return nil, fmt.Errorf("posbackend: listen: %w", err)
+	}
+	a := &app{
+		url:       "http://" + ln.Addr().String(),
+		closeKeys: closeKeys,
+		serveErr:  make(chan error, 1),
+		srv: &http.Server{
+			Handler:           newHandler(verifier, src, cfg.allowedOrigins, logger),
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       15 * time.Second,
+			WriteTimeout:      15 * time.Second,
+			IdleTimeout:       60 * time.Second,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		},
+	}
+	go func() {
+		if err := a.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			a.serveErr <- err
+		}
+		close(a.serveErr)
+	}()
+	fmt.Fprintf(out, "listening on %s\n", a.url)
+	if dev != nil {
+		dev.announce(out, a.url, clientID)
+	}
+	return a, nil
+}
+
+// shutdown stops accepting connections, waits for in-flight requests
+// (until ctx is done), then closes the key source.
+func (a *app) shutdown(ctx context.Context) error {
+	err := a.srv.Shutdown(ctx)
+	for range a.serveErr { // wait for Serve to return
+	}
+	return errors.Join(err, a.closeKeys())
+}
+
+// devMode holds development mode's generated secret, to mint the token
+// of the curl command.
+type devMode struct{ secret string }
+
+// openKeySource returns the key source cfg selects, a function that
+// releases it, and, in development mode, the generated secret.
+func openKeySource(_ context.Context, cfg config, logger *slog.Logger) (keysource.Source, func() error, *devMode, error) {
+	noop := func() error { return nil }
+	switch {
+	case cfg.secretFile != "":
+		src, err := keysource.File(cfg.secretFile, keysource.WithErrorHandler(func(err error) {
+			logger.Warn("secret file reload failed; keeping the last good keys", "err", err)
+		}))
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return src, src.Close, nil, nil
+	case cfg.secretEnv != "":
+		src, err := keysource.Env(cfg.secretEnv)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return src, noop, nil, nil
+	// case cfg.awsSecretID != "": keysource/awssm with the ctx, once it has landed.
+	default:
+		b := make([]byte, 32)
+		_, _ = rand.Read(b) // crypto/rand.Read never fails
+		secret := hex.EncodeToString(b)
+		src, err := keysource.NewStatic(secret)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return src, noop, &devMode{secret: secret}, nil
+	}
+}
+
+// devTokenLifetime is how long the printed development token lives (real
+// POS tokens live 60 s; an hour leaves time to copy the command).
+const devTokenLifetime = time.Hour
+
+func (d *devMode) announce(out io.Writer, url, clientID string) {
+	m := sdktest.Minter{Secret: d.secret, ClientID: clientID, Shop: "posbackend-dev.myshopify.com", UserID: "42"}
+	token := m.Admin(sdktest.Set("exp", time.Now().Add(devTokenLifetime).Unix()))
+	fmt.Fprintf(out, `
+######################################################################
+#  DEVELOPMENT MODE: NO SECRET CONFIGURED                            #
+#  Tokens are checked against a random secret made for this process, #
+#  and the token below was minted with it. Never deploy this mode:   #
+#  pass -client-id with -secret-env or -secret-file.                 #
+######################################################################
+
+Try it (the token is valid for %v):
+
+  curl -sS -H 'Authorization: Bearer %s' -H '%s: 42' -H '%s: 1' %s/api/session
+
+`, devTokenLifetime, token, sdk.HeaderUserID, sdk.HeaderLocationID, url)
+}
+
+// newHandler routes the endpoints. /api/ is behind the session middleware.
+func newHandler(v *sdk.Verifier, src keysource.Source, origins []string, logger *slog.Logger) http.Handler {
+	api := http.NewServeMux()
+	api.HandleFunc("GET /api/session", handleSession)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if src.Keyring().Len() == 0 {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "no keys"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.Handle("/api/", v.Middleware(api,
+		sdk.WithAllowedOrigins(origins...),
+		sdk.WithOnReject(func(r *http.Request, status int, err error) {
+			// err never contains the token.
+			logger.Info("rejected", "method", r.Method, "path", r.URL.Path, "status", status, "error", sdk.ErrorName(err), "detail", err)
+		}),
+	))
+	// Tracing goes here: otelhttp.NewHandler(..., "posbackend") around
+	// the access log, with the providers from otel/setup built in run.
+	return accessLog(mux, logger)
+}
+
+// sessionJSON is GET /api/session's answer.
+type sessionJSON struct {
+	Kind      string    `json:"kind"`
+	Shop      string    `json:"shop"`
+	UserID    string    `json:"userId"`
+	ClientID  string    `json:"clientId"`
+	SessionID string    `json:"sessionId,omitempty"`
+	TokenID   string    `json:"tokenId,omitempty"`
+	IssuedAt  time.Time `json:"issuedAt,omitzero"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	KeyID     string    `json:"keyId"`
+	// ClientReported echoes the hint headers: what the POS client said
+	// about itself, not verified by the token.
+	ClientReported hintsJSON `json:"clientReported"`
+}
+
+type hintsJSON struct {
+	ShopID        int64 `json:"shopId,omitempty"`
+	UserID        int64 `json:"userId,omitempty"`
+	LocationID    int64 `json:"locationId,omitempty"`
+	StaffMemberID int64 `json:"staffMemberId,omitempty"`
+}
+
+func handleSession(w http.ResponseWriter, r *http.Request) {
+	s, ok := sdk.SessionFrom(r.Context())
+	if !ok { // only reachable if the route were registered outside the middleware
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "no session"})
+		return
+	}
+	writeJSON(w, http.StatusOK, sessionJSON{
+		Kind: s.Kind.String(), Shop: s.Shop, UserID: s.UserID, ClientID: s.ClientID,
+		SessionID: s.SessionID, TokenID: s.TokenID, IssuedAt: s.IssuedAt, ExpiresAt: s.ExpiresAt, KeyID: s.KeyID,
+		ClientReported: hintsJSON{
+			ShopID: s.Hints.ShopID, UserID: s.Hints.UserID, LocationID: s.Hints.LocationID, StaffMemberID: s.Hints.StaffMemberID,
+		},
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// accessLog logs method, path, status and duration of every request;
+// never headers (they carry the token).
+func accessLog(next http.Handler, logger *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		logger.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", time.Since(start).Round(time.Microsecond))
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,112 @@
+package sdk
+
+import (
+	"net/http"
+	"strings"
+)
+
+// WithAllowedOrigins lets browsers at the given origins call the wrapped
+// handler (CORS). Each origin is "scheme://host[:port]", compared
+// case-insensitively; a trailing "/" is ignored. "*" allows every origin:
+// safe for bearer-token APIs (the token, not a cookie, authenticates), but
+// it also lets any web page that holds a token call you.
+//
+// POS UI extensions call from https://extensions.shopifycdn.com and
+// https://cdn.shopify.com (Shopify's "Communicate with a server" guide);
+// allow both.
+//
+// With allowed origins, the middleware:
+//   - answers a preflight (OPTIONS with Origin and
+//     Access-Control-Request-Method) itself, without a token: 204 allowing
+//     GET, POST, PUT, PATCH, DELETE and the headers Authorization,
+//     Content-Type and the hint headers; 403 for an origin not allowed;
+//   - adds Access-Control-Allow-Origin and Access-Control-Expose-Headers
+//     (X-Shopify-Retry-Invalid-Session-Request, WWW-Authenticate) to every
+//     other response to an allowed origin, including its own 401s, so the
+//     client can read the retry header;
+//   - adds Vary: Origin to every response.
+//
+// Without this option the middleware adds no CORS headers, and preflights
+// need a token like any request (so browsers fail them): same-origin use.
+func WithAllowedOrigins(origins ...string) MiddlewareOption {
+	return middlewareOptionFunc(func(c *middlewareConfig) {
+		for _, o := range origins {
+			o = normalizeOrigin(o)
+			switch {
+			case o == "":
+			case o == "*":
+				c.cors.any = true
+			default:
+				if c.cors.origins == nil {
+					c.cors.origins = make(map[string]struct{})
+				}
+				c.cors.origins[o] = struct{}{}
+			}
+		}
+	})
+}
+
+const (
+	corsAllowMethods  = "GET, POST, PUT, PATCH, DELETE"
+	corsExposeHeaders = HeaderRetryInvalidSession + ", WWW-Authenticate"
+	corsMaxAge        = "600" // seconds; browsers cap it (Chromium: 7200)
+)
+
+var corsAllowHeaders = "Authorization, Content-Type, " + strings.Join(hintHeaders, ", ")
+
+type corsPolicy struct {
+	any     bool
+	origins map[string]struct{}
+}
+
+func (p *corsPolicy) enabled() bool { return p.any || len(p.origins) > 0 }
+
+func normalizeOrigin(o string) string {
+	return strings.ToLower(strings.TrimSuffix(strings.TrimSpace(o), "/"))
+}
+
+// allowed reports whether origin may call, and the value for
+// Access-Control-Allow-Origin.
+func (p *corsPolicy) allowed(origin string) (string, bool) {
+	if origin == "" {
+		return "", false
+	}
+	if p.any {
+		return "*", true
+	}
+	if _, ok := p.origins[normalizeOrigin(origin)]; ok {
+		return origin, true
+	}
+	return "", false
+}
+
+// handle adds CORS headers for r and reports whether it answered r (a
+// preflight) itself.
+func (p *corsPolicy) handle(w http.ResponseWriter, r *http.Request) bool {
+	if !p.enabled() {
+		return false
+	}
+	h := w.Header()
+	h.Add("Vary", "Origin")
+	origin := r.Header.Get("Origin")
+	allowOrigin, ok := p.allowed(origin)
+	if r.Method == http.MethodOptions && origin != "" && r.Header.Get("Access-Control-Request-Method") != "" {
+		h.Add("Vary", "Access-Control-Request-Method")
+		h.Add("Vary", "Access-Control-Request-Headers")
+		if !ok {
+			writeJSONError(w, http.StatusForbidden, "origin", "this origin may not call this API; see the server's allowed origins")
+			return true
+		}
+		h.Set("Access-Control-Allow-Origin", allowOrigin)
+		h.Set("Access-Control-Allow-Methods", corsAllowMethods)
+		h.Set("Access-Control-Allow-Headers", corsAllowHeaders)
+		h.Set("Access-Control-Max-Age", corsMaxAge)
+		w.WriteHeader(http.StatusNoContent)
+		return true
+	}
+	if ok {
+		h.Set("Access-Control-Allow-Origin", allowOrigin)
+		h.Set("Access-Control-Expose-Headers", corsExposeHeaders)
+	}
+	return false
+}

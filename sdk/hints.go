@@ -1,0 +1,172 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Request headers in which a POS extension reports its
+// api.session.currentSession next to the session token. Middleware reads
+// them into Session.Hints. Except for the user ID and the shop domain,
+// which the middleware checks against the token, they are NOT verified:
+// a client can send any value.
+//
+// IDs are positive decimal integers, as POS reports them (shopId: 1234,
+// not a GID). The shop domain is a bare host, "example.myshopify.com".
+const (
+	// HeaderShopID carries currentSession.shopId. Unverified.
+	HeaderShopID = "X-Possession-Shop-Id"
+	// HeaderShopDomain carries currentSession.shopDomain. It must equal
+	// the token's shop (Session.Shop, compared case-insensitively), or
+	// the request is rejected.
+	HeaderShopDomain = "X-Possession-Shop-Domain"
+	// HeaderUserID carries currentSession.userId. It must equal the
+	// token's sub (Session.UserID), or the request is rejected.
+	HeaderUserID = "X-Possession-User-Id"
+	// HeaderLocationID carries currentSession.locationId. Unverified.
+	HeaderLocationID = "X-Possession-Location-Id"
+	// HeaderStaffMemberID carries currentSession.staffMemberId, the staff
+	// member pinned in (who may differ from the logged-in user). Unverified.
+	HeaderStaffMemberID = "X-Possession-Staff-Member-Id"
+)
+
+// hintHeaders lists the hint headers, for CORS.
+var hintHeaders = []string{HeaderShopID, HeaderShopDomain, HeaderUserID, HeaderLocationID, HeaderStaffMemberID}
+
+// Span attribute keys for client hints. "client_reported" in the name tells
+// whoever reads a trace that the values are the client's claim, not the
+// token's.
+const (
+	attrHintShopID        = "shopify.pos.client_reported.shop_id"
+	attrHintUserID        = "shopify.pos.client_reported.user_id"
+	attrHintLocationID    = "shopify.pos.client_reported.location_id"
+	attrHintStaffMemberID = "shopify.pos.client_reported.staff_member_id"
+)
+
+// hintError says which hint header was rejected and why. It wraps ErrHint.
+type hintError struct {
+	header string
+	reason string
+}
+
+func (e *hintError) Error() string {
+	return ErrHint.Error() + ": header " + e.header + " " + e.reason
+}
+
+func (e *hintError) Unwrap() error { return ErrHint }
+
+// hintMessage is the client-facing explanation of a hint error: which
+// header, and why (the value itself is not echoed).
+func hintMessage(err error) string {
+	var he *hintError
+	if errors.As(err, &he) {
+		return "client hint header " + he.header + " " + he.reason
+	}
+	return "a client hint header is malformed"
+}
+
+// parseHints reads the hint headers and checks those the token can
+// confirm (user ID, shop domain) against s.
+func parseHints(h http.Header, s *Session) (Hints, error) {
+	var hints Hints
+	var err error
+	if hints.ShopID, err = hintID(h, HeaderShopID); err != nil {
+		return Hints{}, err
+	}
+	if hints.UserID, err = hintID(h, HeaderUserID); err != nil {
+		return Hints{}, err
+	}
+	if hints.LocationID, err = hintID(h, HeaderLocationID); err != nil {
+		return Hints{}, err
+	}
+	if hints.StaffMemberID, err = hintID(h, HeaderStaffMemberID); err != nil {
+		return Hints{}, err
+	}
+	if hints.UserID != 0 && strconv.FormatInt(hints.UserID, 10) != s.UserID {
+		return Hints{}, &hintError{HeaderUserID, "contradicts the session token's user (sub)"}
+	}
+	domain, ok, err := hintValue(h, HeaderShopDomain)
+	if err != nil {
+		return Hints{}, err
+	}
+	if ok {
+		if !isHostname(strings.ToLower(domain)) {
+			return Hints{}, &hintError{HeaderShopDomain, "is not a shop domain (want a bare host such as example.myshopify.com)"}
+		}
+		if !strings.EqualFold(domain, s.Shop) {
+			return Hints{}, &hintError{HeaderShopDomain, "contradicts the session token's shop (dest)"}
+		}
+	}
+	return hints, nil
+}
+
+// hintValue returns the trimmed value of header name; ok is false when it
+// is absent. Repeating a hint header is an error: which one would count?
+func hintValue(h http.Header, name string) (v string, ok bool, err error) {
+	values := h.Values(name)
+	switch len(values) {
+	case 0:
+		return "", false, nil
+	case 1:
+	default:
+		return "", false, &hintError{name, "is repeated"}
+	}
+	v = strings.Trim(values[0], " \t") // HTTP whitespace only
+	if v == "" {
+		return "", false, &hintError{name, "is empty"}
+	}
+	return v, true, nil
+}
+
+// hintID parses an ID hint: a positive decimal integer without sign or
+// leading zeros, at most int64. 0 means absent.
+func hintID(h http.Header, name string) (int64, error) {
+	v, ok, err := hintValue(h, name)
+	if err != nil || !ok {
+		return 0, err
+	}
+	if len(v) > 19 || v[0] == '0' {
+		return 0, &hintError{name, "is not a positive decimal ID"}
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return 0, &hintError{name, "is not a positive decimal ID"}
+		}
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, &hintError{name, "is not a positive decimal ID"}
+	}
+	return id, nil
+}
+
+// setHintAttributes records the hints on the request's current span (an
+// otelhttp server span, say), labelled client-reported. Nothing is built
+// when the span is not recording.
+func setHintAttributes(ctx context.Context, h Hints) {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
+	attrs := make([]attribute.KeyValue, 0, 4)
+	for _, a := range [...]struct {
+		key string
+		v   int64
+	}{
+		{attrHintShopID, h.ShopID},
+		{attrHintUserID, h.UserID},
+		{attrHintLocationID, h.LocationID},
+		{attrHintStaffMemberID, h.StaffMemberID},
+	} {
+		if a.v != 0 {
+			attrs = append(attrs, attribute.Int64(a.key, a.v))
+		}
+	}
+	span.SetAttributes(attrs...)
+}

@@ -1,0 +1,540 @@
+package sdk_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/possession-dev/possession/keysource"
+	"github.com/possession-dev/possession/sdk"
+	"github.com/possession-dev/possession/sdk/sdktest"
+)
+
+const (
+	mwSecret   = "middleware-test-secret"
+	mwClientID = "middleware-client"
+	mwShop     = "mw-shop.myshopify.com"
+	mwUser     = "4242"
+)
+
+var mwNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func mwMinter() sdktest.Minter {
+	return sdktest.Minter{Secret: mwSecret, ClientID: mwClientID, Shop: mwShop, UserID: mwUser, Now: func() time.Time { return mwNow }, EscapeSlashes: true}
+}
+
+func mwVerifier(t testing.TB, src keysource.Source) *sdk.Verifier {
+	t.Helper()
+	v, err := sdk.New(src, sdk.WithClientID(mwClientID), sdk.WithClock(func() time.Time { return mwNow }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// rejection is what WithOnReject saw.
+type rejection struct {
+	status int
+	err    error
+}
+
+// serve runs one request through the middleware and returns the response,
+// the session the next handler saw (nil if not called) and the rejection.
+func serve(t testing.TB, v *sdk.Verifier, r *http.Request, opts ...sdk.MiddlewareOption) (*http.Response, *sdk.Session, *rejection) {
+	t.Helper()
+	var got *sdk.Session
+	var rej *rejection
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, ok := sdk.SessionFrom(r.Context())
+		if !ok {
+			t.Error("next called without a session")
+		}
+		got = s
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, "next")
+	})
+	opts = append(opts, sdk.WithOnReject(func(_ *http.Request, status int, err error) {
+		rej = &rejection{status, err}
+	}))
+	rec := httptest.NewRecorder()
+	v.Middleware(next, opts...).ServeHTTP(rec, r)
+	return rec.Result(), got, rej
+}
+
+func get(headers map[string][]string) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "http://backend.test/api/session", nil)
+	for k, vs := range headers {
+		for _, v := range vs {
+			r.Header.Add(k, v)
+		}
+	}
+	return r
+}
+
+type errBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+func decodeBody(t testing.TB, resp *http.Response) (errBody, string) {
+	t.Helper()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b errBody
+	if err := json.Unmarshal(raw, &b); err != nil {
+		t.Fatalf("body %q is not JSON: %v", raw, err)
+	}
+	if b.Message == "" {
+		t.Errorf("body %q has no message", raw)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	return b, string(raw)
+}
+
+func TestMiddlewareAuthorizationShapes(t *testing.T) {
+	m := mwMinter()
+	tok := m.Admin()
+	v := mwVerifier(t, keysource.Static(mwSecret))
+
+	tests := []struct {
+		name          string
+		authorization []string // nil: no header
+		wantStatus    int
+		wantErr       error // nil: next is called
+		wantAuthn     string
+		malformedHdr  bool
+	}{
+		{name: "canonical", authorization: []string{"Bearer " + tok}, wantStatus: 200},
+		{name: "lower-case scheme", authorization: []string{"bearer " + tok}, wantStatus: 200},
+		{name: "upper-case scheme", authorization: []string{"BEARER " + tok}, wantStatus: 200},
+		{name: "mixed-case scheme", authorization: []string{"bEaReR " + tok}, wantStatus: 200},
+		{name: "extra spaces", authorization: []string{"  Bearer    " + tok + "   "}, wantStatus: 200},
+		{name: "tabs", authorization: []string{"Bearer\t" + tok + "\t"}, wantStatus: 200},
+		{name: "no header", wantStatus: 401, wantErr: sdk.ErrNoToken, wantAuthn: "Bearer"},
+		{name: "empty header", authorization: []string{""}, wantStatus: 401, wantErr: sdk.ErrNoToken, wantAuthn: "Bearer"},
+		{name: "blank header", authorization: []string{"   "}, wantStatus: 401, wantErr: sdk.ErrNoToken, wantAuthn: "Bearer"},
+		{name: "basic scheme", authorization: []string{"Basic dXNlcjpwYXNz"}, wantStatus: 401, wantErr: sdk.ErrNoToken, wantAuthn: "Bearer"},
+		{name: "token without scheme", authorization: []string{tok}, wantStatus: 401, wantErr: sdk.ErrNoToken, wantAuthn: "Bearer"},
+		{name: "scheme glued to token", authorization: []string{"Bearer" + tok}, wantStatus: 401, wantErr: sdk.ErrNoToken, wantAuthn: "Bearer"},
+		{name: "bearer without token", authorization: []string{"Bearer"}, wantStatus: 400, wantErr: sdk.ErrNoToken, wantAuthn: `Bearer error="invalid_request"`, malformedHdr: true},
+		{name: "bearer and spaces only", authorization: []string{"Bearer   "}, wantStatus: 400, wantErr: sdk.ErrNoToken, wantAuthn: `Bearer error="invalid_request"`, malformedHdr: true},
+		{name: "two tokens", authorization: []string{"Bearer " + tok + " " + tok}, wantStatus: 400, wantErr: sdk.ErrNoToken, wantAuthn: `Bearer error="invalid_request"`, malformedHdr: true},
+		{name: "two headers", authorization: []string{"Bearer " + tok, "Bearer " + tok}, wantStatus: 400, wantErr: sdk.ErrNoToken, wantAuthn: `Bearer error="invalid_request"`, malformedHdr: true},
+		{name: "non-breaking space is not a separator", authorization: []string{"Bearer\u00a0" + tok}, wantStatus: 401, wantErr: sdk.ErrNoToken, wantAuthn: "Bearer"},
+		{name: "garbage token", authorization: []string{"Bearer not-a-jwt"}, wantStatus: 401, wantErr: sdk.ErrMalformed, wantAuthn: `Bearer error="invalid_token"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := map[string][]string{}
+			if tt.authorization != nil {
+				h["Authorization"] = tt.authorization
+			}
+			resp, s, rej := serve(t, v, get(h))
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status = %d, want %d", resp.StatusCode, tt.wantStatus)
+			}
+			if tt.wantErr == nil {
+				if s == nil || s.UserID != mwUser || s.Shop != mwShop {
+					t.Fatalf("session = %+v", s)
+				}
+				if rej != nil {
+					t.Fatalf("rejected: %v", rej.err)
+				}
+				return
+			}
+			if s != nil {
+				t.Fatal("next was called")
+			}
+			if rej == nil || !errors.Is(rej.err, tt.wantErr) || rej.status != tt.wantStatus {
+				t.Fatalf("rejection = %+v, want %v with %d", rej, tt.wantErr, tt.wantStatus)
+			}
+			if got := resp.Header.Get("WWW-Authenticate"); got != tt.wantAuthn {
+				t.Errorf("WWW-Authenticate = %q, want %q", got, tt.wantAuthn)
+			}
+			body, raw := decodeBody(t, resp)
+			if body.Error != sdk.ErrorName(tt.wantErr) {
+				t.Errorf("body error = %q, want %q", body.Error, sdk.ErrorName(tt.wantErr))
+			}
+			if strings.Contains(raw, tok) || strings.Contains(rej.err.Error(), tok) {
+				t.Error("the token leaked into the body or the error")
+			}
+			if tt.wantErr == sdk.ErrNoToken {
+				if resp.Header.Get(sdk.HeaderRetryInvalidSession) != "" {
+					t.Error("retry header set although a fresh token cannot help")
+				}
+			}
+		})
+	}
+}
+
+// emptySource has no keys, as a source whose first load failed.
+type emptySource struct{}
+
+func (emptySource) Keyring() *keysource.Keyring { return nil }
+
+func TestMiddlewareVerifyErrors(t *testing.T) {
+	m := mwMinter()
+	tests := []struct {
+		name       string
+		token      string
+		src        keysource.Source
+		wantErr    error
+		wantStatus int
+		wantRetry  bool
+	}{
+		{name: "expired", token: m.Admin(sdktest.At(mwNow.Add(-5 * time.Minute))), wantErr: sdk.ErrExpired, wantStatus: 401, wantRetry: true},
+		{name: "not yet valid", token: m.Admin(sdktest.At(mwNow.Add(5 * time.Minute))), wantErr: sdk.ErrNotYetValid, wantStatus: 401, wantRetry: true},
+		{name: "forged", token: sdktest.Minter{Secret: "other", ClientID: mwClientID, Shop: mwShop, Now: m.Now}.Admin(), wantErr: sdk.ErrSignature, wantStatus: 401, wantRetry: true},
+		{name: "other app", token: m.Admin(sdktest.Set("aud", "other-client")), wantErr: sdk.ErrAudience, wantStatus: 401, wantRetry: true},
+		{name: "bad dest", token: m.Admin(sdktest.Set("dest", "https://evil.example.com")), wantErr: sdk.ErrIssuer, wantStatus: 401, wantRetry: true},
+		{name: "alg none", token: mustSignRaw(t, `{"alg":"none","typ":"JWT"}`, `{"exp":1}`), wantErr: sdk.ErrAlgorithm, wantStatus: 401, wantRetry: true},
+		{name: "malformed", token: "a.b", wantErr: sdk.ErrMalformed, wantStatus: 401, wantRetry: true},
+		{name: "no keys", token: m.Admin(), src: emptySource{}, wantErr: sdk.ErrNoKeys, wantStatus: 503},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := tt.src
+			if src == nil {
+				src = keysource.Static(mwSecret)
+			}
+			v := mwVerifier(t, src)
+			resp, s, rej := serve(t, v, get(map[string][]string{"Authorization": {"Bearer " + tt.token}}))
+			if s != nil {
+				t.Fatal("next was called")
+			}
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status = %d, want %d", resp.StatusCode, tt.wantStatus)
+			}
+			if rej == nil || !errors.Is(rej.err, tt.wantErr) {
+				t.Fatalf("rejection = %+v, want %v", rej, tt.wantErr)
+			}
+			retry := resp.Header.Get(sdk.HeaderRetryInvalidSession)
+			authn := resp.Header.Get("WWW-Authenticate")
+			if tt.wantRetry {
+				if retry != "1" || authn != `Bearer error="invalid_token"` {
+					t.Errorf("retry = %q, WWW-Authenticate = %q", retry, authn)
+				}
+			} else if retry != "" || authn != "" {
+				t.Errorf("server-side failure sent retry = %q, WWW-Authenticate = %q", retry, authn)
+			}
+			body, raw := decodeBody(t, resp)
+			if body.Error != sdk.ErrorName(tt.wantErr) {
+				t.Errorf("body error = %q, want %q", body.Error, sdk.ErrorName(tt.wantErr))
+			}
+			if strings.Contains(raw, tt.token) || strings.Contains(raw, mwSecret) {
+				t.Error("body leaks the token or the secret")
+			}
+			if strings.Contains(rej.err.Error(), tt.token) {
+				t.Error("error leaks the token")
+			}
+		})
+	}
+}
+
+func mustSignRaw(t testing.TB, header, payload string) string {
+	t.Helper()
+	tok, err := sdktest.SignRaw(mwSecret, []byte(header), []byte(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func TestMiddlewareHints(t *testing.T) {
+	m := mwMinter()
+	tok := m.Admin()
+	v := mwVerifier(t, keysource.Static(mwSecret))
+	tests := []struct {
+		name      string
+		hints     map[string][]string
+		want      sdk.Hints
+		wantErr   bool
+		wantInMsg string
+	}{
+		{name: "none", want: sdk.Hints{}},
+		{name: "all", hints: map[string][]string{
+			sdk.HeaderShopID: {"1001"}, sdk.HeaderUserID: {mwUser}, sdk.HeaderLocationID: {"77"},
+			sdk.HeaderStaffMemberID: {"9"}, sdk.HeaderShopDomain: {mwShop},
+		}, want: sdk.Hints{ShopID: 1001, UserID: 4242, LocationID: 77, StaffMemberID: 9}},
+		{name: "surrounding spaces", hints: map[string][]string{sdk.HeaderLocationID: {"  77 "}}, want: sdk.Hints{LocationID: 77}},
+		{name: "shop domain other case", hints: map[string][]string{sdk.HeaderShopDomain: {"MW-Shop.MyShopify.com"}}, want: sdk.Hints{}},
+		{name: "largest ID", hints: map[string][]string{sdk.HeaderShopID: {"9223372036854775807"}}, want: sdk.Hints{ShopID: 9223372036854775807}},
+		{name: "staff member differs from user", hints: map[string][]string{sdk.HeaderUserID: {mwUser}, sdk.HeaderStaffMemberID: {"5"}}, want: sdk.Hints{UserID: 4242, StaffMemberID: 5}},
+
+		{name: "user contradicts sub", hints: map[string][]string{sdk.HeaderUserID: {"4243"}}, wantErr: true, wantInMsg: sdk.HeaderUserID + " contradicts"},
+		{name: "shop contradicts dest", hints: map[string][]string{sdk.HeaderShopDomain: {"other.myshopify.com"}}, wantErr: true, wantInMsg: sdk.HeaderShopDomain + " contradicts"},
+		{name: "shop domain with scheme", hints: map[string][]string{sdk.HeaderShopDomain: {"https://" + mwShop}}, wantErr: true, wantInMsg: "not a shop domain"},
+		{name: "negative ID", hints: map[string][]string{sdk.HeaderShopID: {"-1"}}, wantErr: true, wantInMsg: sdk.HeaderShopID},
+		{name: "plus sign", hints: map[string][]string{sdk.HeaderShopID: {"+1"}}, wantErr: true, wantInMsg: sdk.HeaderShopID},
+		{name: "zero", hints: map[string][]string{sdk.HeaderLocationID: {"0"}}, wantErr: true, wantInMsg: sdk.HeaderLocationID},
+		{name: "leading zero", hints: map[string][]string{sdk.HeaderLocationID: {"077"}}, wantErr: true, wantInMsg: sdk.HeaderLocationID},
+		{name: "not a number", hints: map[string][]string{sdk.HeaderStaffMemberID: {"abc"}}, wantErr: true, wantInMsg: sdk.HeaderStaffMemberID},
+		{name: "GID", hints: map[string][]string{sdk.HeaderShopID: {"gid://shopify/Shop/1"}}, wantErr: true, wantInMsg: sdk.HeaderShopID},
+		{name: "overflow", hints: map[string][]string{sdk.HeaderShopID: {"9223372036854775808"}}, wantErr: true, wantInMsg: sdk.HeaderShopID},
+		{name: "twenty digits", hints: map[string][]string{sdk.HeaderShopID: {"12345678901234567890"}}, wantErr: true, wantInMsg: sdk.HeaderShopID},
+		{name: "empty", hints: map[string][]string{sdk.HeaderLocationID: {" "}}, wantErr: true, wantInMsg: "is empty"},
+		{name: "repeated", hints: map[string][]string{sdk.HeaderLocationID: {"1", "2"}}, wantErr: true, wantInMsg: "is repeated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := map[string][]string{"Authorization": {"Bearer " + tok}}
+			for k, v := range tt.hints {
+				h[k] = v
+			}
+			resp, s, rej := serve(t, v, get(h))
+			if tt.wantErr {
+				if resp.StatusCode != http.StatusBadRequest || s != nil {
+					t.Fatalf("status = %d, next called = %v", resp.StatusCode, s != nil)
+				}
+				if rej == nil || !errors.Is(rej.err, sdk.ErrHint) {
+					t.Fatalf("rejection = %+v, want ErrHint", rej)
+				}
+				body, _ := decodeBody(t, resp)
+				if body.Error != "hint" || !strings.Contains(body.Message, tt.wantInMsg) {
+					t.Errorf("body = %+v, want error hint and %q in the message", body, tt.wantInMsg)
+				}
+				if resp.Header.Get(sdk.HeaderRetryInvalidSession) != "" {
+					t.Error("retry header on a hint error")
+				}
+				return
+			}
+			if resp.StatusCode != 200 || s == nil {
+				t.Fatalf("status = %d (rejection %+v)", resp.StatusCode, rej)
+			}
+			if s.Hints != tt.want {
+				t.Errorf("hints = %+v, want %+v", s.Hints, tt.want)
+			}
+		})
+	}
+}
+
+// The verifier caches sessions and hands the same *Session to every
+// request with that token: hints must land on a copy.
+func TestMiddlewareHintsDoNotMutateCachedSession(t *testing.T) {
+	tok := mwMinter().Admin()
+	v := mwVerifier(t, keysource.Static(mwSecret))
+	auth := []string{"Bearer " + tok}
+	_, s1, _ := serve(t, v, get(map[string][]string{"Authorization": auth, sdk.HeaderLocationID: {"1"}}))
+	_, s2, _ := serve(t, v, get(map[string][]string{"Authorization": auth, sdk.HeaderLocationID: {"2"}}))
+	_, s3, _ := serve(t, v, get(map[string][]string{"Authorization": auth}))
+	if s1 == nil || s2 == nil || s3 == nil {
+		t.Fatal("a request was rejected")
+	}
+	if s1.Hints.LocationID != 1 || s2.Hints.LocationID != 2 || !s3.Hints.IsZero() {
+		t.Fatalf("hints bled between requests: %+v %+v %+v", s1.Hints, s2.Hints, s3.Hints)
+	}
+	cached, err := v.Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cached.Hints.IsZero() {
+		t.Fatalf("cached session was mutated: %+v", cached.Hints)
+	}
+}
+
+func TestSessionFromEmptyContext(t *testing.T) {
+	if s, ok := sdk.SessionFrom(context.Background()); ok || s != nil {
+		t.Fatalf("SessionFrom(empty) = %v, %v", s, ok)
+	}
+}
+
+func TestMiddlewareHintsOnSpan(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+
+	v := mwVerifier(t, keysource.Static(mwSecret))
+	ctx, span := tp.Tracer("test").Start(context.Background(), "server")
+	r := get(map[string][]string{
+		"Authorization":  {"Bearer " + mwMinter().Admin()},
+		sdk.HeaderShopID: {"1001"}, sdk.HeaderLocationID: {"77"}, sdk.HeaderStaffMemberID: {"9"}, sdk.HeaderUserID: {mwUser},
+	}).WithContext(ctx)
+	resp, _, rej := serve(t, v, r)
+	span.End()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %+v", resp.StatusCode, rej)
+	}
+	ended := rec.Ended()
+	if len(ended) != 1 {
+		t.Fatalf("%d spans", len(ended))
+	}
+	got := map[attribute.Key]int64{}
+	for _, kv := range ended[0].Attributes() {
+		got[kv.Key] = kv.Value.AsInt64()
+	}
+	want := map[attribute.Key]int64{
+		"shopify.pos.client_reported.shop_id":         1001,
+		"shopify.pos.client_reported.user_id":         4242,
+		"shopify.pos.client_reported.location_id":     77,
+		"shopify.pos.client_reported.staff_member_id": 9,
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s = %d, want %d (all: %v)", k, got[k], w, got)
+		}
+	}
+}
+
+func TestMiddlewareCORS(t *testing.T) {
+	const ext = "https://extensions.shopifycdn.com"
+	tok := mwMinter().Admin()
+	expired := mwMinter().Admin(sdktest.At(mwNow.Add(-time.Hour)))
+	v := mwVerifier(t, keysource.Static(mwSecret))
+	allow := sdk.WithAllowedOrigins(ext+"/", "https://CDN.shopify.com")
+
+	preflight := func(origin string) *http.Request {
+		r := httptest.NewRequest(http.MethodOptions, "http://backend.test/api/session", nil)
+		if origin != "" {
+			r.Header.Set("Origin", origin)
+		}
+		r.Header.Set("Access-Control-Request-Method", "GET")
+		r.Header.Set("Access-Control-Request-Headers", "authorization,x-possession-location-id")
+		return r
+	}
+
+	t.Run("preflight without token", func(t *testing.T) {
+		resp, s, rej := serve(t, v, preflight(ext), allow)
+		if resp.StatusCode != http.StatusNoContent || s != nil || rej != nil {
+			t.Fatalf("status %d, next %v, rejection %+v", resp.StatusCode, s != nil, rej)
+		}
+		h := resp.Header
+		if h.Get("Access-Control-Allow-Origin") != ext {
+			t.Errorf("Allow-Origin = %q", h.Get("Access-Control-Allow-Origin"))
+		}
+		allowHeaders := strings.ToLower(h.Get("Access-Control-Allow-Headers"))
+		for _, name := range []string{"authorization", sdk.HeaderShopID, sdk.HeaderShopDomain, sdk.HeaderUserID, sdk.HeaderLocationID, sdk.HeaderStaffMemberID} {
+			if !strings.Contains(allowHeaders, strings.ToLower(name)) {
+				t.Errorf("Allow-Headers %q lacks %s", allowHeaders, name)
+			}
+		}
+		if !strings.Contains(h.Get("Access-Control-Allow-Methods"), "GET") {
+			t.Errorf("Allow-Methods = %q", h.Get("Access-Control-Allow-Methods"))
+		}
+		if !strings.Contains(strings.Join(h.Values("Vary"), ","), "Origin") {
+			t.Errorf("Vary = %q", h.Values("Vary"))
+		}
+	})
+	t.Run("preflight origin compared case-insensitively", func(t *testing.T) {
+		resp, _, _ := serve(t, v, preflight("https://cdn.shopify.com"), allow)
+		if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "https://cdn.shopify.com" {
+			t.Fatalf("status %d, Allow-Origin %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+		}
+	})
+	t.Run("preflight from other origin", func(t *testing.T) {
+		resp, s, _ := serve(t, v, preflight("https://evil.example"), allow)
+		if resp.StatusCode != http.StatusForbidden || s != nil {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Error("Allow-Origin set for a foreign origin")
+		}
+		body, _ := decodeBody(t, resp)
+		if body.Error != "origin" {
+			t.Errorf("body = %+v", body)
+		}
+	})
+	t.Run("preflight without CORS configured needs a token", func(t *testing.T) {
+		resp, _, rej := serve(t, v, preflight(ext))
+		if resp.StatusCode != 401 || rej == nil || !errors.Is(rej.err, sdk.ErrNoToken) {
+			t.Fatalf("status %d, rejection %+v", resp.StatusCode, rej)
+		}
+		if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Error("CORS header without CORS configured")
+		}
+	})
+	t.Run("OPTIONS that is not a preflight needs a token", func(t *testing.T) {
+		r := httptest.NewRequest(http.MethodOptions, "http://backend.test/api/session", nil)
+		r.Header.Set("Origin", ext)
+		resp, _, rej := serve(t, v, r, allow)
+		if resp.StatusCode != 401 || rej == nil || !errors.Is(rej.err, sdk.ErrNoToken) {
+			t.Fatalf("status %d, rejection %+v", resp.StatusCode, rej)
+		}
+	})
+	t.Run("success exposes headers", func(t *testing.T) {
+		r := get(map[string][]string{"Authorization": {"Bearer " + tok}, "Origin": {ext}})
+		resp, s, _ := serve(t, v, r, allow)
+		if resp.StatusCode != 200 || s == nil {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		if resp.Header.Get("Access-Control-Allow-Origin") != ext {
+			t.Errorf("Allow-Origin = %q", resp.Header.Get("Access-Control-Allow-Origin"))
+		}
+	})
+	t.Run("401 readable by the browser", func(t *testing.T) {
+		r := get(map[string][]string{"Authorization": {"Bearer " + expired}, "Origin": {ext}})
+		resp, _, rej := serve(t, v, r, allow)
+		if resp.StatusCode != 401 || rej == nil || !errors.Is(rej.err, sdk.ErrExpired) {
+			t.Fatalf("status %d, rejection %+v", resp.StatusCode, rej)
+		}
+		if resp.Header.Get("Access-Control-Allow-Origin") != ext {
+			t.Errorf("Allow-Origin = %q", resp.Header.Get("Access-Control-Allow-Origin"))
+		}
+		expose := resp.Header.Get("Access-Control-Expose-Headers")
+		if !strings.Contains(expose, sdk.HeaderRetryInvalidSession) {
+			t.Errorf("Expose-Headers = %q lacks the retry header", expose)
+		}
+	})
+	t.Run("foreign origin gets no CORS headers but is still served", func(t *testing.T) {
+		r := get(map[string][]string{"Authorization": {"Bearer " + tok}, "Origin": {"https://evil.example"}})
+		resp, s, _ := serve(t, v, r, allow)
+		if resp.StatusCode != 200 || s == nil {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		if resp.Header.Get("Access-Control-Allow-Origin") != "" || resp.Header.Get("Access-Control-Expose-Headers") != "" {
+			t.Error("CORS headers for a foreign origin")
+		}
+	})
+	t.Run("wildcard", func(t *testing.T) {
+		resp, _, _ := serve(t, v, preflight("https://anything.example"), sdk.WithAllowedOrigins("*"))
+		if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Fatalf("status %d, Allow-Origin %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+		}
+	})
+}
+
+func TestErrorNameMiddlewareSentinels(t *testing.T) {
+	for err, want := range map[error]string{sdk.ErrNoToken: "no_token", sdk.ErrHint: "hint"} {
+		if got := sdk.ErrorName(err); got != want {
+			t.Errorf("ErrorName(%v) = %q, want %q", err, got, want)
+		}
+	}
+}
+
+// The middleware's own work on a cached token, for the per-request cost
+// it adds to a handler.
+func BenchmarkMiddlewareCached(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		hints bool
+	}{{"no-hints", false}, {"hints", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			v := mwVerifier(b, keysource.Static(mwSecret))
+			h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+			r := get(map[string][]string{"Authorization": {"Bearer " + mwMinter().Admin()}})
+			if bc.hints {
+				r.Header.Set(sdk.HeaderLocationID, "77")
+				r.Header.Set(sdk.HeaderUserID, mwUser)
+			}
+			w := httptest.NewRecorder()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				h.ServeHTTP(w, r)
+			}
+		})
+	}
+}
