@@ -1,14 +1,10 @@
 package sdk
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
-
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/trace"
 )
 
 // Request headers in which a POS extension reports its
@@ -38,16 +34,6 @@ const (
 
 // hintHeaders lists the hint headers, for CORS.
 var hintHeaders = []string{HeaderShopID, HeaderShopDomain, HeaderUserID, HeaderLocationID, HeaderStaffMemberID}
-
-// Span attribute keys for client hints. "client_reported" in the name tells
-// whoever reads a trace that the values are the client's claim, not the
-// token's.
-const (
-	attrHintShopID        = "shopify.pos.client_reported.shop_id"
-	attrHintUserID        = "shopify.pos.client_reported.user_id"
-	attrHintLocationID    = "shopify.pos.client_reported.location_id"
-	attrHintStaffMemberID = "shopify.pos.client_reported.staff_member_id"
-)
 
 // hintError says which hint header was rejected and why. It wraps ErrHint.
 type hintError struct {
@@ -144,29 +130,4 @@ func hintID(h http.Header, name string) (int64, error) {
 		return 0, &hintError{name, "is not a positive decimal ID"}
 	}
 	return id, nil
-}
-
-// setHintAttributes records the hints on the request's current span (an
-// otelhttp server span, say), labelled client-reported. Nothing is built
-// when the span is not recording.
-func setHintAttributes(ctx context.Context, h Hints) {
-	span := trace.SpanFromContext(ctx)
-	if !span.IsRecording() {
-		return
-	}
-	attrs := make([]attribute.KeyValue, 0, 4)
-	for _, a := range [...]struct {
-		key string
-		v   int64
-	}{
-		{attrHintShopID, h.ShopID},
-		{attrHintUserID, h.UserID},
-		{attrHintLocationID, h.LocationID},
-		{attrHintStaffMemberID, h.StaffMemberID},
-	} {
-		if a.v != 0 {
-			attrs = append(attrs, attribute.Int64(a.key, a.v))
-		}
-	}
-	span.SetAttributes(attrs...)
 }

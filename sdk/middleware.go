@@ -110,7 +110,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		cp := *s // s may be the cache's shared copy
 		cp.Hints = hints
 		s = &cp
-		setHintAttributes(ctx, hints)
+		m.v.setHintAttributes(ctx, hints)
 	}
 	m.next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, sessionKey{}, s)))
 }

@@ -452,11 +452,27 @@ func hashUserID(key []byte, id string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// hintAttributes are the span attributes of what the POS client reported
-// about itself; the HTTP middleware, which reads the hints from request
-// headers, puts them on its span. Zero hints are left out.
+// setHintAttributes records what the POS client reported about itself on
+// the request's current span (an otelhttp server span, say), under keys
+// that say "client_reported". The user ID hint follows the verifier's
+// user-ID privacy option: it equals the token's sub once the middleware has
+// checked it, so hashing or dropping sub must hide it too. Nothing is built
+// when the span is not recording.
+func (v *Verifier) setHintAttributes(ctx context.Context, h Hints) {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
+	if v.cfg.userID != userIDPlain {
+		h.UserID = 0
+	}
+	span.SetAttributes(hintAttributes(h)...)
+}
+
+// hintAttributes are the span attributes of the hints; zero hints are left
+// out.
 func hintAttributes(h Hints) []attribute.KeyValue {
-	var attrs []attribute.KeyValue
+	attrs := make([]attribute.KeyValue, 0, 4)
 	add := func(k attribute.Key, v int64) {
 		if v != 0 {
 			attrs = append(attrs, k.Int64(v))
