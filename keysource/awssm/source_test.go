@@ -631,7 +631,7 @@ func TestCloseStopsEverything(t *testing.T) {
 	}
 	v := newVerifier(t, src)
 	waitFor(t, func() bool { return em.count("DescribeSecret") >= 5 }) // the loop runs
-	_, _ = v.Verify(context.Background(), mint("unknown"))              // and an unknown-signer refresh
+	_, _ = v.Verify(context.Background(), mint("unknown"))             // and an unknown-signer refresh
 	if err := src.Close(); err != nil {
 		t.Fatal(err)
 	}
