@@ -17,8 +17,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 
-	"github.com/possession-dev/possession/sdk"
 	potel "github.com/possession-dev/possession/otel"
+	"github.com/possession-dev/possession/sdk"
 )
 
 func TestTelemetry(t *testing.T) {
