@@ -48,6 +48,7 @@ type Source struct {
 	versions versionPair   // the versions behind ring; guarded by fetchSem
 
 	unknownMu   sync.Mutex
+	closed      bool          // guarded by unknownMu; no unknown-signer refresh starts once set
 	lastUnknown time.Time     // guarded by unknownMu
 	unknownDone chan struct{} // closed when the unknown-signer refresh in flight ends; guarded by unknownMu
 
@@ -141,10 +142,14 @@ func (s *Source) Refresh(ctx context.Context) error {
 // returns at once. It waits at most until ctx is done and returns the
 // keyring in force afterwards.
 func (s *Source) RefreshUnknownSigner(ctx context.Context) *keysource.Keyring {
-	if s.cfg.unknownInterval <= 0 || s.ctx.Err() != nil {
+	if s.cfg.unknownInterval <= 0 {
 		return s.Keyring()
 	}
 	s.unknownMu.Lock()
+	if s.closed {
+		s.unknownMu.Unlock()
+		return s.Keyring()
+	}
 	done := s.unknownDone
 	if done == nil {
 		now := s.cfg.now()
@@ -181,6 +186,9 @@ func (s *Source) RefreshUnknownSigner(ctx context.Context) *keysource.Keyring {
 // keys stay readable. Close is idempotent.
 func (s *Source) Close() error {
 	s.closeOnce.Do(func() {
+		s.unknownMu.Lock()
+		s.closed = true // after this, wg.Add is never called again
+		s.unknownMu.Unlock()
 		s.cancel()
 		<-s.done
 		s.wg.Wait()
