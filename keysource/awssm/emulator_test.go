@@ -31,7 +31,7 @@ import (
 // started again (on a new port; the dialer follows it) still holds the
 // secrets, like a restarted emulator with persistence.
 type emulator struct {
-	t         *testing.T
+	t         testing.TB
 	mu        sync.Mutex
 	srv       *kumo.Server
 	addr      atomic.Pointer[string]
@@ -54,7 +54,7 @@ type fault struct {
 
 func (f *fault) fire() bool { return f.forever || f.left.Add(-1) >= 0 }
 
-func startEmulator(t *testing.T) *emulator {
+func startEmulator(t testing.TB) *emulator {
 	t.Helper()
 	em := &emulator{t: t, counts: map[string]int{}}
 	em.start()
@@ -176,7 +176,7 @@ func awsErrorResponse(req *http.Request, status int, code, msg string) *http.Res
 
 // uniqueName returns a secret name no other test uses (kumo's storage is
 // shared by the whole test binary).
-func uniqueName(t *testing.T) string {
+func uniqueName(t testing.TB) string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	name := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())

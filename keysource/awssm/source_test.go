@@ -34,7 +34,7 @@ var (
 
 const clientID = "app-client-id"
 
-func newSource(t *testing.T, em *emulator, name string, opts ...Option) *Source {
+func newSource(t testing.TB, em *emulator, name string, opts ...Option) *Source {
 	t.Helper()
 	src, err := New(context.Background(), em.client, name, opts...)
 	if err != nil {
@@ -44,7 +44,7 @@ func newSource(t *testing.T, em *emulator, name string, opts ...Option) *Source 
 	return src
 }
 
-func newVerifier(t *testing.T, src keysource.Source, clientIDs ...string) *sdk.Verifier {
+func newVerifier(t testing.TB, src keysource.Source, clientIDs ...string) *sdk.Verifier {
 	t.Helper()
 	if len(clientIDs) == 0 {
 		clientIDs = []string{clientID}
