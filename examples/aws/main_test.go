@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,7 +46,10 @@ func TestRunAgainstKumo(t *testing.T) {
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "not-a-real-aws-key", ""),
 		BaseEndpoint: aws.String(srv.URL),
 	})
-	name := "examples-aws/" + strings.ReplaceAll(t.Name(), "/", "-")
+	// kumo's storage is process-wide: a fresh name per run (go test -count=N).
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	name := "examples-aws/" + t.Name() + "-" + hex.EncodeToString(suffix)
 	const secret = "shpss_examples_aws"
 	out, err := admin.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{
 		Name: aws.String(name), SecretString: aws.String(`{"SHOPIFY_API_SECRET":"` + secret + `"}`),
