@@ -29,6 +29,9 @@
 //	possession.outcome                           string  metrics              "ok" or the error.type value
 //	error.type                                   string  verify span (error)  malformed, algorithm, signature, expired,
 //	                                                                          not_yet_valid, audience, issuer, no_keys
+//	possession.key_source                        string  key-source telemetry kind of source: "awssm"
+//	possession.refresh.outcome                   string  refresh span, metric "updated", "unchanged" or "error"
+//	possession.refresh.trigger                   string  refresh span, metric "initial", "interval", "manual", "unknown_signer"
 //	shopify.pos.client_reported.shop_id          int     HTTP middleware      UNVERIFIED: reported by the POS client
 //	shopify.pos.client_reported.location_id      int     HTTP middleware      UNVERIFIED: reported by the POS client
 //	shopify.pos.client_reported.staff_member_id  int     HTTP middleware      UNVERIFIED: reported by the POS client
@@ -51,8 +54,9 @@
 //	possession.verifications           counter          {verification}  possession.outcome, possession.session.kind (ok only)
 //	possession.verification.duration   histogram        s               as possession.verifications
 //	possession.cache.lookups           counter          {lookup}        possession.cache.hit
-//	possession.keysource.refreshes     counter          {refresh}       possession.outcome (recorded by key sources)
-//	possession.keysource.key_age       gauge (async)    s               possession.key.id of the current key
+//	possession.keysource.refreshes     counter          {refresh}       possession.key_source, possession.refresh.outcome,
+//	                                                                    possession.refresh.trigger, error.type (key sources)
+//	possession.keysource.key_age       gauge (async)    s               possession.key.id (verifier) or possession.key_source
 //
 // Metric attribute sets are precomputed, so recording a verification
 // allocates nothing. Attribute values on metrics come from small fixed

@@ -14,9 +14,11 @@ const (
 	// (unit {lookup}) by CacheHitKey.
 	MetricCacheLookups = "possession.cache.lookups"
 	// MetricKeySourceRefreshes counts key source refreshes (unit
-	// {refresh}) by OutcomeKey. Key sources record it.
+	// {refresh}) by KeySourceKey, RefreshOutcomeKey and RefreshTriggerKey
+	// (and ErrorTypeKey on errors). Key sources record it.
 	MetricKeySourceRefreshes = "possession.keysource.refreshes"
 	// MetricKeyAge is a gauge of how long ago the keys in use were loaded,
-	// in seconds, by KeyIDKey of the current key.
+	// in seconds: by KeyIDKey of the current key from the verifier, by
+	// KeySourceKey from key sources that record it.
 	MetricKeyAge = "possession.keysource.key_age"
 )

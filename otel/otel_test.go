@@ -17,6 +17,7 @@ var allKeys = []attribute.Key{
 	otel.KeyIDKey, otel.CacheHitKey, otel.OutcomeKey, otel.ErrorTypeKey,
 	otel.ClientReportedShopIDKey, otel.ClientReportedLocationIDKey,
 	otel.ClientReportedStaffMemberIDKey, otel.ClientReportedUserIDKey,
+	otel.KeySourceKey, otel.RefreshOutcomeKey, otel.RefreshTriggerKey,
 }
 
 var allMetrics = []string{
