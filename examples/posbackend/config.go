@@ -28,12 +28,12 @@ type config struct {
 	secretEnv      string // name of the variable holding the secret
 	secretFile     string
 	allowedOrigins []string
-	// Further key sources go here, e.g. awsSecretID for -aws-secret-id
-	// (keysource/awssm), chosen in openKeySource.
+	awsSecretID    string // AWS Secrets Manager secret name or ARN
+	awsJSONField   string // JSON field of the secret holding the client secret
 }
 
 // dev reports whether no key source is configured: development mode.
-func (c config) dev() bool { return c.secretEnv == "" && c.secretFile == "" }
+func (c config) dev() bool { return c.secretEnv == "" && c.secretFile == "" && c.awsSecretID == "" }
 
 type originsFlag struct{ list *[]string }
 
@@ -62,17 +62,25 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.clientID, "client-id", getenv("SHOPIFY_API_KEY"), "the app's client ID (API key); tokens must carry it as aud (default $SHOPIFY_API_KEY)")
 	fs.StringVar(&c.secretEnv, "secret-env", "", "name of the environment variable holding the app's client secret (NAME_PREVIOUS holds the previous one during a rotation)")
 	fs.StringVar(&c.secretFile, "secret-file", "", "file holding the app's client secret (current first, then previous, one per line); reloaded on change")
+	fs.StringVar(&c.awsSecretID, "aws-secret-id", "", "AWS Secrets Manager secret (name or ARN) holding the app's client secret; AWSCURRENT and AWSPREVIOUS are used; AWS config from the default chain (AWS_REGION, AWS_ENDPOINT_URL, ...)")
+	fs.StringVar(&c.awsJSONField, "aws-json-field", "", "with -aws-secret-id: the JSON field holding the secret, e.g. SHOPIFY_API_SECRET (default: the whole value)")
 	fs.Var(originsFlag{&c.allowedOrigins}, "allowed-origin", "origin allowed to call /api from a browser (repeatable or comma-separated; \"*\" for any; default: Shopify's extension origins)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: posbackend [flags]
 
-With no -secret-env or -secret-file, posbackend runs in DEVELOPMENT MODE on
-127.0.0.1 with a random secret and prints a curl command to try it.
+With no -secret-env, -secret-file or -aws-secret-id, posbackend runs in
+DEVELOPMENT MODE on 127.0.0.1 with a random secret and prints a curl command
+to try it.
+
+Telemetry follows the standard OTEL_* variables: for example
+OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 exports traces and metrics
+over OTLP/HTTP; OTEL_TRACES_EXPORTER=console prints spans.
 
 Examples:
   posbackend
   SHOPIFY_API_SECRET=... posbackend -client-id abc123 -secret-env SHOPIFY_API_SECRET -addr :8080
   posbackend -client-id abc123 -secret-file /run/secrets/shopify -allowed-origin https://extensions.shopifycdn.com
+  AWS_REGION=us-east-1 posbackend -client-id abc123 -aws-secret-id prod/shopify -aws-json-field SHOPIFY_API_SECRET
 
 Flags:
 `)
@@ -88,8 +96,17 @@ Flags:
 }
 
 func (c *config) validate() error {
-	if c.secretEnv != "" && c.secretFile != "" {
-		return fmt.Errorf("%w: -secret-env and -secret-file are both set", errSeveralSources)
+	n := 0
+	for _, set := range []string{c.secretEnv, c.secretFile, c.awsSecretID} {
+		if set != "" {
+			n++
+		}
+	}
+	if n > 1 {
+		return fmt.Errorf("%w: set one of -secret-env, -secret-file and -aws-secret-id", errSeveralSources)
+	}
+	if c.awsJSONField != "" && c.awsSecretID == "" {
+		return fmt.Errorf("%w: -aws-json-field needs -aws-secret-id", errUsage)
 	}
 	if !c.dev() && c.clientID == "" {
 		return errNoClientID
@@ -108,7 +125,7 @@ func (c *config) validate() error {
 			return fmt.Errorf("%w: -addr %q: %w", errUsage, c.addr, err)
 		}
 		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			return fmt.Errorf("%w: -addr %q; configure -secret-env or -secret-file to listen elsewhere", errDevNotLoopback, c.addr)
+			return fmt.Errorf("%w: -addr %q; configure a secret to listen elsewhere", errDevNotLoopback, c.addr)
 		}
 	}
 	return nil

@@ -15,7 +15,13 @@ import (
 	"os"
 	"time"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
 	"github.com/possession-dev/possession/keysource"
+	"github.com/possession-dev/possession/keysource/awssm"
+	"github.com/possession-dev/possession/otel/setup"
 	"github.com/possession-dev/possession/sdk"
 	"github.com/possession-dev/possession/sdk/sdktest"
 )
@@ -39,6 +45,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	// Telemetry from the standard OTEL_* variables, installed as the
+	// globals that otelhttp and the verifier default to. With none set, it
+	// exports nothing and costs nothing.
+	telemetry, err := setup.New(ctx, setup.WithGlobal(), setup.WithServiceName("posbackend"), setup.WithWriter(stdout))
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+		defer cancel()
+		if err := telemetry.Shutdown(sctx); err != nil {
+			fmt.Fprintln(stderr, "posbackend: telemetry shutdown:", err)
+		}
+	}()
 	a, err := start(ctx, cfg, stdout, logger)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -130,7 +151,7 @@ type devMode struct{ secret string }
 
 // openKeySource returns the key source cfg selects, a function that
 // releases it, and, in development mode, the generated secret.
-func openKeySource(_ context.Context, cfg config, logger *slog.Logger) (keysource.Source, func() error, *devMode, error) {
+func openKeySource(ctx context.Context, cfg config, logger *slog.Logger) (keysource.Source, func() error, *devMode, error) {
 	noop := func() error { return nil }
 	switch {
 	case cfg.secretFile != "":
@@ -147,7 +168,22 @@ func openKeySource(_ context.Context, cfg config, logger *slog.Logger) (keysourc
 			return nil, nil, nil, err
 		}
 		return src, noop, nil, nil
-	// case cfg.awsSecretID != "": keysource/awssm with the ctx, once it has landed.
+	case cfg.awsSecretID != "":
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("posbackend: AWS config: %w", err)
+		}
+		opts := []awssm.Option{awssm.WithErrorHandler(func(err error) {
+			logger.Warn("secret refresh failed; keeping the last good keys", "err", err)
+		})}
+		if cfg.awsJSONField != "" {
+			opts = append(opts, awssm.WithJSONField(cfg.awsJSONField))
+		}
+		src, err := awssm.New(ctx, secretsmanager.NewFromConfig(awsCfg), cfg.awsSecretID, opts...)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return src, src.Close, nil, nil
 	default:
 		b := make([]byte, 32)
 		_, _ = rand.Read(b) // crypto/rand.Read never fails
@@ -202,9 +238,9 @@ func newHandler(v *sdk.Verifier, src keysource.Source, origins []string, logger 
 			logger.Info("rejected", "method", r.Method, "path", r.URL.Path, "status", status, "error", sdk.ErrorName(err), "detail", err)
 		}),
 	))
-	// Tracing goes here: otelhttp.NewHandler(..., "posbackend") around
-	// the access log, with the providers from otel/setup built in run.
-	return accessLog(mux, logger)
+	// otelhttp starts the server span that each verification's span is a
+	// child of.
+	return otelhttp.NewHandler(accessLog(mux, logger), "posbackend")
 }
 
 // sessionJSON is GET /api/session's answer.

@@ -24,7 +24,10 @@ import (
 	"github.com/possession-dev/possession/sdk/sdktest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// kumo (the AWS emulator) starts a reaper goroutine when its package loads.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/sivchari/kumo/internal/service/dynamodb.(*MemoryStorage).ttlReaper"))
+}
 
 const (
 	testSecret   = "posbackend-test-secret"
