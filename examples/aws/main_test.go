@@ -3,61 +3,27 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/sivchari/kumo"
+	"github.com/possession-dev/possession/internal/kumotest"
+
 	"go.uber.org/goleak"
 
 	"github.com/possession-dev/possession/sdk/sdktest"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/sivchari/kumo/internal/service/dynamodb.(*MemoryStorage).ttlReaper"))
+	goleak.VerifyTestMain(m, kumotest.IgnoreReaper)
 }
 
 // The example runs against the kumo emulator on 127.0.0.1, reached through
 // the default AWS config chain with AWS_ENDPOINT_URL, as a user would
 // point it at an emulator.
 func TestRunAgainstKumo(t *testing.T) {
-	srv := kumo.NewServer()
-	t.Cleanup(srv.Close)
-	dir := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL":            srv.URL,
-		"AWS_REGION":                  "us-east-1",
-		"AWS_ACCESS_KEY_ID":           "AKIDEXAMPLE",
-		"AWS_SECRET_ACCESS_KEY":       "not-a-real-aws-key",
-		"AWS_CONFIG_FILE":             filepath.Join(dir, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"),
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"AWS_PROFILE":                 "",
-	} {
-		t.Setenv(k, v)
-	}
-	admin := secretsmanager.New(secretsmanager.Options{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "not-a-real-aws-key", ""),
-		BaseEndpoint: aws.String(srv.URL),
-	})
-	// kumo's storage is process-wide: a fresh name per run (go test -count=N).
-	suffix := make([]byte, 4)
-	_, _ = rand.Read(suffix)
-	name := "examples-aws/" + t.Name() + "-" + hex.EncodeToString(suffix)
+	em := kumotest.Start(t)
 	const secret = "shpss_examples_aws"
-	out, err := admin.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{
-		Name: aws.String(name), SecretString: aws.String(`{"SHOPIFY_API_SECRET":"` + secret + `"}`),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	version := aws.ToString(out.VersionId)
+	name, version := em.CreateSecret(t, "examples-aws", `{"SHOPIFY_API_SECRET":"`+secret+`"}`)
 	good := sdktest.Minter{Secret: secret, ClientID: "example-client"}.Admin()
 	forged := sdktest.Minter{Secret: "not-the-secret", ClientID: "example-client"}.Admin()
 

@@ -1,61 +1,27 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/sivchari/kumo"
+	"github.com/possession-dev/possession/internal/kumotest"
 )
 
 // TestSecretFromAWS runs the backend with -aws-secret-id against the kumo
 // Secrets Manager emulator on 127.0.0.1, reached through the default AWS
 // config chain as in production.
 func TestSecretFromAWS(t *testing.T) {
-	srv := kumo.NewServer()
-	t.Cleanup(srv.Close)
-	dir := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL":            srv.URL,
-		"AWS_REGION":                  "us-east-1",
-		"AWS_ACCESS_KEY_ID":           "AKIDEXAMPLE",
-		"AWS_SECRET_ACCESS_KEY":       "not-a-real-aws-key",
-		"AWS_CONFIG_FILE":             filepath.Join(dir, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"),
-		"AWS_EC2_METADATA_DISABLED":   "true",
-	} {
-		t.Setenv(k, v)
-	}
-	admin := secretsmanager.New(secretsmanager.Options{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "not-a-real-aws-key", ""),
-		BaseEndpoint: aws.String(srv.URL),
-	})
-	suffix := make([]byte, 4)
-	_, _ = rand.Read(suffix)
-	name := "posbackend/" + hex.EncodeToString(suffix) // kumo's storage is process-wide
-	out, err := admin.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{
-		Name: aws.String(name), SecretString: aws.String(`{"SHOPIFY_API_SECRET":"` + testSecret + `"}`),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	em := kumotest.Start(t)
+	name, version := em.CreateSecret(t, "posbackend", `{"SHOPIFY_API_SECRET":"`+testSecret+`"}`)
 
 	a, _, _ := startApp(t, config{clientID: testClientID, awsSecretID: name, awsJSONField: "SHOPIFY_API_SECRET"})
 	r := do(t, "GET", a.url+"/api/session", map[string]string{"Authorization": "Bearer " + testMinter().Admin()})
-	if r.status != 200 || r.body["keyId"] != aws.ToString(out.VersionId) || r.body["shop"] != testShop {
-		t.Fatalf("status %d, body %v; want 200 with keyId %s", r.status, r.body, aws.ToString(out.VersionId))
+	if r.status != 200 || r.body["keyId"] != version || r.body["shop"] != testShop {
+		t.Fatalf("status %d, body %v; want 200 with keyId %s", r.status, r.body, version)
 	}
 	forged := testMinter()
 	forged.Secret = "not-the-secret"
@@ -82,49 +48,19 @@ func TestRunTracesRequests(t *testing.T) {
 	t.Setenv("OTEL_METRICS_EXPORTER", "none")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pr, pw := io.Pipe()
-	code := make(chan int, 1)
-	go func() {
-		code <- run(ctx, []string{"-addr", "127.0.0.1:0"}, pw, io.Discard)
-		pw.Close()
-	}()
-	sc := bufio.NewScanner(pr)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	var url, token string
-	for sc.Scan() && (url == "" || token == "") {
-		line := sc.Text()
-		if u, ok := strings.CutPrefix(line, "listening on "); ok {
-			url = u
-		}
-		if _, rest, ok := strings.Cut(line, "Authorization: Bearer "); ok {
-			token, _, _ = strings.Cut(rest, "'")
-		}
+	p := runInBackground(t, ctx, "-addr", "127.0.0.1:0")
+	if p.token == "" {
+		t.Fatal("no development token printed")
 	}
-	exported := make(chan string, 1)
-	go func() {
-		var b strings.Builder
-		for sc.Scan() {
-			b.WriteString(sc.Text())
-			b.WriteByte('\n')
-		}
-		exported <- b.String()
-	}()
-	if url == "" || token == "" {
-		t.Fatal("no listening line or development token")
-	}
-	if r := do(t, "GET", url+"/api/session", map[string]string{"Authorization": "Bearer " + token}); r.status != 200 {
+	token := p.token
+	if r := do(t, "GET", p.url+"/api/session", map[string]string{"Authorization": "Bearer " + token}); r.status != 200 {
 		t.Fatalf("status %d", r.status)
 	}
 	cancel()
-	select {
-	case c := <-code:
-		if c != 0 {
-			t.Fatalf("exit code %d", c)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not return")
+	if c := p.wait(t); c != 0 {
+		t.Fatalf("exit code %d", c)
 	}
-	out := <-exported
+	out := <-p.rest
 
 	type span struct {
 		Name        string

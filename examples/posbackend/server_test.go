@@ -12,10 +12,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/possession-dev/possession/internal/kumotest"
 
 	"go.uber.org/goleak"
 
@@ -26,7 +29,7 @@ import (
 
 // kumo (the AWS emulator) starts a reaper goroutine when its package loads.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/sivchari/kumo/internal/service/dynamodb.(*MemoryStorage).ttlReaper"))
+	goleak.VerifyTestMain(m, kumotest.IgnoreReaper)
 }
 
 const (
@@ -305,38 +308,73 @@ func TestStartKeySourceErrors(t *testing.T) {
 func TestRunGracefulShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pr, pw := io.Pipe()
-	code := make(chan int, 1)
-	go func() {
-		code <- run(ctx, []string{"-addr", "127.0.0.1:0"}, pw, io.Discard)
-		pw.Close()
-	}()
-	sc := bufio.NewScanner(pr)
-	var url string
-	for sc.Scan() {
-		if u, ok := strings.CutPrefix(sc.Text(), "listening on "); ok {
-			url = u
-			break
-		}
-	}
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	if url == "" {
-		t.Fatal("no listening line")
-	}
-	if r := do(t, "GET", url+"/healthz", nil); r.status != 200 {
+	p := runInBackground(t, ctx, "-addr", "127.0.0.1:0")
+	if r := do(t, "GET", p.url+"/healthz", nil); r.status != 200 {
 		t.Fatalf("healthz: %d", r.status)
 	}
 	cancel()
-	select {
-	case c := <-code:
-		if c != 0 {
-			t.Fatalf("exit code %d", c)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not return after cancel")
+	if c := p.wait(t); c != 0 {
+		t.Fatalf("exit code %d", c)
 	}
-	if _, err := http.Get(url + "/healthz"); err == nil {
+	if _, err := http.Get(p.url + "/healthz"); err == nil {
 		t.Fatal("still serving after shutdown")
+	}
+}
+
+// program is run() going on in the background.
+type program struct {
+	url   string // from the "listening on" line
+	token string // development mode's token, from the curl line
+	code  chan int
+	rest  chan string // what it prints after the curl line, once it exits
+}
+
+// runInBackground runs the program with args until ctx is cancelled and
+// reads its output up to the listening line (and, in development mode,
+// the curl command).
+func runInBackground(t *testing.T, ctx context.Context, args ...string) *program {
+	t.Helper()
+	pr, pw := io.Pipe()
+	p := &program{code: make(chan int, 1), rest: make(chan string, 1)}
+	go func() {
+		p.code <- run(ctx, args, pw, io.Discard)
+		pw.Close()
+	}()
+	dev := !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "-secret") || strings.HasPrefix(a, "-aws") })
+	sc := bufio.NewScanner(pr)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for (p.url == "" || dev && p.token == "") && sc.Scan() {
+		line := sc.Text()
+		if u, ok := strings.CutPrefix(line, "listening on "); ok {
+			p.url = u
+		}
+		if _, after, ok := strings.Cut(line, "Authorization: Bearer "); ok {
+			p.token, _, _ = strings.Cut(after, "'")
+		}
+	}
+	go func() {
+		var b strings.Builder
+		for sc.Scan() {
+			b.WriteString(sc.Text())
+			b.WriteByte('\n')
+		}
+		p.rest <- b.String()
+	}()
+	if p.url == "" {
+		t.Fatal("no listening line")
+	}
+	return p
+}
+
+// wait returns the exit code once run returns (10 s at most).
+func (p *program) wait(t *testing.T) int {
+	t.Helper()
+	select {
+	case c := <-p.code:
+		return c
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return")
+		return -1
 	}
 }
 
