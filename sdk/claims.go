@@ -1,6 +1,9 @@
 package sdk
 
-import "unicode/utf8"
+import (
+	"encoding/binary"
+	"unicode/utf8"
+)
 
 // This file holds a small JSON decoder for the two objects of a token: the
 // header and the claims. It exists for speed (no reflection, no
@@ -99,10 +102,20 @@ func (d *decoder) str(strict bool) (span, error) {
 		return span{}, errSyntax
 	}
 	buf := d.buf
-	r := d.pos + 1
-	w := r
-	start := r
-	for r < len(buf) {
+	start := d.pos + 1
+	r, w := start, start
+	for {
+		// Copy the run of plain characters (a no-op until the first
+		// escape, since w == r), then handle what ended it.
+		e := plainRun(buf, r)
+		if w != r {
+			copy(buf[w:], buf[r:e])
+		}
+		w += e - r
+		r = e
+		if r >= len(buf) {
+			return span{}, errSyntax
+		}
 		c := buf[r]
 		switch {
 		case c == '"':
@@ -146,6 +159,8 @@ func (d *decoder) str(strict bool) (span, error) {
 						ru = utf8.RuneError
 					}
 				}
+				// A 6-byte escape encodes at most 3 bytes, a 12-byte
+				// pair 4: w stays behind r.
 				w += utf8.EncodeRune(buf[w:], ru)
 				continue
 			default:
@@ -155,20 +170,45 @@ func (d *decoder) str(strict bool) (span, error) {
 			w++
 		case c < 0x20:
 			return span{}, errSyntax
-		case c < utf8.RuneSelf:
-			buf[w] = c
-			w++
-			r++
-		default:
+		default: // c >= utf8.RuneSelf
 			_, size := utf8.DecodeRune(buf[r:])
 			if size == 1 && strict {
 				return span{}, errBadUTF8
 			}
-			w += copy(buf[w:], buf[r:r+size])
+			copy(buf[w:], buf[r:r+size])
+			w += size
 			r += size
 		}
 	}
-	return span{}, errSyntax
+}
+
+// plainRun returns the index of the first byte at or after i that ends a
+// run of plain string characters (printable ASCII other than '"' and
+// '\\'), or len(buf). It tests eight bytes at a time: string claims are
+// mostly long runs of plain characters (sid, jti, URLs).
+func plainRun(buf []byte, i int) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	for ; i+8 <= len(buf); i += 8 {
+		x := binary.LittleEndian.Uint64(buf[i:])
+		q := x ^ ('"' * ones)
+		bs := x ^ ('\\' * ones)
+		// A byte of the result has its high bit set if the byte of x is
+		// '"', '\\', < 0x20 or >= 0x80 (and possibly, after a true hit,
+		// a later byte: only "any" is exact, which is all we need).
+		special := ((q - ones) &^ q) | ((bs - ones) &^ bs) | ((x - 0x20*ones) &^ x) | x
+		if special&highs != 0 {
+			break
+		}
+	}
+	for ; i < len(buf); i++ {
+		if c := buf[i]; c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			return i
+		}
+	}
+	return i
 }
 
 func utf16IsSurrogate(r rune) bool { return r >= 0xD800 && r < 0xE000 }

@@ -168,11 +168,20 @@ func (v *Verifier) verify(ctx context.Context, token string) outcome {
 		return outcome{err: err}
 	}
 
-	// 5. Session.
-	s := v.newSession(&c, buf[:n], key.id)
+	// 5. Session. Its strings, and the cache's copy of the token, share
+	// one allocation.
+	var keep string
+	if v.cache != nil {
+		keep = token
+	}
+	strs := newSessionStrings(keep, &c, buf[:n])
+	s, err := v.newSession(&c, &strs, key.id)
+	if err != nil {
+		return outcome{err: err}
+	}
 	if v.cache != nil {
 		until := time.Unix(c.exp, 0).Add(v.cfg.leeway).UnixNano()
-		v.cache.put(token, s, ring.Generation(), until)
+		v.cache.put(strs.token, s, ring.Generation(), until)
 	}
 	return outcome{session: s}
 }
@@ -256,19 +265,6 @@ func (v *Verifier) checkClaims(c *claims, buf []byte, key *macKey, now time.Time
 	if c.has&hasDest == 0 {
 		return fmt.Errorf("%w: no dest claim", ErrIssuer)
 	}
-	destHost, destPath, _, ok := splitURL(string(c.dest.bytes(buf)))
-	if !ok || destPath != "" {
-		return fmt.Errorf("%w: dest is not a shop URL or domain", ErrIssuer)
-	}
-	if !isShopDomain(destHost, v.cfg.shopSuffixes) {
-		return fmt.Errorf("%w: dest host is not a shop domain (allowed suffixes %v)", ErrIssuer, v.cfg.shopSuffixes)
-	}
-	if c.has&hasIss != 0 {
-		issHost, _, _, ok := splitURL(string(c.iss.bytes(buf)))
-		if !ok || issHost != destHost {
-			return fmt.Errorf("%w: iss host differs from dest host", ErrIssuer)
-		}
-	}
 	return nil
 }
 
@@ -299,19 +295,59 @@ func seconds(d time.Duration) string {
 	return fmt.Sprintf("%ds", int64(d.Round(time.Second)/time.Second))
 }
 
-// newSession builds the session from checked claims. All of its strings
-// share one allocation: the decoded payload.
-func (v *Verifier) newSession(c *claims, buf []byte, keyID string) *Session {
-	payload := string(buf)
-	str := func(s span) string { return payload[s.start:s.end] }
-	destHost, _, hasScheme, _ := splitURL(str(c.dest))
+// sessionStrings are the strings a session keeps, cut from one
+// allocation: the claims it reports, iss (to check it), and, when the
+// session is cached, a copy of the token as the cache key, so that the
+// cache never holds on to the caller's memory (a token may be a slice of
+// a larger request buffer).
+type sessionStrings struct {
+	token, dest, iss, sub, aud, sid, jti string
+}
+
+func newSessionStrings(token string, c *claims, buf []byte) sessionStrings {
+	spans := [...]span{c.dest, c.iss, c.sub, c.aud, c.sid, c.jti}
+	n := len(token)
+	for _, sp := range spans {
+		n += int(sp.end - sp.start)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(token)
+	for _, sp := range spans {
+		b.Write(sp.bytes(buf))
+	}
+	all := b.String()
+	var out sessionStrings
+	out.token, all = all[:len(token)], all[len(token):]
+	for i, dst := range [...]*string{&out.dest, &out.iss, &out.sub, &out.aud, &out.sid, &out.jti} {
+		l := int(spans[i].end - spans[i].start)
+		*dst, all = all[:l], all[l:]
+	}
+	return out
+}
+
+// newSession checks dest and iss and builds the session.
+func (v *Verifier) newSession(c *claims, strs *sessionStrings, keyID string) (*Session, error) {
+	destHost, destPath, hasScheme, ok := splitURL(strs.dest)
+	if !ok || destPath != "" {
+		return nil, fmt.Errorf("%w: dest is not a shop URL or domain", ErrIssuer)
+	}
+	if !isShopDomain(destHost, v.cfg.shopSuffixes) {
+		return nil, fmt.Errorf("%w: dest host is not a shop domain (allowed suffixes %v)", ErrIssuer, v.cfg.shopSuffixes)
+	}
+	if c.has&hasIss != 0 {
+		issHost, _, _, ok := splitURL(strs.iss)
+		if !ok || issHost != destHost {
+			return nil, fmt.Errorf("%w: iss host differs from dest host", ErrIssuer)
+		}
+	}
 	s := &Session{
 		Kind:      KindCheckout,
 		Shop:      destHost,
-		UserID:    str(c.sub),
-		ClientID:  str(c.aud),
-		SessionID: str(c.sid),
-		TokenID:   str(c.jti),
+		UserID:    strs.sub,
+		ClientID:  strs.aud,
+		SessionID: strs.sid,
+		TokenID:   strs.jti,
 		ExpiresAt: time.Unix(c.exp, 0),
 		KeyID:     keyID,
 	}
@@ -324,5 +360,5 @@ func (v *Verifier) newSession(c *claims, buf []byte, keyID string) *Session {
 	if c.has&hasNbf != 0 {
 		s.NotBefore = time.Unix(c.nbf, 0)
 	}
-	return s
+	return s, nil
 }
