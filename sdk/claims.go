@@ -382,7 +382,8 @@ func (d *decoder) member(i int) (key []byte, ok bool, err error) {
 	c := d.peek()
 	if c == '}' {
 		d.pos++
-		if d.peek() != 0 {
+		// Only white space may follow (peek's 0 would also match a NUL).
+		if d.ws(); d.pos != len(d.buf) {
 			return nil, false, errTrailing
 		}
 		return nil, false, nil
