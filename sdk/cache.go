@@ -40,9 +40,13 @@ func newSessionCache(size int) *sessionCache {
 		n *= 2
 	}
 	c := &sessionCache{seed: maphash.MakeSeed(), mask: uint64(n - 1), shards: make([]cacheShard, n)}
-	per := (size + n - 1) / n
+	// Split size exactly: the first size%n shards hold one more entry.
 	for i := range c.shards {
-		lru, _ := simplelru.NewLRU[string, cacheEntry](per, nil) // per > 0 always
+		per := size / n
+		if i < size%n {
+			per++
+		}
+		lru, _ := simplelru.NewLRU[string, cacheEntry](per, nil) // per >= 64 > 0, or n == 1
 		c.shards[i].lru = lru
 	}
 	return c
