@@ -16,12 +16,20 @@ import (
 // fixedClock is the clock of every fixed-time scenario.
 func fixedClock() time.Time { return verifyAt() }
 
-// signingInputs are the pool's signing inputs as byte slices, prepared
-// once so the floor measures hashing only.
+// signingInputs are the tokens' signing inputs as byte slices, prepared
+// once so the floor measures hashing only; like the token pools, they lie
+// contiguously in memory.
 func signingInputs(tokens []string) [][]byte {
+	n := 0
+	for _, t := range tokens {
+		n += len(t)
+	}
+	all := make([]byte, 0, n)
 	out := make([][]byte, len(tokens))
 	for i, t := range tokens {
-		out[i] = []byte(t[:strings.LastIndexByte(t, '.')])
+		start := len(all)
+		all = append(all, t[:strings.LastIndexByte(t, '.')]...)
+		out[i] = all[start:len(all):len(all)]
 	}
 	return out
 }

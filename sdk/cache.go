@@ -29,7 +29,9 @@ type cacheShard struct {
 
 type cacheEntry struct {
 	session *Session
-	gen     uint64
+	// token is the whole token; the key is only its signature.
+	token string
+	gen   uint64
 	// until is the UnixNano instant (exp + leeway) the entry dies at.
 	until int64
 }
@@ -52,10 +54,24 @@ func newSessionCache(size int) *sessionCache {
 	return c
 }
 
-func (c *sessionCache) shard(token string) *cacheShard {
-	// The signature (the token's tail) is as good as random: hashing it
-	// alone picks a shard faster than hashing the whole token.
-	tail := token
+// cacheKey returns the part of token the cache is keyed by: its last
+// sigLen characters, the signature of a well-formed token. Hashing and
+// comparing 43 bytes instead of the whole token (~600) makes every map
+// operation cheaper; the entry keeps the whole token, and a lookup only
+// hits if it is equal. Two tokens that share a signature string but
+// differ elsewhere are at most one valid one and forgeries, which are
+// never cached.
+func cacheKey(token string) string {
+	if len(token) > sigLen {
+		return token[len(token)-sigLen:]
+	}
+	return token
+}
+
+func (c *sessionCache) shard(key string) *cacheShard {
+	// The key is a signature: its tail is as good as random, and hashing
+	// 16 bytes of it picks a shard faster than hashing all of it.
+	tail := key
 	if len(tail) > 16 {
 		tail = tail[len(tail)-16:]
 	}
@@ -65,11 +81,18 @@ func (c *sessionCache) shard(token string) *cacheShard {
 // get returns the session cached for token if it was verified under
 // keyring generation gen and is still valid at now (UnixNano).
 func (c *sessionCache) get(token string, gen uint64, now int64) *Session {
-	sh := c.shard(token)
+	key := cacheKey(token)
+	sh := c.shard(key)
 	sh.mu.Lock()
-	e, ok := sh.lru.Get(token)
-	if ok && (e.gen != gen || now >= e.until) {
-		sh.lru.Remove(token)
+	e, ok := sh.lru.Get(key)
+	switch {
+	case !ok:
+	case e.token != token:
+		// A forgery reusing a cached token's signature: not a hit, and
+		// no reason to drop the genuine entry.
+		ok = false
+	case e.gen != gen || now >= e.until:
+		sh.lru.Remove(key)
 		ok = false
 	}
 	sh.mu.Unlock()
@@ -79,10 +102,13 @@ func (c *sessionCache) get(token string, gen uint64, now int64) *Session {
 	return e.session
 }
 
+// put caches s for token until the UnixNano instant until. token must be
+// the verifier's own copy (the cache keeps it and a slice of it).
 func (c *sessionCache) put(token string, s *Session, gen uint64, until int64) {
-	sh := c.shard(token)
+	key := cacheKey(token)
+	sh := c.shard(key)
 	sh.mu.Lock()
-	sh.lru.Add(token, cacheEntry{session: s, gen: gen, until: until})
+	sh.lru.Add(key, cacheEntry{session: s, token: token, gen: gen, until: until})
 	sh.mu.Unlock()
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -241,8 +242,8 @@ func TestCacheConcurrent(t *testing.T) {
 // 100k entries (token copy, session strings, Session, LRU entry and map
 // slot), with runtime.MemStats. Documented in cache.go.
 func TestCacheMemoryPerEntry(t *testing.T) {
-	if testing.Short() {
-		t.Skip("mints 100k tokens")
+	if testing.Short() || raceEnabled {
+		t.Skip("100k entries; measured without -race")
 	}
 	const n = 100_000
 	clock := newTestClock(cacheTestIssued.Add(time.Second))
@@ -306,4 +307,26 @@ func (m *fastMinter) token(i int) string {
 	h := hmac.New(sha256.New, []byte(m.secret))
 	h.Write([]byte(in))
 	return in + "." + base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+}
+
+// The cache is keyed by the signature; a token that reuses a cached
+// token's signature over other claims must not be served, and must not
+// drop the genuine entry.
+func TestCacheForgeryReusingACachedSignature(t *testing.T) {
+	clock := newTestClock(cacheTestIssued.Add(time.Second))
+	v := newCacheTestVerifier(t, keysource.Static(cacheTestSecret), clock, 100)
+	m := cacheTestMinter()
+	genuine := m.Admin()
+	other := m.Admin(sdktest.Set("sub", "1"))
+	forged := other[:strings.LastIndexByte(other, '.')] + genuine[strings.LastIndexByte(genuine, '.'):]
+	ctx := context.Background()
+	if o := v.verify(ctx, genuine); o.err != nil {
+		t.Fatal(o.err)
+	}
+	if o := v.verify(ctx, forged); o.cacheHit || !errors.Is(o.err, ErrSignature) {
+		t.Fatalf("forgery: hit %v err %v; want ErrSignature", o.cacheHit, o.err)
+	}
+	if o := v.verify(ctx, genuine); !o.cacheHit || o.err != nil {
+		t.Fatalf("genuine after forgery: hit %v err %v", o.cacheHit, o.err)
+	}
 }

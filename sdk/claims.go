@@ -76,12 +76,11 @@ type decoder struct {
 
 func (d *decoder) ws() {
 	for d.pos < len(d.buf) {
-		switch d.buf[d.pos] {
-		case ' ', '\t', '\n', '\r':
-			d.pos++
-		default:
+		// Most JSON in tokens has no white space: one comparison ends it.
+		if c := d.buf[d.pos]; c > ' ' || c != ' ' && c != '\t' && c != '\n' && c != '\r' {
 			return
 		}
+		d.pos++
 	}
 }
 
@@ -195,10 +194,10 @@ func plainRun(buf []byte, i int) int {
 		x := binary.LittleEndian.Uint64(buf[i:])
 		q := x ^ ('"' * ones)
 		bs := x ^ ('\\' * ones)
-		// A byte of the result has its high bit set if the byte of x is
-		// '"', '\\', < 0x20 or >= 0x80 (and possibly, after a true hit,
+		// The high bit of a byte of special is set if that byte of x is
+		// '"', '\\', < 0x20 or >= 0x80 (or, after a true hit, possibly
 		// a later byte: only "any" is exact, which is all we need).
-		special := ((q - ones) &^ q) | ((bs - ones) &^ bs) | ((x - 0x20*ones) &^ x) | x
+		special := (q - ones) | (bs - ones) | (x - 0x20*ones) | x
 		if special&highs != 0 {
 			break
 		}
@@ -394,7 +393,7 @@ func (d *decoder) member(i int) (key []byte, ok bool, err error) {
 		}
 		d.pos++
 	}
-	k, err := d.str(false)
+	key, err = d.key()
 	if err != nil {
 		return nil, false, err
 	}
@@ -403,7 +402,32 @@ func (d *decoder) member(i int) (key []byte, ok bool, err error) {
 	}
 	d.pos++
 	d.ws()
-	return k.bytes(d.buf), true, nil
+	return key, true, nil
+}
+
+// key decodes an object key at d.pos. Keys are short and plain: a byte
+// loop finds their end sooner than str's scanning; anything else goes to
+// str.
+func (d *decoder) key() ([]byte, error) {
+	buf := d.buf
+	if d.pos < len(buf) && buf[d.pos] == '"' {
+		start := d.pos + 1
+		for i := start; i < len(buf) && i < start+16; i++ {
+			c := buf[i]
+			if c == '"' {
+				d.pos = i + 1
+				return buf[start:i], nil
+			}
+			if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+				break
+			}
+		}
+	}
+	k, err := d.str(false)
+	if err != nil {
+		return nil, err
+	}
+	return k.bytes(buf), nil
 }
 
 // stringClaim decodes a string member, or reports a wrong type.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/possession-dev/possession/keysource"
 )
@@ -92,34 +93,37 @@ func (v *Verifier) verify(ctx context.Context, token string) outcome {
 	if len(token) > MaxTokenSize {
 		return outcome{err: fmt.Errorf("%w: token is %d bytes, limit is %d", ErrMalformed, len(token), MaxTokenSize)}
 	}
-	dot1 := strings.IndexByte(token, '.')
-	if dot1 < 0 {
-		return outcome{err: fmt.Errorf("%w: not a JWT (want three dot-separated segments)", ErrMalformed)}
-	}
-	dot2 := strings.IndexByte(token[dot1+1:], '.')
-	if dot2 < 0 {
-		return outcome{err: fmt.Errorf("%w: not a JWT (want three dot-separated segments)", ErrMalformed)}
-	}
-	dot2 += dot1 + 1
-	if strings.IndexByte(token[dot2+1:], '.') >= 0 {
-		return outcome{err: fmt.Errorf("%w: not a JWT (more than three segments)", ErrMalformed)}
-	}
-	header, payload, sig := token[:dot1], token[dot1+1:dot2], token[dot2+1:]
-	if header == "" || payload == "" {
-		return outcome{err: fmt.Errorf("%w: empty header or payload segment", ErrMalformed)}
-	}
-
 	ring := v.src.Keyring()
-	if ring.Len() == 0 {
-		return outcome{err: fmt.Errorf("%w: the key source has no keys", ErrNoKeys)}
-	}
-
-	// 2. Cache.
 	now := v.cfg.now()
-	if v.cache != nil {
+
+	// 2. Cache, before the shape is scanned: an entry matches only a token
+	// equal to one verified before, which had the right shape.
+	if v.cache != nil && ring.Len() > 0 {
 		if s := v.cache.get(token, ring.Generation(), now.UnixNano()); s != nil {
 			return outcome{session: s, cacheHit: true}
 		}
+	}
+
+	header, payload, sig, fast := splitStandard(token)
+	if !fast {
+		var err error
+		if header, payload, sig, err = split(token); err != nil {
+			return outcome{err: err}
+		}
+	}
+	// shapeFirst returns err, unless a fast split skipped a shape error
+	// that must take precedence.
+	shapeFirst := func(err error) outcome {
+		if fast {
+			if _, _, _, serr := split(token); serr != nil {
+				return outcome{err: serr}
+			}
+		}
+		return outcome{err: err}
+	}
+
+	if ring.Len() == 0 {
+		return outcome{err: fmt.Errorf("%w: the key source has no keys", ErrNoKeys)}
 	}
 
 	// 3. Header: HS256 only.
@@ -135,9 +139,9 @@ func (v *Verifier) verify(ctx context.Context, token string) outcome {
 		return outcome{err: fmt.Errorf("%w: signature segment is %d characters, HS256 needs %d", ErrSignature, len(sig), sigLen)}
 	}
 	if n, err := b64.Decode(mac[:], []byte(sig)); err != nil || n != sha256.Size {
-		return outcome{err: fmt.Errorf("%w: signature is not base64url", ErrSignature)}
+		return shapeFirst(fmt.Errorf("%w: signature is not base64url", ErrSignature))
 	}
-	signingInput := token[:dot2]
+	signingInput := token[:len(header)+1+len(payload)]
 	macs := v.macsFor(ring)
 	k := macs.match(signingInput, &mac)
 	if k < 0 && v.refresher != nil {
@@ -150,7 +154,7 @@ func (v *Verifier) verify(ctx context.Context, token string) outcome {
 		}
 	}
 	if k < 0 {
-		return outcome{err: errNoKeyMatched}
+		return shapeFirst(errNoKeyMatched)
 	}
 	key := &macs.keys[k]
 
@@ -158,7 +162,7 @@ func (v *Verifier) verify(ctx context.Context, token string) outcome {
 	var buf [maxSegment]byte
 	n, err := b64.Decode(buf[:], []byte(payload))
 	if err != nil || n != b64.DecodedLen(len(payload)) {
-		return outcome{err: fmt.Errorf("%w: payload is not base64url", ErrMalformed)}
+		return shapeFirst(fmt.Errorf("%w: payload is not base64url", ErrMalformed))
 	}
 	var c claims
 	if err := parseClaims(buf[:n], &c); err != nil {
@@ -174,9 +178,8 @@ func (v *Verifier) verify(ctx context.Context, token string) outcome {
 	if v.cache != nil {
 		keep = token
 	}
-	strs := newSessionStrings(keep, &c, buf[:n])
-	s, err := v.newSession(&c, &strs, key.id)
-	if err != nil {
+	s, strs := newSessionBlock(keep, &c, buf[:n])
+	if err := v.fillSession(s, &c, &strs, key.id); err != nil {
 		return outcome{err: err}
 	}
 	if v.cache != nil {
@@ -184,6 +187,44 @@ func (v *Verifier) verify(ctx context.Context, token string) outcome {
 		v.cache.put(strs.token, s, ring.Generation(), until)
 	}
 	return outcome{session: s}
+}
+
+// splitStandard splits a token with a standard HS256 header and a
+// 43-character signature, checking both in place: it does not scan the
+// payload for dots (the payload's base64 decoding rejects any later, and
+// errors found after a fast split defer to split's shape errors). ok is
+// false when token does not look standard; split then decides.
+func splitStandard(token string) (header, payload, sig string, ok bool) {
+	const h = len(headerHS256JWT) // == len(headerJWTHS256)
+	n := len(token)
+	if n < h+sigLen+3 || token[h] != '.' || token[n-sigLen-1] != '.' {
+		return "", "", "", false
+	}
+	if header = token[:h]; header != headerHS256JWT && header != headerJWTHS256 {
+		return "", "", "", false
+	}
+	return header, token[h+1 : n-sigLen-1], token[n-sigLen:], true
+}
+
+// split splits any token into its three segments, or says why it cannot.
+func split(token string) (header, payload, sig string, err error) {
+	dot1 := strings.IndexByte(token, '.')
+	if dot1 < 0 {
+		return "", "", "", fmt.Errorf("%w: not a JWT (want three dot-separated segments)", ErrMalformed)
+	}
+	dot2 := strings.IndexByte(token[dot1+1:], '.')
+	if dot2 < 0 {
+		return "", "", "", fmt.Errorf("%w: not a JWT (want three dot-separated segments)", ErrMalformed)
+	}
+	dot2 += dot1 + 1
+	if strings.IndexByte(token[dot2+1:], '.') >= 0 {
+		return "", "", "", fmt.Errorf("%w: not a JWT (more than three segments)", ErrMalformed)
+	}
+	header, payload, sig = token[:dot1], token[dot1+1:dot2], token[dot2+1:]
+	if header == "" || payload == "" {
+		return "", "", "", fmt.Errorf("%w: empty header or payload segment", ErrMalformed)
+	}
+	return header, payload, sig, nil
 }
 
 func (v *Verifier) macsFor(ring *keysource.Keyring) *macSet {
@@ -317,53 +358,105 @@ func seconds(d time.Duration) string {
 	return fmt.Sprintf("%ds", int64(d.Round(time.Second)/time.Second))
 }
 
-// sessionStrings are the strings a session keeps, cut from one
-// allocation: the claims it reports, iss (to check it), and, when the
-// session is cached, a copy of the token as the cache key, so that the
-// cache never holds on to the caller's memory (a token may be a slice of
-// a larger request buffer).
+// sessionStrings are the strings a session keeps: the claims it reports,
+// iss (to check it), and, when the session is cached, a copy of the token
+// as the cache key, so that the cache never holds on to the caller's
+// memory (a token may be a slice of a larger request buffer).
 type sessionStrings struct {
 	token, dest, iss, sub, aud, sid, jti string
 }
 
-func newSessionStrings(token string, c *claims, buf []byte) sessionStrings {
+// newSessionBlock allocates a Session and the bytes of its strings
+// together: one allocation, not two.
+func newSessionBlock(token string, c *claims, buf []byte) (*Session, sessionStrings) {
 	spans := [...]span{c.dest, c.iss, c.sub, c.aud, c.sid, c.jti}
 	n := len(token)
 	for _, sp := range spans {
 		n += int(sp.end - sp.start)
 	}
-	var b strings.Builder
-	b.Grow(n)
-	b.WriteString(token)
+	s, b := allocSession(n)
+	w := copy(b, token)
 	for _, sp := range spans {
-		b.Write(sp.bytes(buf))
+		w += copy(b[w:], sp.bytes(buf))
 	}
-	all := b.String()
+	var all string
+	if n > 0 {
+		// unsafe: b is never written again, so a string may view it; the
+		// string keeps the whole block (and the Session) alive, as the
+		// Session keeps its strings.
+		all = unsafe.String(&b[0], n)
+	}
 	var out sessionStrings
 	out.token, all = all[:len(token)], all[len(token):]
 	for i, dst := range [...]*string{&out.dest, &out.iss, &out.sub, &out.aud, &out.sid, &out.jti} {
 		l := int(spans[i].end - spans[i].start)
 		*dst, all = all[:l], all[l:]
 	}
-	return out
+	return s, out
 }
 
-// newSession checks dest and iss and builds the session.
-func (v *Verifier) newSession(c *claims, strs *sessionStrings, keyID string) (*Session, error) {
+// allocSession returns a zero Session and n bytes in the same allocation.
+// The buffer sizes fill Go's size classes (480, 640, 896, 1152, 1408 and
+// 2048 bytes) next to a 208-byte Session; a larger n takes two
+// allocations.
+func allocSession(n int) (*Session, []byte) {
+	switch {
+	case n <= 272:
+		p := new(struct {
+			s Session
+			b [272]byte
+		})
+		return &p.s, p.b[:n]
+	case n <= 432:
+		p := new(struct {
+			s Session
+			b [432]byte
+		})
+		return &p.s, p.b[:n]
+	case n <= 688:
+		p := new(struct {
+			s Session
+			b [688]byte
+		})
+		return &p.s, p.b[:n]
+	case n <= 944:
+		p := new(struct {
+			s Session
+			b [944]byte
+		})
+		return &p.s, p.b[:n]
+	case n <= 1200:
+		p := new(struct {
+			s Session
+			b [1200]byte
+		})
+		return &p.s, p.b[:n]
+	case n <= 1840:
+		p := new(struct {
+			s Session
+			b [1840]byte
+		})
+		return &p.s, p.b[:n]
+	}
+	return new(Session), make([]byte, n)
+}
+
+// fillSession checks dest and iss and fills s.
+func (v *Verifier) fillSession(s *Session, c *claims, strs *sessionStrings, keyID string) error {
 	destHost, destPath, hasScheme, ok := splitURL(strs.dest)
 	if !ok || destPath != "" {
-		return nil, fmt.Errorf("%w: dest is not a shop URL or domain", ErrIssuer)
+		return fmt.Errorf("%w: dest is not a shop URL or domain", ErrIssuer)
 	}
 	if !isShopDomain(destHost, v.cfg.shopSuffixes) {
-		return nil, fmt.Errorf("%w: dest host is not a shop domain (allowed suffixes %v)", ErrIssuer, v.cfg.shopSuffixes)
+		return fmt.Errorf("%w: dest host is not a shop domain (allowed suffixes %v)", ErrIssuer, v.cfg.shopSuffixes)
 	}
 	if c.has&hasIss != 0 {
 		issHost, _, _, ok := splitURL(strs.iss)
 		if !ok || issHost != destHost {
-			return nil, fmt.Errorf("%w: iss host differs from dest host", ErrIssuer)
+			return fmt.Errorf("%w: iss host differs from dest host", ErrIssuer)
 		}
 	}
-	s := &Session{
+	*s = Session{
 		Kind:      KindCheckout,
 		Shop:      destHost,
 		UserID:    strs.sub,
@@ -382,5 +475,5 @@ func (v *Verifier) newSession(c *claims, strs *sessionStrings, keyID string) (*S
 	if c.has&hasNbf != 0 {
 		s.NotBefore = time.Unix(c.nbf, 0)
 	}
-	return s, nil
+	return nil
 }
