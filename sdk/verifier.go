@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/possession-dev/possession/keysource"
 )
@@ -366,26 +365,24 @@ type sessionStrings struct {
 	token, dest, iss, sub, aud, sid, jti string
 }
 
-// newSessionBlock allocates a Session and the bytes of its strings
-// together: one allocation, not two.
+// newSessionBlock allocates a Session and, in one string, the bytes of
+// its strings. (One allocation for both, with the bytes in an array after
+// the Session, measured no faster and cost memory per cached entry, as
+// size classes fall: see benchmarks/README.md.)
 func newSessionBlock(token string, c *claims, buf []byte) (*Session, sessionStrings) {
 	spans := [...]span{c.dest, c.iss, c.sub, c.aud, c.sid, c.jti}
 	n := len(token)
 	for _, sp := range spans {
 		n += int(sp.end - sp.start)
 	}
-	s, b := allocSession(n)
-	w := copy(b, token)
+	var sb strings.Builder
+	sb.Grow(n)
+	sb.WriteString(token)
 	for _, sp := range spans {
-		w += copy(b[w:], sp.bytes(buf))
+		sb.Write(sp.bytes(buf))
 	}
-	var all string
-	if n > 0 {
-		// unsafe: b is never written again, so a string may view it; the
-		// string keeps the whole block (and the Session) alive, as the
-		// Session keeps its strings.
-		all = unsafe.String(&b[0], n)
-	}
+	all := sb.String()
+	s := new(Session)
 	var out sessionStrings
 	out.token, all = all[:len(token)], all[len(token):]
 	for i, dst := range [...]*string{&out.dest, &out.iss, &out.sub, &out.aud, &out.sid, &out.jti} {
@@ -393,52 +390,6 @@ func newSessionBlock(token string, c *claims, buf []byte) (*Session, sessionStri
 		*dst, all = all[:l], all[l:]
 	}
 	return s, out
-}
-
-// allocSession returns a zero Session and n bytes in the same allocation.
-// The buffer sizes fill Go's size classes (480, 640, 896, 1152, 1408 and
-// 2048 bytes) next to a 208-byte Session; a larger n takes two
-// allocations.
-func allocSession(n int) (*Session, []byte) {
-	switch {
-	case n <= 272:
-		p := new(struct {
-			s Session
-			b [272]byte
-		})
-		return &p.s, p.b[:n]
-	case n <= 432:
-		p := new(struct {
-			s Session
-			b [432]byte
-		})
-		return &p.s, p.b[:n]
-	case n <= 688:
-		p := new(struct {
-			s Session
-			b [688]byte
-		})
-		return &p.s, p.b[:n]
-	case n <= 944:
-		p := new(struct {
-			s Session
-			b [944]byte
-		})
-		return &p.s, p.b[:n]
-	case n <= 1200:
-		p := new(struct {
-			s Session
-			b [1200]byte
-		})
-		return &p.s, p.b[:n]
-	case n <= 1840:
-		p := new(struct {
-			s Session
-			b [1840]byte
-		})
-		return &p.s, p.b[:n]
-	}
-	return new(Session), make([]byte, n)
 }
 
 // fillSession checks dest and iss and fills s.
