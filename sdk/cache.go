@@ -14,6 +14,16 @@ import (
 // Entries expire with their token (exp + leeway) and are ignored once the
 // keyring generation that verified them is no longer current; both are
 // checked on lookup, so no background goroutine is needed.
+//
+// Size: the bound is split exactly over the shards, each an LRU of its
+// own, so eviction is least-recently-used per shard, not globally.
+//
+// Memory: about 1.3 KB per cached session with Shopify's 583-byte tokens,
+// measured at 100k entries (TestCacheMemoryPerEntry: 1283 bytes). Of it,
+// 640 is the token itself, which the cache keeps as its key (the caller's
+// string, not a copy: the verify path copies no token); 288 the session's
+// strings, 208 the Session, 112 the LRU entry, the rest the map slot. The
+// default 10,000 sessions thus hold about 13 MB.
 type sessionCache struct {
 	seed   maphash.Seed
 	mask   uint64
@@ -102,8 +112,9 @@ func (c *sessionCache) get(token string, gen uint64, now int64) *Session {
 	return e.session
 }
 
-// put caches s for token until the UnixNano instant until. token must be
-// the verifier's own copy (the cache keeps it and a slice of it).
+// put caches s for token until the UnixNano instant until. The cache
+// keeps token itself, not a copy (the verify path copies no token): the
+// caller's string stays reachable while its entry lives.
 func (c *sessionCache) put(token string, s *Session, gen uint64, until int64) {
 	key := cacheKey(token)
 	sh := c.shard(key)
