@@ -137,7 +137,7 @@ func (v *Verifier) verify(ctx context.Context, token string) outcome {
 	if len(sig) != sigLen {
 		return outcome{err: fmt.Errorf("%w: signature segment is %d characters, HS256 needs %d", ErrSignature, len(sig), sigLen)}
 	}
-	if n, err := b64.Decode(mac[:], []byte(sig)); err != nil || n != sha256.Size {
+	if n, ok := decodeSegment(mac[:], sig); !ok || n != sha256.Size {
 		return shapeFirst(fmt.Errorf("%w: signature is not base64url", ErrSignature))
 	}
 	signingInput := token[:len(header)+1+len(payload)]
@@ -159,8 +159,8 @@ func (v *Verifier) verify(ctx context.Context, token string) outcome {
 
 	// 4. Claims.
 	var buf [maxSegment]byte
-	n, err := b64.Decode(buf[:], []byte(payload))
-	if err != nil || n != b64.DecodedLen(len(payload)) {
+	n, ok := decodeSegment(buf[:], payload)
+	if !ok || n != b64.DecodedLen(len(payload)) {
 		return shapeFirst(fmt.Errorf("%w: payload is not base64url", ErrMalformed))
 	}
 	var c claims
