@@ -37,9 +37,9 @@ func TestSegmentDecoderEdges(t *testing.T) {
 		ok bool
 	}{
 		{"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9", true},
-		{"AB", false},  // non-zero trailing bits: strict rejects
-		{"AA", true},   // one byte
-		{"A", false},   // impossible length
+		{"AB", false}, // non-zero trailing bits: strict rejects
+		{"AA", true},  // one byte
+		{"A", false},  // impossible length
 		{"AAAA=", false},
 		{"AAAAAAA\x00", false},
 	} {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"math/rand/v2"
 	"runtime"
 	"strconv"
 	"strings"
@@ -166,7 +167,7 @@ func TestCacheSizeBound(t *testing.T) {
 		for i := range c.shards {
 			// Fill every shard beyond its share: what remains is its bound.
 			for j := 0; j < size+1; j++ {
-				c.shards[i].lru.Add(strconv.Itoa(j), cacheEntry{})
+				c.shards[i].lru.Add(strconv.Itoa(j), &cacheEntry{})
 			}
 			capacity += c.shards[i].lru.Len()
 		}
@@ -327,5 +328,54 @@ func TestCacheForgeryReusingACachedSignature(t *testing.T) {
 	}
 	if o := v.verify(ctx, genuine); !o.cacheHit || o.err != nil {
 		t.Fatalf("genuine after forgery: hit %v err %v", o.cacheHit, o.err)
+	}
+}
+
+// TestCacheIndexAgreesWithLRU drives one shard with random puts, removals
+// and evictions, with hashes crowded into few home slots so that probe
+// runs are long and wrap around, and checks after every step that the
+// lock-free index finds exactly the LRU's entries.
+func TestCacheIndexAgreesWithLRU(t *testing.T) {
+	c := newSessionCache(16) // one shard of 16 entries, 32 slots
+	if len(c.shards) != 1 || len(c.shards[0].index) != 32 {
+		t.Fatalf("%d shards, %d slots", len(c.shards), len(c.shards[0].index))
+	}
+	sh := &c.shards[0]
+	rng := rand.New(rand.NewPCG(1, 2))
+	entries := map[string]*cacheEntry{}
+	for step := range 20_000 {
+		k := rng.IntN(64)
+		key := "k" + strconv.Itoa(k)
+		if rng.IntN(4) == 0 {
+			sh.mu.Lock()
+			sh.lru.Remove(key)
+			sh.mu.Unlock()
+		} else {
+			// Home slots 28..31 and 0..3 only: runs wrap around. (A key
+			// always has the same hash.)
+			h := uint64((28+k%8)%32) << 32
+			e := &cacheEntry{token: key + "-token", key: key, hash: h}
+			entries[key] = e
+			sh.mu.Lock()
+			sh.insert(e)
+			sh.lru.Add(key, e)
+			sh.mu.Unlock()
+		}
+		indexed := 0
+		for i := range sh.index {
+			if sh.index[i].Load() != nil {
+				indexed++
+			}
+		}
+		if indexed != sh.lru.Len() {
+			t.Fatalf("step %d: %d indexed, %d in the LRU", step, indexed, sh.lru.Len())
+		}
+		for k, e := range entries {
+			cur, inLRU := sh.lru.Peek(k)
+			got := sh.lookup(k, e.hash)
+			if inLRU && got != cur || !inLRU && got != nil {
+				t.Fatalf("step %d: key %s: index %p, LRU %p (%v)", step, k, got, cur, inLRU)
+			}
+		}
 	}
 }
