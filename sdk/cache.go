@@ -41,8 +41,10 @@ type sessionCache struct {
 }
 
 type cacheShard struct {
-	mu  sync.Mutex
-	lru *simplelru.LRU[string, *cacheEntry] // guarded by mu
+	mu sync.Mutex
+	// lru is keyed by the entry's hash: evicting the oldest entry then
+	// reads no cold token bytes to hash or compare its key.
+	lru *simplelru.LRU[uint64, *cacheEntry] // guarded by mu
 	// index holds every entry of lru, at least half of its slots empty.
 	// Readers load slots atomically without mu; only mu's holder stores.
 	index []atomic.Pointer[cacheEntry]
@@ -89,7 +91,7 @@ func newSessionCache(size int) *sessionCache {
 		}
 		sh.index = make([]atomic.Pointer[cacheEntry], slots)
 		// per >= 64 > 0, or n == 1 and per == size > 0.
-		sh.lru, _ = simplelru.NewLRU(per, func(_ string, e *cacheEntry) { sh.unindex(e) })
+		sh.lru, _ = simplelru.NewLRU(per, func(_ uint64, e *cacheEntry) { sh.unindex(e) })
 	}
 	return c
 }
@@ -128,15 +130,17 @@ func (c *sessionCache) get(token string, gen uint64, now int64) *Session {
 		return nil
 	case e.gen != gen || now >= e.until:
 		sh.mu.Lock()
-		if cur, ok := sh.lru.Peek(key); ok && cur == e {
-			sh.lru.Remove(key) // unindexes it
+		if cur, ok := sh.lru.Peek(h); ok && cur == e {
+			sh.lru.Remove(h) // unindexes it
 		}
 		sh.mu.Unlock()
 		return nil
 	}
 	if t := e.touched.Load(); now-t >= touchInterval && e.touched.CompareAndSwap(t, now) {
 		sh.mu.Lock()
-		sh.lru.Get(key) // moves it to the front, if still there
+		if cur, ok := sh.lru.Peek(h); ok && cur == e {
+			sh.lru.Get(h) // moves it to the front
+		}
 		sh.mu.Unlock()
 	}
 	return e.session
@@ -153,9 +157,20 @@ func (c *sessionCache) put(e *cacheEntry, token string, s *Session, gen uint64, 
 	e.touched.Store(now)
 	sh := &c.shards[h&c.mask]
 	sh.mu.Lock()
-	sh.insert(e)
-	sh.lru.Add(key, e) // may evict (and unindex) the oldest
+	sh.add(e)
 	sh.mu.Unlock()
+}
+
+// add indexes e and adds it to the LRU, which may evict (and unindex) the
+// oldest entry. The caller holds mu.
+func (sh *cacheShard) add(e *cacheEntry) {
+	if old, ok := sh.lru.Peek(e.hash); ok && old.key != e.key {
+		// Another key with the same 64-bit hash: it makes way, so that the
+		// LRU and the index keep the same entries.
+		sh.lru.Remove(e.hash)
+	}
+	sh.insert(e)
+	sh.lru.Add(e.hash, e)
 }
 
 // slot returns the home slot of hash h (the shard used its low bits).
