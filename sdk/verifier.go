@@ -122,7 +122,7 @@ func (v *Verifier) verify(ctx context.Context, token string) outcome {
 	}
 
 	if ring.Len() == 0 {
-		return outcome{err: fmt.Errorf("%w: the key source has no keys", ErrNoKeys)}
+		return shapeFirst(fmt.Errorf("%w: the key source has no keys", ErrNoKeys))
 	}
 
 	// 3. Header: HS256 only.
