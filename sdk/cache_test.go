@@ -228,9 +228,15 @@ func TestCacheConcurrent(t *testing.T) {
 				if g == 0 && i%100 == 0 {
 					src.swap(t, cacheTestSecret)
 				}
-				s, err := v.Verify(context.Background(), tokens[(g*31+i)%len(tokens)])
-				if err != nil || s.ClientID != cacheTestClient {
+				j := (g*31 + i) % len(tokens)
+				s, err := v.Verify(context.Background(), tokens[j])
+				if err != nil {
 					t.Errorf("verify: %v", err)
+					return
+				}
+				// The session is the token's own, never another's.
+				if want := "11585" + strconv.Itoa(1_000_000_000+j)[3:]; s.UserID != want {
+					t.Errorf("token %d: session of user %s, want %s", j, s.UserID, want)
 					return
 				}
 			}
