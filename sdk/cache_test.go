@@ -235,7 +235,7 @@ func TestCacheConcurrent(t *testing.T) {
 					return
 				}
 				// The session is the token's own, never another's.
-				if want := "11585" + strconv.Itoa(1_000_000_000+j)[3:]; s.UserID != want {
+				if want := "11585" + strconv.Itoa(1_000_000_000 + j)[3:]; s.UserID != want {
 					t.Errorf("token %d: session of user %s, want %s", j, s.UserID, want)
 					return
 				}
