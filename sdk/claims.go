@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -35,6 +36,8 @@ const (
 	hasExp
 	hasNbf
 	hasIat
+	// headerAlg stands for the header's alg, in errors.
+	headerAlg uint16 = 1 << 15
 )
 
 // claims are the registered and Shopify claims that verification reads.
@@ -86,6 +89,14 @@ func (d *decoder) ws() {
 
 // peek returns the next byte after white space, or 0 at the end.
 func (d *decoder) peek() byte {
+	// Inlined fast path: no white space.
+	if d.pos < len(d.buf) && d.buf[d.pos] > ' ' {
+		return d.buf[d.pos]
+	}
+	return d.peekSlow()
+}
+
+func (d *decoder) peekSlow() byte {
 	d.ws()
 	if d.pos >= len(d.buf) {
 		return 0
@@ -100,6 +111,11 @@ func (d *decoder) str(strict bool) (span, error) {
 	if d.peek() != '"' {
 		return span{}, errSyntax
 	}
+	return d.strAt(strict)
+}
+
+// strAt is str with d.pos already at the opening quote.
+func (d *decoder) strAt(strict bool) (span, error) {
 	buf := d.buf
 	start := d.pos + 1
 	r, w := start, start
@@ -197,9 +213,11 @@ func plainRun(buf []byte, i int) int {
 		// The high bit of a byte of special is set if that byte of x is
 		// '"', '\\', < 0x20 or >= 0x80 (or, after a true hit, possibly
 		// a later byte: only "any" is exact, which is all we need).
-		special := (q - ones) | (bs - ones) | (x - 0x20*ones) | x
-		if special&highs != 0 {
-			break
+		special := ((q - ones) | (bs - ones) | (x - 0x20*ones) | x) & highs
+		if special != 0 {
+			// The lowest flagged byte is exact (borrows only carry
+			// upwards from a true hit).
+			return i + bits.TrailingZeros64(special)/8
 		}
 	}
 	for ; i < len(buf); i++ {
@@ -250,11 +268,14 @@ func (d *decoder) number() (v int64, integer, inRange bool, err error) {
 	if buf[i] == '0' {
 		i++
 	} else {
-		for i < len(buf) && buf[i] >= '0' && buf[i] <= '9' {
-			if v <= maxSafeInt {
-				v = v*10 + int64(buf[i]-'0')
+		for ; i < len(buf); i++ {
+			digit := buf[i] - '0'
+			if digit > 9 {
+				break
 			}
-			i++
+			if v <= maxSafeInt {
+				v = v*10 + int64(digit)
+			}
 		}
 		if v > maxSafeInt {
 			inRange = false
@@ -431,14 +452,14 @@ func (d *decoder) key() ([]byte, error) {
 }
 
 // stringClaim decodes a string member, or reports a wrong type.
-func (d *decoder) stringClaim(name string) (span, error) {
+func (d *decoder) stringClaim(bit uint16) (span, error) {
 	if d.peek() != '"' {
 		if d.skip(1) != nil {
 			return span{}, errSyntax
 		}
-		return span{}, &jsonError{msg: "must be a string", claim: name}
+		return span{}, &jsonError{msg: "must be a string", claim: claimName(bit)}
 	}
-	return d.str(true)
+	return d.strAt(true)
 }
 
 // parseHeader returns the header's alg (start < 0 when absent). Other
@@ -460,7 +481,7 @@ func parseHeader(buf []byte) (alg span, err error) {
 		if alg.start >= 0 {
 			return alg, errDuplicateA
 		}
-		if alg, err = d.stringClaim("alg"); err != nil {
+		if alg, err = d.stringClaim(headerAlg); err != nil {
 			return alg, err
 		}
 	}
@@ -503,40 +524,39 @@ func parseClaims(buf []byte, c *claims) error {
 			}
 			continue
 		}
-		name := claimName(bit)
 		if c.has&bit != 0 {
-			return &jsonError{msg: "duplicate claim", claim: name}
+			return &jsonError{msg: "duplicate claim", claim: claimName(bit)}
 		}
 		c.has |= bit
 		if dst != nil {
-			if *dst, err = d.stringClaim(name); err != nil {
+			if *dst, err = d.stringClaim(bit); err != nil {
 				return err
 			}
 			continue
 		}
-		if *num, err = d.timeClaim(name); err != nil {
+		if *num, err = d.timeClaim(bit); err != nil {
 			return err
 		}
 	}
 }
 
 // timeClaim decodes a NumericDate: whole seconds within ±2^53.
-func (d *decoder) timeClaim(name string) (int64, error) {
+func (d *decoder) timeClaim(bit uint16) (int64, error) {
 	c0 := d.peek()
 	if c0 != '-' && (c0 < '0' || c0 > '9') {
 		if d.skip(1) != nil {
 			return 0, errSyntax
 		}
-		return 0, &jsonError{msg: "must be a number of seconds", claim: name}
+		return 0, &jsonError{msg: "must be a number of seconds", claim: claimName(bit)}
 	}
 	v, integer, inRange, err := d.number()
 	switch {
 	case err != nil:
 		return 0, err
 	case !integer:
-		return 0, &jsonError{msg: "must be a whole number of seconds", claim: name}
+		return 0, &jsonError{msg: "must be a whole number of seconds", claim: claimName(bit)}
 	case !inRange:
-		return 0, &jsonError{msg: "out of range", claim: name}
+		return 0, &jsonError{msg: "out of range", claim: claimName(bit)}
 	}
 	return v, nil
 }
@@ -561,6 +581,8 @@ func claimName(bit uint16) string {
 		return "nbf"
 	case hasIat:
 		return "iat"
+	case headerAlg:
+		return "alg"
 	}
 	return ""
 }
