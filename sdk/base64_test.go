@@ -54,12 +54,14 @@ func BenchmarkSegmentDecoder(b *testing.B) {
 	src := base64.RawURLEncoding.EncodeToString([]byte(seedAdmin))
 	dst := make([]byte, len(src))
 	b.Run("impl=possession", func(b *testing.B) {
+		b.ReportAllocs()
 		b.SetBytes(int64(len(src)))
 		for b.Loop() {
 			decodeSegment(dst, src)
 		}
 	})
 	b.Run("impl=encoding-base64", func(b *testing.B) {
+		b.ReportAllocs()
 		b.SetBytes(int64(len(src)))
 		for b.Loop() {
 			b64.Decode(dst, []byte(src))
