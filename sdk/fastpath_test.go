@@ -55,3 +55,37 @@ func TestFastSplitKeepsShapeErrorsFirst(t *testing.T) {
 		})
 	}
 }
+
+// countingRefresher counts refreshes of its keys.
+type countingRefresher struct {
+	keysource.Source
+	refreshes int
+}
+
+func (r *countingRefresher) RefreshUnknownSigner(context.Context) *keysource.Keyring {
+	r.refreshes++
+	return r.Keyring()
+}
+
+// A malformed token must not make the source refresh its keys, as an
+// unknown signer does.
+func TestMalformedTokenDoesNotRefreshKeys(t *testing.T) {
+	src := &countingRefresher{Source: keysource.Static(cacheTestSecret)}
+	v := newCacheTestVerifier(t, src, newTestClock(cacheTestIssued.Add(time.Second)), 0)
+	valid := newFastMinter(cacheTestSecret).token(1)
+	dot1 := strings.IndexByte(valid, '.')
+	malformed := valid[:dot1+10] + "." + valid[dot1+11:]
+	if _, err := v.Verify(context.Background(), malformed); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("err %v, want ErrMalformed", err)
+	}
+	if src.refreshes != 0 {
+		t.Fatalf("%d refreshes for a malformed token", src.refreshes)
+	}
+	forged := newFastMinter("other").token(1)
+	if _, err := v.Verify(context.Background(), forged); !errors.Is(err, ErrSignature) {
+		t.Fatalf("err %v, want ErrSignature", err)
+	}
+	if src.refreshes != 1 {
+		t.Fatalf("%d refreshes for a forged token, want 1", src.refreshes)
+	}
+}

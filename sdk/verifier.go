@@ -143,6 +143,14 @@ func (v *Verifier) verify(ctx context.Context, token string) outcome {
 	signingInput := token[:len(header)+1+len(payload)]
 	macs := v.macsFor(ring)
 	k := macs.match(signingInput, &mac)
+	if k < 0 && fast {
+		// A malformed token must neither be reported as forged nor make
+		// the source refresh its keys.
+		if _, _, _, err := split(token); err != nil {
+			return outcome{err: err}
+		}
+		fast = false
+	}
 	if k < 0 && v.refresher != nil {
 		// An unknown signer may mean the secret was rotated at its source
 		// since the last refresh: ask once (the source rate-limits).
@@ -153,7 +161,7 @@ func (v *Verifier) verify(ctx context.Context, token string) outcome {
 		}
 	}
 	if k < 0 {
-		return shapeFirst(errNoKeyMatched)
+		return outcome{err: errNoKeyMatched}
 	}
 	key := &macs.keys[k]
 
