@@ -1,6 +1,10 @@
 package sdk
 
-import "unicode/utf8"
+import (
+	"encoding/binary"
+	"math/bits"
+	"unicode/utf8"
+)
 
 // This file holds a small JSON decoder for the two objects of a token: the
 // header and the claims. It exists for speed (no reflection, no
@@ -32,6 +36,8 @@ const (
 	hasExp
 	hasNbf
 	hasIat
+	// headerAlg stands for the header's alg, in errors.
+	headerAlg uint16 = 1 << 15
 )
 
 // claims are the registered and Shopify claims that verification reads.
@@ -73,17 +79,24 @@ type decoder struct {
 
 func (d *decoder) ws() {
 	for d.pos < len(d.buf) {
-		switch d.buf[d.pos] {
-		case ' ', '\t', '\n', '\r':
-			d.pos++
-		default:
+		// Most JSON in tokens has no white space: one comparison ends it.
+		if c := d.buf[d.pos]; c > ' ' || c != ' ' && c != '\t' && c != '\n' && c != '\r' {
 			return
 		}
+		d.pos++
 	}
 }
 
 // peek returns the next byte after white space, or 0 at the end.
 func (d *decoder) peek() byte {
+	// Inlined fast path: no white space.
+	if d.pos < len(d.buf) && d.buf[d.pos] > ' ' {
+		return d.buf[d.pos]
+	}
+	return d.peekSlow()
+}
+
+func (d *decoder) peekSlow() byte {
 	d.ws()
 	if d.pos >= len(d.buf) {
 		return 0
@@ -98,11 +111,26 @@ func (d *decoder) str(strict bool) (span, error) {
 	if d.peek() != '"' {
 		return span{}, errSyntax
 	}
+	return d.strAt(strict)
+}
+
+// strAt is str with d.pos already at the opening quote.
+func (d *decoder) strAt(strict bool) (span, error) {
 	buf := d.buf
-	r := d.pos + 1
-	w := r
-	start := r
-	for r < len(buf) {
+	start := d.pos + 1
+	r, w := start, start
+	for {
+		// Copy the run of plain characters (a no-op until the first
+		// escape, since w == r), then handle what ended it.
+		e := plainRun(buf, r)
+		if w != r {
+			copy(buf[w:], buf[r:e])
+		}
+		w += e - r
+		r = e
+		if r >= len(buf) {
+			return span{}, errSyntax
+		}
 		c := buf[r]
 		switch {
 		case c == '"':
@@ -146,6 +174,8 @@ func (d *decoder) str(strict bool) (span, error) {
 						ru = utf8.RuneError
 					}
 				}
+				// A 6-byte escape encodes at most 3 bytes, a 12-byte
+				// pair 4: w stays behind r.
 				w += utf8.EncodeRune(buf[w:], ru)
 				continue
 			default:
@@ -155,20 +185,47 @@ func (d *decoder) str(strict bool) (span, error) {
 			w++
 		case c < 0x20:
 			return span{}, errSyntax
-		case c < utf8.RuneSelf:
-			buf[w] = c
-			w++
-			r++
-		default:
+		default: // c >= utf8.RuneSelf
 			_, size := utf8.DecodeRune(buf[r:])
 			if size == 1 && strict {
 				return span{}, errBadUTF8
 			}
-			w += copy(buf[w:], buf[r:r+size])
+			copy(buf[w:], buf[r:r+size])
+			w += size
 			r += size
 		}
 	}
-	return span{}, errSyntax
+}
+
+// plainRun returns the index of the first byte at or after i that ends a
+// run of plain string characters (printable ASCII other than '"' and
+// '\\'), or len(buf). It tests eight bytes at a time: string claims are
+// mostly long runs of plain characters (sid, jti, URLs).
+func plainRun(buf []byte, i int) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	for ; i+8 <= len(buf); i += 8 {
+		x := binary.LittleEndian.Uint64(buf[i:])
+		q := x ^ ('"' * ones)
+		bs := x ^ ('\\' * ones)
+		// The high bit of a byte of special is set if that byte of x is
+		// '"', '\\', < 0x20 or >= 0x80 (or, after a true hit, possibly
+		// a later byte: only "any" is exact, which is all we need).
+		special := ((q - ones) | (bs - ones) | (x - 0x20*ones) | x) & highs
+		if special != 0 {
+			// The lowest flagged byte is exact (borrows only carry
+			// upwards from a true hit).
+			return i + bits.TrailingZeros64(special)/8
+		}
+	}
+	for ; i < len(buf); i++ {
+		if c := buf[i]; c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			return i
+		}
+	}
+	return i
 }
 
 func utf16IsSurrogate(r rune) bool { return r >= 0xD800 && r < 0xE000 }
@@ -211,11 +268,14 @@ func (d *decoder) number() (v int64, integer, inRange bool, err error) {
 	if buf[i] == '0' {
 		i++
 	} else {
-		for i < len(buf) && buf[i] >= '0' && buf[i] <= '9' {
-			if v <= maxSafeInt {
-				v = v*10 + int64(buf[i]-'0')
+		for ; i < len(buf); i++ {
+			digit := buf[i] - '0'
+			if digit > 9 {
+				break
 			}
-			i++
+			if v <= maxSafeInt {
+				v = v*10 + int64(digit)
+			}
 		}
 		if v > maxSafeInt {
 			inRange = false
@@ -342,7 +402,8 @@ func (d *decoder) member(i int) (key []byte, ok bool, err error) {
 	c := d.peek()
 	if c == '}' {
 		d.pos++
-		if d.peek() != 0 {
+		// Only white space may follow (peek's 0 would also match a NUL).
+		if d.ws(); d.pos != len(d.buf) {
 			return nil, false, errTrailing
 		}
 		return nil, false, nil
@@ -353,7 +414,7 @@ func (d *decoder) member(i int) (key []byte, ok bool, err error) {
 		}
 		d.pos++
 	}
-	k, err := d.str(false)
+	key, err = d.key()
 	if err != nil {
 		return nil, false, err
 	}
@@ -362,18 +423,43 @@ func (d *decoder) member(i int) (key []byte, ok bool, err error) {
 	}
 	d.pos++
 	d.ws()
-	return k.bytes(d.buf), true, nil
+	return key, true, nil
+}
+
+// key decodes an object key at d.pos. Keys are short and plain: a byte
+// loop finds their end sooner than str's scanning; anything else goes to
+// str.
+func (d *decoder) key() ([]byte, error) {
+	buf := d.buf
+	if d.pos < len(buf) && buf[d.pos] == '"' {
+		start := d.pos + 1
+		for i := start; i < len(buf) && i < start+16; i++ {
+			c := buf[i]
+			if c == '"' {
+				d.pos = i + 1
+				return buf[start:i], nil
+			}
+			if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+				break
+			}
+		}
+	}
+	k, err := d.str(false)
+	if err != nil {
+		return nil, err
+	}
+	return k.bytes(buf), nil
 }
 
 // stringClaim decodes a string member, or reports a wrong type.
-func (d *decoder) stringClaim(name string) (span, error) {
+func (d *decoder) stringClaim(bit uint16) (span, error) {
 	if d.peek() != '"' {
 		if d.skip(1) != nil {
 			return span{}, errSyntax
 		}
-		return span{}, &jsonError{msg: "must be a string", claim: name}
+		return span{}, &jsonError{msg: "must be a string", claim: claimName(bit)}
 	}
-	return d.str(true)
+	return d.strAt(true)
 }
 
 // parseHeader returns the header's alg (start < 0 when absent). Other
@@ -395,7 +481,7 @@ func parseHeader(buf []byte) (alg span, err error) {
 		if alg.start >= 0 {
 			return alg, errDuplicateA
 		}
-		if alg, err = d.stringClaim("alg"); err != nil {
+		if alg, err = d.stringClaim(headerAlg); err != nil {
 			return alg, err
 		}
 	}
@@ -438,40 +524,39 @@ func parseClaims(buf []byte, c *claims) error {
 			}
 			continue
 		}
-		name := claimName(bit)
 		if c.has&bit != 0 {
-			return &jsonError{msg: "duplicate claim", claim: name}
+			return &jsonError{msg: "duplicate claim", claim: claimName(bit)}
 		}
 		c.has |= bit
 		if dst != nil {
-			if *dst, err = d.stringClaim(name); err != nil {
+			if *dst, err = d.stringClaim(bit); err != nil {
 				return err
 			}
 			continue
 		}
-		if *num, err = d.timeClaim(name); err != nil {
+		if *num, err = d.timeClaim(bit); err != nil {
 			return err
 		}
 	}
 }
 
 // timeClaim decodes a NumericDate: whole seconds within ±2^53.
-func (d *decoder) timeClaim(name string) (int64, error) {
+func (d *decoder) timeClaim(bit uint16) (int64, error) {
 	c0 := d.peek()
 	if c0 != '-' && (c0 < '0' || c0 > '9') {
 		if d.skip(1) != nil {
 			return 0, errSyntax
 		}
-		return 0, &jsonError{msg: "must be a number of seconds", claim: name}
+		return 0, &jsonError{msg: "must be a number of seconds", claim: claimName(bit)}
 	}
 	v, integer, inRange, err := d.number()
 	switch {
 	case err != nil:
 		return 0, err
 	case !integer:
-		return 0, &jsonError{msg: "must be a whole number of seconds", claim: name}
+		return 0, &jsonError{msg: "must be a whole number of seconds", claim: claimName(bit)}
 	case !inRange:
-		return 0, &jsonError{msg: "out of range", claim: name}
+		return 0, &jsonError{msg: "out of range", claim: claimName(bit)}
 	}
 	return v, nil
 }
@@ -496,6 +581,8 @@ func claimName(bit uint16) string {
 		return "nbf"
 	case hasIat:
 		return "iat"
+	case headerAlg:
+		return "alg"
 	}
 	return ""
 }

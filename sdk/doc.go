@@ -54,8 +54,10 @@
 //
 // # Cache
 //
-// Verified sessions are cached by token (WithCacheSize, default 10,000;
-// 0 disables) until exp + leeway, and are dropped when the key source's
-// keyring changes. A cache hit returns the same *Session as the first
+// Verified sessions are cached (WithCacheSize, default 10,000; 0
+// disables) until exp + leeway, and are not served once the key source's
+// keyring changes. A lookup hashes the signature and compares the whole
+// token, takes no lock, and allocates nothing; an entry costs about
+// 1.4 KB with 583-byte tokens (the token itself is most of it). A cache hit returns the same *Session as the first
 // verification: treat sessions as read-only.
 package sdk

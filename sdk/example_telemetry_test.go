@@ -88,7 +88,7 @@ func ExampleWithMeterProvider() {
 	// Unordered output:
 	// possession.verifications possession.outcome=ok,possession.session.kind=admin 3
 	// possession.verifications possession.outcome=malformed 1
-	// possession.cache.lookups possession.cache.hit=false 1
+	// possession.cache.lookups possession.cache.hit=false 2
 	// possession.cache.lookups possession.cache.hit=true 2
 }
 

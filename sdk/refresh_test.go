@@ -100,3 +100,28 @@ func TestKeyringChangeInvalidatesCache(t *testing.T) {
 	s, err = v.Verify(context.Background(), tok)
 	checkResult(t, tok, s, err, sdk.ErrSignature)
 }
+
+// TestNoKeysAsksTheSource: a source that started empty is asked once per
+// well-formed token (it rate-limits), so the first request after its keys
+// arrive succeeds; a malformed token never makes it refresh.
+func TestNoKeysAsksTheSource(t *testing.T) {
+	src := &rotatingSource{}
+	v := newVerifier(t, src)
+	tok := minter().Admin()
+	s, err := v.Verify(context.Background(), tok)
+	checkResult(t, tok, s, err, sdk.ErrNoKeys)
+	if src.refreshes != 1 {
+		t.Fatalf("refreshes = %d, want 1", src.refreshes)
+	}
+	s, err = v.Verify(context.Background(), "not-a-token")
+	checkResult(t, "not-a-token", s, err, sdk.ErrMalformed)
+	if src.refreshes != 1 {
+		t.Fatalf("a malformed token refreshed the source")
+	}
+	src.pending = ring(t, testSecret)
+	s, err = v.Verify(context.Background(), tok)
+	checkResult(t, tok, s, err, nil)
+	if src.refreshes != 2 || s.KeyID != "k-"+testSecret {
+		t.Fatalf("refreshes = %d, KeyID %q", src.refreshes, s.KeyID)
+	}
+}

@@ -198,23 +198,9 @@ func outcomeAttributes(i int) attribute.Set {
 }
 
 // cacheLookup tells whether verify consulted the cache, and with what
-// result. outcome records hits only, so a miss is inferred from how far
-// verification went: a success, or a failure in a step after the cache
-// (header, signature, claims). Malformed tokens are not counted: the
-// shape check before the cache and the payload decoding after it share
-// the sentinel.
+// result.
 func cacheLookup(o *outcome) (looked, hit bool) {
-	if o.cacheHit {
-		return true, true
-	}
-	if o.err == nil {
-		return true, false
-	}
-	switch errorName(o.err) {
-	case "algorithm", "signature", "expired", "not_yet_valid", "audience", "issuer":
-		return true, false
-	}
-	return false, false
+	return o.cacheLooked, o.cacheHit
 }
 
 // telemetry is a Verifier's tracer and instruments, built once in New.

@@ -69,20 +69,28 @@ func (v *Verifier) String() string {
 	return fmt.Sprintf("sdk.Verifier(clients=%v leeway=%v cache=%d)", v.cfg.clientIDs, v.cfg.leeway, v.cfg.cacheSize)
 }
 
+// errNoKeys is prebuilt: a backend without keys fails every request, and
+// should not also allocate for each.
+var errNoKeys = fmt.Errorf("%w: the key source has no keys", ErrNoKeys)
+
 // outcome is what one verification did, for telemetry.
 type outcome struct {
-	session  *Session
-	err      error
-	cacheHit bool
+	session     *Session
+	err         error
+	cacheLooked bool // the cache was consulted
+	cacheHit    bool
 }
 
 // Verify checks token and returns the session it establishes, or a nil
 // session and an error wrapping one of the Err* sentinels.
 //
-// Checks run in this order: size and shape, cache, alg (HS256 only),
+// Checks run in this order: size; the cache (a token equal to one
+// verified before, under the same keyring and within exp + leeway);
+// shape (three base64url segments, no line breaks); alg (HS256 only);
 // signature (each key in preference order; a refresh of the key source
-// when none matches and the source offers one), then the claims: exp
-// (required), nbf and iat with leeway, aud, and dest/iss.
+// when none matches, or when it has no keys, and the source offers one);
+// then the claims: exp (required), nbf and iat with leeway, aud, and
+// dest/iss. A shape error is reported before any later error.
 //
 // Each call is one span, possession.Verify, a child of ctx's span, and
 // is counted in the metrics (see package otel for names and attributes);
@@ -104,37 +112,55 @@ func (v *Verifier) verify(ctx context.Context, token string) outcome {
 	if len(token) > MaxTokenSize {
 		return outcome{err: fmt.Errorf("%w: token is %d bytes, limit is %d", ErrMalformed, len(token), MaxTokenSize)}
 	}
-	dot1 := strings.IndexByte(token, '.')
-	if dot1 < 0 {
-		return outcome{err: fmt.Errorf("%w: not a JWT (want three dot-separated segments)", ErrMalformed)}
-	}
-	dot2 := strings.IndexByte(token[dot1+1:], '.')
-	if dot2 < 0 {
-		return outcome{err: fmt.Errorf("%w: not a JWT (want three dot-separated segments)", ErrMalformed)}
-	}
-	dot2 += dot1 + 1
-	if strings.IndexByte(token[dot2+1:], '.') >= 0 {
-		return outcome{err: fmt.Errorf("%w: not a JWT (more than three segments)", ErrMalformed)}
-	}
-	// base64 decoders skip CR and LF; a token must not contain them at all.
-	if strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0 {
-		return outcome{err: fmt.Errorf("%w: line break inside the token", ErrMalformed)}
-	}
-	header, payload, sig := token[:dot1], token[dot1+1:dot2], token[dot2+1:]
-	if header == "" || payload == "" {
-		return outcome{err: fmt.Errorf("%w: empty header or payload segment", ErrMalformed)}
-	}
-
 	ring := v.src.Keyring()
-	if ring.Len() == 0 {
-		return outcome{err: fmt.Errorf("%w: the key source has no keys", ErrNoKeys)}
+	now := v.cfg.now()
+
+	// 2. Cache, before the shape is scanned: an entry matches only a token
+	// equal to one verified before, which had the right shape.
+	looked := v.cache != nil && ring.Len() > 0
+	if looked {
+		if s := v.cache.get(token, ring.Generation(), now.UnixNano()); s != nil {
+			return outcome{session: s, cacheLooked: true, cacheHit: true}
+		}
+	}
+	o := v.verifyUncached(ctx, token, ring, now)
+	o.cacheLooked = looked
+	return o
+}
+
+// verifyUncached is verify after a cache miss (or without a cache).
+func (v *Verifier) verifyUncached(ctx context.Context, token string, ring *keysource.Keyring, now time.Time) outcome {
+
+	header, payload, sig, fast := splitStandard(token)
+	if !fast {
+		var err error
+		if header, payload, sig, err = split(token); err != nil {
+			return outcome{err: err}
+		}
+	}
+	// shapeFirst returns err, unless a fast split skipped a shape error
+	// that must take precedence.
+	shapeFirst := func(err error) outcome {
+		if fast {
+			if _, _, _, serr := split(token); serr != nil {
+				return outcome{err: serr}
+			}
+		}
+		return outcome{err: err}
 	}
 
-	// 2. Cache.
-	now := v.cfg.now()
-	if v.cache != nil {
-		if s := v.cache.get(token, ring.Generation(), now.UnixNano()); s != nil {
-			return outcome{session: s, cacheHit: true}
+	if ring.Len() == 0 {
+		// A source that starts empty (or dropped stale keys) may have keys
+		// by now: a well-formed token asks it once, rate-limited by the
+		// source and bounded by ctx, as an unknown signer does.
+		if o := shapeFirst(nil); o.err != nil {
+			return o
+		}
+		if v.refresher != nil {
+			ring = v.refresher.RefreshUnknownSigner(ctx)
+		}
+		if ring.Len() == 0 {
+			return outcome{err: errNoKeys}
 		}
 	}
 
@@ -148,9 +174,9 @@ func (v *Verifier) verify(ctx context.Context, token string) outcome {
 	// The payload's encoding is part of its shape: decode it (without
 	// parsing) so that garbage is reported as malformed, not as forged.
 	var buf [maxSegment]byte
-	n, err := b64.Decode(buf[:], []byte(payload))
-	if err != nil || n != b64.DecodedLen(len(payload)) {
-		return outcome{err: fmt.Errorf("%w: payload is not base64url", ErrMalformed)}
+	n, ok := decodeSegment(buf[:], payload)
+	if !ok || n != b64.DecodedLen(len(payload)) {
+		return shapeFirst(fmt.Errorf("%w: payload is not base64url", ErrMalformed))
 	}
 
 	// Signature.
@@ -158,12 +184,20 @@ func (v *Verifier) verify(ctx context.Context, token string) outcome {
 	if len(sig) != sigLen {
 		return outcome{err: fmt.Errorf("%w: signature segment is %d characters, HS256 needs %d", ErrSignature, len(sig), sigLen)}
 	}
-	if n, err := b64.Decode(mac[:], []byte(sig)); err != nil || n != sha256.Size {
-		return outcome{err: fmt.Errorf("%w: signature is not base64url", ErrSignature)}
+	if n, ok := decodeSegment(mac[:], sig); !ok || n != sha256.Size {
+		return shapeFirst(fmt.Errorf("%w: signature is not base64url", ErrSignature))
 	}
-	signingInput := token[:dot2]
+	signingInput := token[:len(header)+1+len(payload)]
 	macs := v.macsFor(ring)
 	k := macs.match(signingInput, &mac)
+	if k < 0 && fast {
+		// A malformed token must neither be reported as forged nor make
+		// the source refresh its keys.
+		if _, _, _, err := split(token); err != nil {
+			return outcome{err: err}
+		}
+		fast = false
+	}
 	if k < 0 && v.refresher != nil {
 		// An unknown signer may mean the secret was rotated at its source
 		// since the last refresh: ask once (the source rate-limits).
@@ -174,7 +208,7 @@ func (v *Verifier) verify(ctx context.Context, token string) outcome {
 		}
 	}
 	if k < 0 {
-		return outcome{err: fmt.Errorf("%w: signed with none of the %d key(s) of the key source", ErrSignature, ring.Len())}
+		return outcome{err: errNoKeyMatched}
 	}
 	key := &macs.keys[k]
 
@@ -187,13 +221,67 @@ func (v *Verifier) verify(ctx context.Context, token string) outcome {
 		return outcome{err: err}
 	}
 
-	// 5. Session.
-	s := v.newSession(&c, buf[:n], key.id)
+	// 5. Session. Its strings share one allocation; with the cache on, the
+	// Session shares one with its cache entry.
+	var s *Session
+	var entry *cacheEntry
+	if v.cache != nil {
+		cs := new(cachedSession)
+		s, entry = &cs.session, &cs.entry
+	} else {
+		s = new(Session)
+	}
+	strs := newSessionStrings(&c, buf[:n])
+	if err := v.fillSession(s, &c, &strs, key.id); err != nil {
+		return outcome{err: err}
+	}
 	if v.cache != nil {
 		until := time.Unix(c.exp, 0).Add(v.cfg.leeway).UnixNano()
-		v.cache.put(token, s, ring.Generation(), until)
+		v.cache.put(entry, token, s, ring.Generation(), now.UnixNano(), until)
 	}
 	return outcome{session: s}
+}
+
+// splitStandard splits a token with a standard HS256 header and a
+// 43-character signature, checking both in place: it does not scan the
+// payload for dots (the payload's base64 decoding rejects any later, and
+// errors found after a fast split defer to split's shape errors). ok is
+// false when token does not look standard; split then decides.
+func splitStandard(token string) (header, payload, sig string, ok bool) {
+	const h = len(headerHS256JWT) // == len(headerJWTHS256)
+	n := len(token)
+	if n < h+sigLen+3 || token[h] != '.' || token[n-sigLen-1] != '.' {
+		return "", "", "", false
+	}
+	if header = token[:h]; header != headerHS256JWT && header != headerJWTHS256 {
+		return "", "", "", false
+	}
+	return header, token[h+1 : n-sigLen-1], token[n-sigLen:], true
+}
+
+// split splits any token into its three segments, or says why it cannot.
+func split(token string) (header, payload, sig string, err error) {
+	dot1 := strings.IndexByte(token, '.')
+	if dot1 < 0 {
+		return "", "", "", fmt.Errorf("%w: not a JWT (want three dot-separated segments)", ErrMalformed)
+	}
+	dot2 := strings.IndexByte(token[dot1+1:], '.')
+	if dot2 < 0 {
+		return "", "", "", fmt.Errorf("%w: not a JWT (want three dot-separated segments)", ErrMalformed)
+	}
+	dot2 += dot1 + 1
+	if strings.IndexByte(token[dot2+1:], '.') >= 0 {
+		return "", "", "", fmt.Errorf("%w: not a JWT (more than three segments)", ErrMalformed)
+	}
+	// base64 decoders skip CR and LF; a token must not contain them at all.
+	if strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0 {
+		return "", "", "", fmt.Errorf("%w: line break inside the token", ErrMalformed)
+	}
+	header, payload, sig = token[:dot1], token[dot1+1:dot2], token[dot2+1:]
+	if header == "" || payload == "" {
+		return "", "", "", fmt.Errorf("%w: empty header or payload segment", ErrMalformed)
+	}
+	return header, payload, sig, nil
 }
 
 func (v *Verifier) macsFor(ring *keysource.Keyring) *macSet {
@@ -245,17 +333,17 @@ func (v *Verifier) checkClaims(c *claims, buf []byte, key *macKey, now time.Time
 	}
 	// Valid iff now < exp + leeway.
 	if deadline := time.Unix(c.exp, 0).Add(leeway); !now.Before(deadline) {
-		return fmt.Errorf("%w: exp was %s ago (leeway %v)", ErrExpired, seconds(now.Sub(time.Unix(c.exp, 0))), leeway)
+		return &timeError{sentinel: ErrExpired, claim: "exp", by: now.Sub(time.Unix(c.exp, 0)), leeway: leeway}
 	}
 	// Valid iff now >= nbf - leeway.
 	if c.has&hasNbf != 0 {
 		if start := time.Unix(c.nbf, 0).Add(-leeway); now.Before(start) {
-			return fmt.Errorf("%w: nbf is %s in the future (leeway %v); check this server's clock", ErrNotYetValid, seconds(time.Unix(c.nbf, 0).Sub(now)), leeway)
+			return &timeError{sentinel: ErrNotYetValid, claim: "nbf", by: time.Unix(c.nbf, 0).Sub(now), leeway: leeway}
 		}
 	}
 	if c.has&hasIat != 0 {
 		if start := time.Unix(c.iat, 0).Add(-leeway); now.Before(start) {
-			return fmt.Errorf("%w: iat is %s in the future (leeway %v); check this server's clock", ErrNotYetValid, seconds(time.Unix(c.iat, 0).Sub(now)), leeway)
+			return &timeError{sentinel: ErrNotYetValid, claim: "iat", by: time.Unix(c.iat, 0).Sub(now), leeway: leeway}
 		}
 	}
 
@@ -274,19 +362,6 @@ func (v *Verifier) checkClaims(c *claims, buf []byte, key *macKey, now time.Time
 
 	if c.has&hasDest == 0 {
 		return fmt.Errorf("%w: no dest claim", ErrIssuer)
-	}
-	destHost, destPath, _, ok := splitURL(string(c.dest.bytes(buf)))
-	if !ok || destPath != "" {
-		return fmt.Errorf("%w: dest is not a shop URL or domain", ErrIssuer)
-	}
-	if !isShopDomain(destHost, v.cfg.shopSuffixes) {
-		return fmt.Errorf("%w: dest host is not a shop domain (allowed suffixes %v)", ErrIssuer, v.cfg.shopSuffixes)
-	}
-	if c.has&hasIss != 0 {
-		issHost, _, issScheme, ok := splitURL(string(c.iss.bytes(buf)))
-		if !ok || !issScheme || issHost != destHost {
-			return fmt.Errorf("%w: iss host differs from dest host", ErrIssuer)
-		}
 	}
 	return nil
 }
@@ -314,23 +389,84 @@ func quoteID(b []byte) string {
 	return `"` + string(b) + `"`
 }
 
+// errNoKeyMatched is prebuilt: a flood of forged tokens costs no
+// allocation.
+var errNoKeyMatched = fmt.Errorf("%w: signed with none of the key source's keys", ErrSignature)
+
+// timeError is an exp, nbf or iat failure. Its message is built only when
+// read, so that a flood of expired tokens costs one small allocation each.
+type timeError struct {
+	sentinel error // ErrExpired or ErrNotYetValid
+	claim    string
+	by       time.Duration // how long ago (exp) or how far ahead (nbf, iat)
+	leeway   time.Duration
+}
+
+func (e *timeError) Error() string {
+	if e.sentinel == ErrExpired {
+		return fmt.Sprintf("%v: %s was %s ago (leeway %v)", e.sentinel, e.claim, seconds(e.by), e.leeway)
+	}
+	return fmt.Sprintf("%v: %s is %s in the future (leeway %v); check this server's clock", e.sentinel, e.claim, seconds(e.by), e.leeway)
+}
+
+func (e *timeError) Unwrap() error { return e.sentinel }
+
 func seconds(d time.Duration) string {
 	return fmt.Sprintf("%ds", int64(d.Round(time.Second)/time.Second))
 }
 
-// newSession builds the session from checked claims. All of its strings
-// share one allocation: the decoded payload.
-func (v *Verifier) newSession(c *claims, buf []byte, keyID string) *Session {
-	payload := string(buf)
-	str := func(s span) string { return payload[s.start:s.end] }
-	destHost, _, hasScheme, _ := splitURL(str(c.dest))
-	s := &Session{
+// sessionStrings are the strings a session keeps: the claims it reports,
+// and iss (to check it).
+type sessionStrings struct {
+	dest, iss, sub, aud, sid, jti string
+}
+
+// newSessionStrings allocates, in one string, the bytes of a session's
+// strings. (Both in one allocation, the bytes in an array after the
+// Session, measured no faster and costs memory per cached entry as size
+// classes fall.)
+func newSessionStrings(c *claims, buf []byte) sessionStrings {
+	spans := [...]span{c.dest, c.iss, c.sub, c.aud, c.sid, c.jti}
+	n := 0
+	for _, sp := range spans {
+		n += int(sp.end - sp.start)
+	}
+	var sb strings.Builder
+	sb.Grow(n)
+	for _, sp := range spans {
+		sb.Write(sp.bytes(buf))
+	}
+	all := sb.String()
+	var out sessionStrings
+	for i, dst := range [...]*string{&out.dest, &out.iss, &out.sub, &out.aud, &out.sid, &out.jti} {
+		l := int(spans[i].end - spans[i].start)
+		*dst, all = all[:l], all[l:]
+	}
+	return out
+}
+
+// fillSession checks dest and iss and fills s.
+func (v *Verifier) fillSession(s *Session, c *claims, strs *sessionStrings, keyID string) error {
+	destHost, destPath, hasScheme, ok := splitURL(strs.dest)
+	if !ok || destPath != "" {
+		return fmt.Errorf("%w: dest is not a shop URL or domain", ErrIssuer)
+	}
+	if !isShopDomain(destHost, v.cfg.shopSuffixes) {
+		return fmt.Errorf("%w: dest host is not a shop domain (allowed suffixes %v)", ErrIssuer, v.cfg.shopSuffixes)
+	}
+	if c.has&hasIss != 0 {
+		issHost, _, issScheme, ok := splitURL(strs.iss)
+		if !ok || !issScheme || issHost != destHost {
+			return fmt.Errorf("%w: iss host differs from dest host", ErrIssuer)
+		}
+	}
+	*s = Session{
 		Kind:      KindCheckout,
 		Shop:      destHost,
-		UserID:    str(c.sub),
-		ClientID:  str(c.aud),
-		SessionID: str(c.sid),
-		TokenID:   str(c.jti),
+		UserID:    strs.sub,
+		ClientID:  strs.aud,
+		SessionID: strs.sid,
+		TokenID:   strs.jti,
 		ExpiresAt: time.Unix(c.exp, 0),
 		KeyID:     keyID,
 	}
@@ -343,5 +479,5 @@ func (v *Verifier) newSession(c *claims, buf []byte, keyID string) *Session {
 	if c.has&hasNbf != 0 {
 		s.NotBefore = time.Unix(c.nbf, 0)
 	}
-	return s
+	return nil
 }

@@ -1,0 +1,389 @@
+package sdk
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"math/rand/v2"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/possession-dev/possession/keysource"
+	"github.com/possession-dev/possession/sdk/sdktest"
+)
+
+// The cache's rules: an entry never outlives its token's exp + leeway,
+// entries of an older keyring generation are not served, the size bound
+// holds, and it needs no goroutine.
+
+const (
+	cacheTestSecret = "cache-test-secret"
+	cacheTestClient = "4c2c0d8f1e5a4b7f9d3e6a1b2c8d0e7f"
+)
+
+var cacheTestIssued = time.Unix(1_780_000_000, 0)
+
+// testClock is a settable clock for WithClock.
+type testClock struct{ ns atomic.Int64 }
+
+func newTestClock(t time.Time) *testClock {
+	c := &testClock{}
+	c.set(t)
+	return c
+}
+func (c *testClock) set(t time.Time)     { c.ns.Store(t.UnixNano()) }
+func (c *testClock) now() time.Time      { return time.Unix(0, c.ns.Load()) }
+func (c *testClock) add(d time.Duration) { c.ns.Add(int64(d)) }
+
+// swappableSource is a key source whose keyring the test replaces, as a
+// file or secrets-manager source does on rotation.
+type swappableSource struct {
+	ring atomic.Pointer[keysource.Keyring]
+}
+
+func (s *swappableSource) Keyring() *keysource.Keyring { return s.ring.Load() }
+
+func (s *swappableSource) swap(t *testing.T, secrets ...string) {
+	t.Helper()
+	keys := make([]keysource.Key, len(secrets))
+	for i, sec := range secrets {
+		keys[i] = keysource.Key{ID: "k" + strconv.Itoa(i), Secret: keysource.NewSecret(sec)}
+	}
+	ring, err := keysource.NewKeyring(time.Time{}, keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.ring.Store(ring)
+}
+
+func cacheTestMinter() sdktest.Minter {
+	return sdktest.Minter{
+		Secret:        cacheTestSecret,
+		ClientID:      cacheTestClient,
+		Now:           func() time.Time { return cacheTestIssued },
+		EscapeSlashes: true,
+	}
+}
+
+func newCacheTestVerifier(t testing.TB, src keysource.Source, clock *testClock, size int) *Verifier {
+	t.Helper()
+	v, err := New(src, WithClientID(cacheTestClient), WithClock(clock.now), WithCacheSize(size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestCacheEntryDiesAtExpPlusLeeway(t *testing.T) {
+	clock := newTestClock(cacheTestIssued.Add(time.Second))
+	v := newCacheTestVerifier(t, keysource.Static(cacheTestSecret), clock, 100)
+	tok := cacheTestMinter().Admin() // exp = issued + 60 s
+	ctx := context.Background()
+
+	if o := v.verify(ctx, tok); o.err != nil || o.cacheHit {
+		t.Fatalf("first verification: err %v, hit %v; want a miss", o.err, o.cacheHit)
+	}
+	// exp + leeway - 1 ns: still served from the cache.
+	deadline := cacheTestIssued.Add(60*time.Second + defaultLeeway)
+	clock.set(deadline.Add(-time.Nanosecond))
+	o := v.verify(ctx, tok)
+	if o.err != nil || !o.cacheHit {
+		t.Fatalf("just before exp+leeway: err %v, hit %v; want a hit", o.err, o.cacheHit)
+	}
+	// At exp + leeway the entry is dead: not served, removed, and the
+	// token is rejected as expired.
+	clock.set(deadline)
+	o = v.verify(ctx, tok)
+	if o.cacheHit || !errors.Is(o.err, ErrExpired) || o.session != nil {
+		t.Fatalf("at exp+leeway: hit %v, err %v; want ErrExpired and no session", o.cacheHit, o.err)
+	}
+	if n := v.cache.len(); n != 0 {
+		t.Fatalf("expired entry still held: %d entries", n)
+	}
+}
+
+func TestCacheUsesTheVerifiersLeeway(t *testing.T) {
+	clock := newTestClock(cacheTestIssued.Add(time.Second))
+	v, err := New(keysource.Static(cacheTestSecret), WithClientID(cacheTestClient), WithClock(clock.now), WithLeeway(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := cacheTestMinter().Admin()
+	ctx := context.Background()
+	if o := v.verify(ctx, tok); o.err != nil {
+		t.Fatal(o.err)
+	}
+	clock.set(cacheTestIssued.Add(60 * time.Second))
+	if o := v.verify(ctx, tok); o.cacheHit || !errors.Is(o.err, ErrExpired) {
+		t.Fatalf("at exp with no leeway: hit %v, err %v", o.cacheHit, o.err)
+	}
+}
+
+func TestCacheIgnoresOlderKeyringGenerations(t *testing.T) {
+	clock := newTestClock(cacheTestIssued.Add(time.Second))
+	src := &swappableSource{}
+	src.swap(t, cacheTestSecret)
+	v := newCacheTestVerifier(t, src, clock, 100)
+	tok := cacheTestMinter().Admin()
+	ctx := context.Background()
+
+	if o := v.verify(ctx, tok); o.err != nil || o.cacheHit {
+		t.Fatalf("first: err %v hit %v", o.err, o.cacheHit)
+	}
+	if o := v.verify(ctx, tok); !o.cacheHit {
+		t.Fatal("second verification under the same keyring missed the cache")
+	}
+
+	// Same secret, new keyring: the entry is not served; the token is
+	// verified again (and cached under the new generation).
+	src.swap(t, cacheTestSecret)
+	if o := v.verify(ctx, tok); o.err != nil || o.cacheHit {
+		t.Fatalf("after reload: err %v hit %v; want a fresh verification", o.err, o.cacheHit)
+	}
+	if o := v.verify(ctx, tok); !o.cacheHit {
+		t.Fatal("not cached under the new generation")
+	}
+
+	// The secret is revoked: the cached session must not outlive it.
+	src.swap(t, "a-new-secret")
+	if o := v.verify(ctx, tok); o.cacheHit || !errors.Is(o.err, ErrSignature) || o.session != nil {
+		t.Fatalf("after revocation: hit %v err %v; want ErrSignature", o.cacheHit, o.err)
+	}
+}
+
+func TestCacheSizeBound(t *testing.T) {
+	for _, size := range []int{1, 63, 64, 100, 1000, 1001, 10_000, 12_345} {
+		c := newSessionCache(size)
+		capacity := 0
+		for i := range c.shards {
+			// Fill every shard beyond its share: what remains is its bound.
+			for j := 0; j < size+1; j++ {
+				c.shards[i].lru.Add(uint64(j), &cacheEntry{})
+			}
+			capacity += c.shards[i].lru.Len()
+		}
+		if capacity != size {
+			t.Errorf("size %d: shards hold %d entries in all", size, capacity)
+		}
+		if n := len(c.shards); n&(n-1) != 0 {
+			t.Errorf("size %d: %d shards, not a power of two", size, n)
+		}
+	}
+
+	// Through Verify: many distinct tokens, at most size entries.
+	clock := newTestClock(cacheTestIssued.Add(time.Second))
+	v := newCacheTestVerifier(t, keysource.Static(cacheTestSecret), clock, 200)
+	m := newFastMinter(cacheTestSecret)
+	for i := range 2000 {
+		if o := v.verify(context.Background(), m.token(i)); o.err != nil {
+			t.Fatal(o.err)
+		}
+	}
+	if n := v.cache.len(); n > 200 || n < 150 {
+		t.Fatalf("%d entries after 2000 distinct tokens, bound 200", n)
+	}
+}
+
+func TestCacheDisabled(t *testing.T) {
+	clock := newTestClock(cacheTestIssued.Add(time.Second))
+	v := newCacheTestVerifier(t, keysource.Static(cacheTestSecret), clock, 0)
+	tok := cacheTestMinter().Admin()
+	for range 2 {
+		if o := v.verify(context.Background(), tok); o.err != nil || o.cacheHit {
+			t.Fatalf("err %v hit %v", o.err, o.cacheHit)
+		}
+	}
+	if v.cache != nil {
+		t.Fatal("WithCacheSize(0) built a cache")
+	}
+}
+
+// TestCacheConcurrent runs hits, misses, evictions and keyring swaps from
+// many goroutines (meaningful under -race), and checks that the cache
+// starts no goroutine.
+func TestCacheConcurrent(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	clock := newTestClock(cacheTestIssued.Add(time.Second))
+	src := &swappableSource{}
+	src.swap(t, cacheTestSecret)
+	v := newCacheTestVerifier(t, src, clock, 64)
+	m := newFastMinter(cacheTestSecret)
+	tokens := make([]string, 256)
+	for i := range tokens {
+		tokens[i] = m.token(i)
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 500 {
+				if g == 0 && i%100 == 0 {
+					src.swap(t, cacheTestSecret)
+				}
+				j := (g*31 + i) % len(tokens)
+				s, err := v.Verify(context.Background(), tokens[j])
+				if err != nil {
+					t.Errorf("verify: %v", err)
+					return
+				}
+				// The session is the token's own, never another's.
+				if want := "11585" + strconv.Itoa(1_000_000_000 + j)[3:]; s.UserID != want {
+					t.Errorf("token %d: session of user %s, want %s", j, s.UserID, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestCacheMemoryPerEntry measures what the cache keeps reachable per
+// session at 100k entries, with runtime.MemStats: the token (the cache
+// keeps the caller's string as its key), the session's strings, the
+// Session, the LRU entry and the map slot. Tokens are made as requests
+// bring them, and dropped by the caller after Verify. Documented in
+// cache.go.
+func TestCacheMemoryPerEntry(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("100k entries; measured without -race")
+	}
+	const n = 100_000
+	clock := newTestClock(cacheTestIssued.Add(time.Second))
+	m := newFastMinter(cacheTestSecret)
+	tokenLen := len(m.token(0))
+	retained := func(size int) float64 {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		v := newCacheTestVerifier(t, keysource.Static(cacheTestSecret), clock, size)
+		for i := range n {
+			if o := v.verify(context.Background(), m.token(i)); o.err != nil {
+				t.Fatal(o.err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if v.cache != nil && v.cache.len() != n {
+			t.Fatalf("%d entries, want %d", v.cache.len(), n)
+		}
+		runtime.KeepAlive(v)
+		return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / n
+	}
+	// Shards fill unevenly: a bound a little above n keeps all n.
+	per := retained(n+n/4) - retained(0)
+	t.Logf("cache memory: %.0f bytes per cached session at %d entries (%d-byte tokens)", per, n, tokenLen)
+	// Token 583 + strings ~290 (size class) + Session 208 + LRU entry
+	// ~112 + map slot ~40: about 1.2 KiB; fail well beyond that.
+	if per < float64(tokenLen) || per > 2048 {
+		t.Fatalf("%.0f bytes per entry: outside [token size, 2 KiB]", per)
+	}
+}
+
+// fastMinter mints distinct, valid, Shopify-shaped tokens quickly (one
+// HMAC each, no reflection), for tests that need many.
+type fastMinter struct {
+	secret string
+	header string
+}
+
+func newFastMinter(secret string) *fastMinter {
+	return &fastMinter{secret: secret, header: base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))}
+}
+
+// token returns the i-th token: realistic shop, client, sid and jti
+// sizes (583 bytes for small i, like a real token).
+func (m *fastMinter) token(i int) string {
+	iat := strconv.FormatInt(cacheTestIssued.Unix(), 10)
+	exp := strconv.FormatInt(cacheTestIssued.Unix()+60, 10)
+	id := strconv.Itoa(1_000_000_000 + i)
+	shop := `possession-demo-store-berlin-mitte1.myshopify.com`
+	claims := `{"aud":"` + cacheTestClient + `","dest":"https:\/\/` + shop + `","exp":` + exp +
+		`,"iat":` + iat + `,"iss":"https:\/\/` + shop + `\/admin","jti":"f799bdb3-31a4-4075-8727-` + id[:10] + `ab",` +
+		`"nbf":` + iat + `,"sid":"da8e9304bc015a28c70613cd0e3f0f60224be976f80f5cf7d73e0585` + id[:8] + `",` +
+		`"sub":"11585` + id[3:] + `"}`
+	in := m.header + "." + base64.RawURLEncoding.EncodeToString([]byte(claims))
+	h := hmac.New(sha256.New, []byte(m.secret))
+	h.Write([]byte(in))
+	return in + "." + base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+}
+
+// The cache is keyed by the signature; a token that reuses a cached
+// token's signature over other claims must not be served, and must not
+// drop the genuine entry.
+func TestCacheForgeryReusingACachedSignature(t *testing.T) {
+	clock := newTestClock(cacheTestIssued.Add(time.Second))
+	v := newCacheTestVerifier(t, keysource.Static(cacheTestSecret), clock, 100)
+	m := cacheTestMinter()
+	genuine := m.Admin()
+	other := m.Admin(sdktest.Set("sub", "1"))
+	forged := other[:strings.LastIndexByte(other, '.')] + genuine[strings.LastIndexByte(genuine, '.'):]
+	ctx := context.Background()
+	if o := v.verify(ctx, genuine); o.err != nil {
+		t.Fatal(o.err)
+	}
+	if o := v.verify(ctx, forged); o.cacheHit || !errors.Is(o.err, ErrSignature) {
+		t.Fatalf("forgery: hit %v err %v; want ErrSignature", o.cacheHit, o.err)
+	}
+	if o := v.verify(ctx, genuine); !o.cacheHit || o.err != nil {
+		t.Fatalf("genuine after forgery: hit %v err %v", o.cacheHit, o.err)
+	}
+}
+
+// TestCacheIndexAgreesWithLRU drives one shard with random puts, removals
+// and evictions, with hashes crowded into few home slots so that probe
+// runs are long and wrap around, and checks after every step that the
+// lock-free index finds exactly the LRU's entries.
+func TestCacheIndexAgreesWithLRU(t *testing.T) {
+	c := newSessionCache(16) // one shard of 16 entries, 32 slots
+	if len(c.shards) != 1 || len(c.shards[0].index) != 32 {
+		t.Fatalf("%d shards, %d slots", len(c.shards), len(c.shards[0].index))
+	}
+	sh := &c.shards[0]
+	rng := rand.New(rand.NewPCG(1, 2))
+	entries := map[string]*cacheEntry{}
+	for step := range 20_000 {
+		k := rng.IntN(65)
+		key := "k" + strconv.Itoa(k)
+		// Home slots 28..31 and 0..3 only, so runs wrap around; the low
+		// bits make hashes distinct but for keys 0 and 64 (a collision).
+		h := uint64((28+k%8)%32)<<32 | uint64(k%64)
+		if rng.IntN(4) == 0 {
+			sh.mu.Lock()
+			if cur, ok := sh.lru.Peek(h); ok && cur.key == key {
+				sh.lru.Remove(h)
+			}
+			sh.mu.Unlock()
+		} else {
+			e := &cacheEntry{token: key + "-token", key: key, hash: h}
+			entries[key] = e
+			sh.mu.Lock()
+			sh.add(e)
+			sh.mu.Unlock()
+		}
+		indexed := 0
+		for i := range sh.index {
+			if sh.index[i].Load() != nil {
+				indexed++
+			}
+		}
+		if indexed != sh.lru.Len() {
+			t.Fatalf("step %d: %d indexed, %d in the LRU", step, indexed, sh.lru.Len())
+		}
+		for k, e := range entries {
+			cur, inLRU := sh.lru.Peek(e.hash)
+			inLRU = inLRU && cur.key == k
+			got := sh.lookup(k, e.hash)
+			if inLRU && got != cur || !inLRU && got != nil {
+				t.Fatalf("step %d: key %s: index %p, LRU %p (%v)", step, k, got, cur, inLRU)
+			}
+		}
+	}
+}
