@@ -5,10 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-# go test -race skips allocation assertions; assert here, without -race,
-# that Verify allocates no more with no provider installed than without
-# telemetry.
-go test -count=1 -run '^TestTelemetryOffAllocs$' -v ./sdk/ | grep -E '^(---|ok|FAIL|PASS)'
+# (Verify's allocations with no provider installed are asserted by .ci/run
+# itself, without -race.)
 
 bin_dir=$(mktemp -d)
 trap 'rm -rf "$bin_dir"' EXIT
