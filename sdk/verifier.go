@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -68,6 +69,10 @@ func New(src keysource.Source, opts ...Option) (*Verifier, error) {
 func (v *Verifier) String() string {
 	return fmt.Sprintf("sdk.Verifier(clients=%v leeway=%v cache=%d)", v.cfg.clientIDs, v.cfg.leeway, v.cfg.cacheSize)
 }
+
+// payloadBufs holds decode buffers for payloads; session strings are
+// copied out of them before they return.
+var payloadBufs = sync.Pool{New: func() any { return new([maxSegment]byte) }}
 
 // errNoKeys is prebuilt: a backend without keys fails every request, and
 // should not also allocate for each.
@@ -173,8 +178,12 @@ func (v *Verifier) verifyUncached(ctx context.Context, token string, ring *keyso
 
 	// The payload's encoding is part of its shape: decode it (without
 	// parsing) so that garbage is reported as malformed, not as forged.
-	var buf [maxSegment]byte
-	n, ok := decodeSegment(buf[:], payload)
+	// The decode buffer comes from a pool: a 3 KiB stack array would be
+	// zeroed on every call.
+	bp := payloadBufs.Get().(*[maxSegment]byte)
+	defer payloadBufs.Put(bp)
+	buf := bp[:]
+	n, ok := decodeSegment(buf, payload)
 	if !ok || n != b64.DecodedLen(len(payload)) {
 		return shapeFirst(fmt.Errorf("%w: payload is not base64url", ErrMalformed))
 	}
