@@ -11,8 +11,11 @@ func splitURL(v string) (host, rest string, hasScheme, ok bool) {
 		return "", "", false, false
 	}
 	host = v
-	if i := strings.IndexAny(v, "/?#"); i >= 0 {
-		host, rest = v[:i], v[i:]
+	for i := 0; i < len(v); i++ { // strings.IndexAny builds a set per call
+		if c := v[i]; c == '/' || c == '?' || c == '#' {
+			host, rest = v[:i], v[i:]
+			break
+		}
 	}
 	return host, rest, hasScheme, host != ""
 }
