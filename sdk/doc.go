@@ -52,6 +52,25 @@
 // customer-account tokens (KindCheckout) carry dest as a bare domain, no
 // sid, and optionally a customer GID in sub.
 //
+// # HTTP
+//
+// Verifier.Middleware puts Verify in front of a handler: it reads the
+// bearer token, answers 401 with X-Shopify-Retry-Invalid-Session-Request
+// for a bad token (App Bridge and the extension client retry once with a
+// fresh one), 503 when the key source has no keys, reads the POS client
+// hints (HeaderShopID and friends) into Session.Hints, rejecting hints that
+// contradict the token, and answers CORS preflights for the origins given
+// with WithAllowedOrigins. Handlers get the session with SessionFrom.
+//
+// # Telemetry
+//
+// Each Verify is one span, possession.Verify, a child of ctx's span, with
+// the session's attributes (or error.type on failure), plus metrics; see
+// package otel for the names. WithTracerProvider and WithMeterProvider
+// default to the OpenTelemetry globals; with none installed, Verify
+// allocates nothing for telemetry. WithHashedUserID and
+// WithoutUserIDTelemetry keep user IDs out of telemetry.
+//
 // # Cache
 //
 // Verified sessions are cached (WithCacheSize, default 10,000; 0
