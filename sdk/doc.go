@@ -77,6 +77,7 @@
 // disables) until exp + leeway, and are not served once the key source's
 // keyring changes. A lookup hashes the signature and compares the whole
 // token, takes no lock, and allocates nothing; an entry costs about
-// 1.4 KB with 583-byte tokens (the token itself is most of it). A cache hit returns the same *Session as the first
-// verification: treat sessions as read-only.
+// 1.26 KB with 583-byte tokens (the token itself is half of it). A cache
+// hit returns the same *Session as the first verification: treat sessions
+// as read-only.
 package sdk

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/possession-dev/possession/keysource"
 )
@@ -230,6 +231,13 @@ func (v *Verifier) verifyUncached(ctx context.Context, token string, ring *keyso
 		return outcome{err: err}
 	}
 
+	// dest and iss are checked on views of the decode buffer, before
+	// anything is allocated; only the strings the session keeps are copied.
+	host, kind, err := v.checkHosts(&c, buf[:n])
+	if err != nil {
+		return outcome{err: err}
+	}
+
 	// 5. Session. Its strings share one allocation; with the cache on, the
 	// Session shares one with its cache entry.
 	var s *Session
@@ -240,10 +248,8 @@ func (v *Verifier) verifyUncached(ctx context.Context, token string, ring *keyso
 	} else {
 		s = new(Session)
 	}
-	strs := newSessionStrings(&c, buf[:n])
-	if err := v.fillSession(s, &c, &strs, key.id); err != nil {
-		return outcome{err: err}
-	}
+	strs := newSessionStrings(&c, host, buf[:n])
+	v.fillSession(s, &c, &strs, kind, key.id)
 	if v.cache != nil {
 		until := time.Unix(c.exp, 0).Add(v.cfg.leeway).UnixNano()
 		v.cache.put(entry, token, s, ring.Generation(), now.UnixNano(), until)
@@ -427,15 +433,15 @@ func seconds(d time.Duration) string {
 // sessionStrings are the strings a session keeps: the claims it reports,
 // and iss (to check it).
 type sessionStrings struct {
-	dest, iss, sub, aud, sid, jti string
+	shop, sub, aud, sid, jti string
 }
 
-// newSessionStrings allocates, in one string, the bytes of a session's
-// strings. (Both in one allocation, the bytes in an array after the
-// Session, measured no faster and costs memory per cached entry as size
-// classes fall.)
-func newSessionStrings(c *claims, buf []byte) sessionStrings {
-	spans := [...]span{c.dest, c.iss, c.sub, c.aud, c.sid, c.jti}
+// newSessionStrings copies, into one string, the bytes of the strings a
+// session keeps: the shop (dest's host span), sub, aud, sid and jti. (Both
+// in one allocation, the bytes in an array after the Session, measured no
+// faster and costs memory per cached entry as size classes fall.)
+func newSessionStrings(c *claims, shop span, buf []byte) sessionStrings {
+	spans := [...]span{shop, c.sub, c.aud, c.sid, c.jti}
 	n := 0
 	for _, sp := range spans {
 		n += int(sp.end - sp.start)
@@ -447,31 +453,53 @@ func newSessionStrings(c *claims, buf []byte) sessionStrings {
 	}
 	all := sb.String()
 	var out sessionStrings
-	for i, dst := range [...]*string{&out.dest, &out.iss, &out.sub, &out.aud, &out.sid, &out.jti} {
+	for i, dst := range [...]*string{&out.shop, &out.sub, &out.aud, &out.sid, &out.jti} {
 		l := int(spans[i].end - spans[i].start)
 		*dst, all = all[:l], all[l:]
 	}
 	return out
 }
 
-// fillSession checks dest and iss and fills s.
-func (v *Verifier) fillSession(s *Session, c *claims, strs *sessionStrings, keyID string) error {
-	destHost, destPath, hasScheme, ok := splitURL(strs.dest)
-	if !ok || destPath != "" {
-		return fmt.Errorf("%w: dest is not a shop URL or domain", ErrIssuer)
+// view returns the bytes of sp as a string without copying. The string
+// must not outlive this verification's use of buf.
+func view(buf []byte, sp span) string {
+	if sp.end <= sp.start {
+		return ""
+	}
+	return unsafe.String(&buf[sp.start], int(sp.end-sp.start))
+}
+
+// checkHosts checks that dest is a shop domain, with or without https://,
+// and that iss, when present, is an https URL on the same host. It returns
+// the span of the shop domain within buf and the token kind.
+func (v *Verifier) checkHosts(c *claims, buf []byte) (span, Kind, error) {
+	dest := view(buf, c.dest)
+	destHost, destRest, hasScheme, ok := splitURL(dest)
+	if !ok || destRest != "" {
+		return span{}, 0, fmt.Errorf("%w: dest is not a shop URL or domain", ErrIssuer)
 	}
 	if !isShopDomain(destHost, v.cfg.shopSuffixes) {
-		return fmt.Errorf("%w: dest host is not a shop domain (allowed suffixes %v)", ErrIssuer, v.cfg.shopSuffixes)
+		return span{}, 0, fmt.Errorf("%w: dest host is not a shop domain (allowed suffixes %v)", ErrIssuer, v.cfg.shopSuffixes)
 	}
 	if c.has&hasIss != 0 {
-		issHost, _, issScheme, ok := splitURL(strs.iss)
+		issHost, _, issScheme, ok := splitURL(view(buf, c.iss))
 		if !ok || !issScheme || issHost != destHost {
-			return fmt.Errorf("%w: iss host differs from dest host", ErrIssuer)
+			return span{}, 0, fmt.Errorf("%w: iss host differs from dest host", ErrIssuer)
 		}
 	}
+	kind := KindCheckout
+	if hasScheme {
+		kind = KindAdmin
+	}
+	// No rest: the host is dest's tail.
+	return span{c.dest.end - int32(len(destHost)), c.dest.end}, kind, nil
+}
+
+// fillSession fills s from checked claims.
+func (v *Verifier) fillSession(s *Session, c *claims, strs *sessionStrings, kind Kind, keyID string) {
 	*s = Session{
-		Kind:      KindCheckout,
-		Shop:      destHost,
+		Kind:      kind,
+		Shop:      strs.shop,
 		UserID:    strs.sub,
 		ClientID:  strs.aud,
 		SessionID: strs.sid,
@@ -479,14 +507,10 @@ func (v *Verifier) fillSession(s *Session, c *claims, strs *sessionStrings, keyI
 		ExpiresAt: time.Unix(c.exp, 0),
 		KeyID:     keyID,
 	}
-	if hasScheme {
-		s.Kind = KindAdmin
-	}
 	if c.has&hasIat != 0 {
 		s.IssuedAt = time.Unix(c.iat, 0)
 	}
 	if c.has&hasNbf != 0 {
 		s.NotBefore = time.Unix(c.nbf, 0)
 	}
-	return nil
 }
