@@ -1,6 +1,7 @@
 package awssm
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -36,6 +37,7 @@ type emulator struct {
 	srv       *kumo.Server
 	addr      atomic.Pointer[string]
 	transport *http.Transport
+	serial    *serialTransport
 	admin     *secretsmanager.Client
 	client    *secretsmanager.Client
 
@@ -64,7 +66,8 @@ func startEmulator(t testing.TB) *emulator {
 			return d.DialContext(ctx, network, *em.addr.Load())
 		},
 	}
-	em.admin = em.newClient(em.transport)
+	em.serial = &serialTransport{rt: em.transport}
+	em.admin = em.newClient(em.serial)
 	em.client = em.newClient(faultyTransport{em})
 	t.Cleanup(func() {
 		em.transport.CloseIdleConnections()
@@ -156,7 +159,37 @@ func (ft faultyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, fmt.Errorf("injected: connection reset by peer")
 		}
 	}
-	return em.transport.RoundTrip(req)
+	return em.serial.RoundTrip(req)
+}
+
+// serialTransport lets one request at a time reach the emulator, and
+// reads each response whole before the next may start. kumo v0.33.1 reads
+// a secret's version stages outside its lock while building a
+// DescribeSecret response, so a PutSecretValue handled at the same moment
+// is a data race inside the emulator, which -race reports. Serialising
+// requests orders every handler after the previous one (socket reads and
+// writes are synchronisation points for the race detector) without
+// changing what the source under test sees: its requests still run
+// concurrently with its verifications and with each other's waits.
+type serialTransport struct {
+	mu sync.Mutex
+	rt http.RoundTripper
+}
+
+func (st *serialTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	resp, err := st.rt.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
 }
 
 func awsErrorResponse(req *http.Request, status int, code, msg string) *http.Response {
