@@ -39,32 +39,43 @@ var (
 	ErrHint = errors.New("sdk: bad client hint")
 )
 
+// sentinels pairs every sentinel with its short name, the one list that
+// errorName and the telemetry's precomputed metric attributes both use.
+var sentinels = [...]struct {
+	err  error
+	name string
+}{
+	{ErrMalformed, "malformed"},
+	{ErrAlgorithm, "algorithm"},
+	{ErrSignature, "signature"},
+	{ErrExpired, "expired"},
+	{ErrNotYetValid, "not_yet_valid"},
+	{ErrAudience, "audience"},
+	{ErrIssuer, "issuer"},
+	{ErrNoKeys, "no_keys"},
+	{ErrNoToken, "no_token"},
+	{ErrHint, "hint"},
+}
+
+// sentinelIndex returns the position in sentinels of the sentinel err
+// wraps, or -1.
+func sentinelIndex(err error) int {
+	for i := range sentinels {
+		if errors.Is(err, sentinels[i].err) {
+			return i
+		}
+	}
+	return -1
+}
+
 // errorName returns the short name of the sentinel err wraps, for the
 // error.type telemetry attribute and JSON error bodies.
 func errorName(err error) string {
-	switch {
-	case errors.Is(err, ErrMalformed):
-		return "malformed"
-	case errors.Is(err, ErrAlgorithm):
-		return "algorithm"
-	case errors.Is(err, ErrSignature):
-		return "signature"
-	case errors.Is(err, ErrExpired):
-		return "expired"
-	case errors.Is(err, ErrNotYetValid):
-		return "not_yet_valid"
-	case errors.Is(err, ErrAudience):
-		return "audience"
-	case errors.Is(err, ErrIssuer):
-		return "issuer"
-	case errors.Is(err, ErrNoKeys):
-		return "no_keys"
-	case errors.Is(err, ErrNoToken):
-		return "no_token"
-	case errors.Is(err, ErrHint):
-		return "hint"
-	case err == nil:
+	if err == nil {
 		return ""
+	}
+	if i := sentinelIndex(err); i >= 0 {
+		return sentinels[i].name
 	}
 	return "other"
 }

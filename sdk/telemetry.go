@@ -125,21 +125,14 @@ func WithoutUserIDTelemetry() Option {
 }
 
 // Indexes of the precomputed metric attribute sets: successes by kind,
-// then failures by error name.
+// then failures in the order of sentinels, then errors of no sentinel.
 const (
 	idxOKAdmin = iota
 	idxOKCheckout
 	idxOKUnknown
-	idxMalformed
-	idxAlgorithm
-	idxSignature
-	idxExpired
-	idxNotYetValid
-	idxAudience
-	idxIssuer
-	idxNoKeys
-	idxOther
-	numOutcomes
+	idxFirstError
+	idxOther    = idxFirstError + len(sentinels)
+	numOutcomes = idxOther + 1
 )
 
 // outcomeIndex maps a verification result to its attribute set.
@@ -153,54 +146,24 @@ func outcomeIndex(o *outcome) int {
 		}
 		return idxOKUnknown
 	}
-	switch errorName(o.err) {
-	case "malformed":
-		return idxMalformed
-	case "algorithm":
-		return idxAlgorithm
-	case "signature":
-		return idxSignature
-	case "expired":
-		return idxExpired
-	case "not_yet_valid":
-		return idxNotYetValid
-	case "audience":
-		return idxAudience
-	case "issuer":
-		return idxIssuer
-	case "no_keys":
-		return idxNoKeys
+	if i := sentinelIndex(o.err); i >= 0 {
+		return idxFirstError + i
 	}
 	return idxOther
 }
 
 func outcomeAttributes(i int) attribute.Set {
-	switch i {
-	case idxOKAdmin:
+	switch {
+	case i == idxOKAdmin:
 		return attribute.NewSet(otel.OutcomeKey.String("ok"), otel.SessionKindKey.String(KindAdmin.String()))
-	case idxOKCheckout:
+	case i == idxOKCheckout:
 		return attribute.NewSet(otel.OutcomeKey.String("ok"), otel.SessionKindKey.String(KindCheckout.String()))
-	case idxOKUnknown:
+	case i == idxOKUnknown:
 		return attribute.NewSet(otel.OutcomeKey.String("ok"))
+	case i < idxOther:
+		return attribute.NewSet(otel.OutcomeKey.String(sentinels[i-idxFirstError].name))
 	}
-	name := [...]string{
-		idxMalformed:   "malformed",
-		idxAlgorithm:   "algorithm",
-		idxSignature:   "signature",
-		idxExpired:     "expired",
-		idxNotYetValid: "not_yet_valid",
-		idxAudience:    "audience",
-		idxIssuer:      "issuer",
-		idxNoKeys:      "no_keys",
-		idxOther:       "other",
-	}[i]
-	return attribute.NewSet(otel.OutcomeKey.String(name))
-}
-
-// cacheLookup tells whether verify consulted the cache, and with what
-// result.
-func cacheLookup(o *outcome) (looked, hit bool) {
-	return o.cacheLooked, o.cacheHit
+	return attribute.NewSet(otel.OutcomeKey.String("other"))
 }
 
 // telemetry is a Verifier's tracer and instruments, built once in New.
@@ -389,8 +352,8 @@ func (t *telemetry) record(ctx context.Context, o *outcome, d time.Duration) {
 	if !t.cacheOn {
 		return
 	}
-	if looked, hit := cacheLookup(o); looked {
-		if hit {
+	if o.cacheLooked {
+		if o.cacheHit {
 			t.lookups.Add(ctx, 1, t.hitOpts...)
 		} else {
 			t.lookups.Add(ctx, 1, t.missOpts...)

@@ -206,7 +206,6 @@ func (v *Verifier) verifyUncached(ctx context.Context, token string, ring *keyso
 		if _, _, _, err := split(token); err != nil {
 			return outcome{err: err}
 		}
-		fast = false
 	}
 	if k < 0 && v.refresher != nil {
 		// An unknown signer may mean the secret was rotated at its source
@@ -310,8 +309,8 @@ func (v *Verifier) macsFor(ring *keysource.Keyring) *macSet {
 
 func checkHeader(header string) error {
 	var buf [maxSegment]byte
-	n, err := b64.Decode(buf[:], []byte(header))
-	if err != nil || n != b64.DecodedLen(len(header)) {
+	n, ok := decodeSegment(buf[:], header)
+	if !ok || n != b64.DecodedLen(len(header)) {
 		return fmt.Errorf("%w: header is not base64url", ErrMalformed)
 	}
 	alg, err := parseHeader(buf[:n])
