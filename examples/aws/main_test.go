@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/possession-dev/possession/internal/kumotest"
+	"github.com/possession-dev/possession/examples/internal/kumotest"
 
 	"go.uber.org/goleak"
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/possession-dev/possession/internal/kumotest"
+	"github.com/possession-dev/possession/examples/internal/kumotest"
 )
 
 // TestSecretFromAWS runs the backend with -aws-secret-id against the kumo

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/possession-dev/possession/internal/kumotest"
+	"github.com/possession-dev/possession/examples/internal/kumotest"
 
 	"go.uber.org/goleak"
 
