@@ -1,0 +1,211 @@
+package shopifytest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Server is a running fake of Shopify for one app, listening on
+// 127.0.0.1. Every shop is served on the same listener and told apart by
+// the Host header, as Shopify's own shop domains are: send a request for
+// "example.myshopify.com" to URL with Host set to that domain (the
+// base-URL options of access and admin do that).
+type Server struct {
+	// URL is the listener's base URL, "http://127.0.0.1:port".
+	URL string
+
+	cfg config
+	srv *httptest.Server
+
+	mu       sync.Mutex
+	requests map[string]int // by route name
+	faults   map[string][]Fault
+	grants   map[string]*grant // by access token
+}
+
+// Option configures a Server.
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	clientID     string
+	clientSecret string
+	now          func() time.Time
+}
+
+// Default app credentials of a Server made without WithApp.
+const (
+	DefaultClientID     = "shopifytest-client-id"
+	DefaultClientSecret = "shopifytest-client-secret-0123456789"
+)
+
+// WithApp sets the app's client ID (API key) and client secret: session
+// tokens must be signed with the secret and name the ID as aud, and
+// OAuth requests must carry both.
+func WithApp(clientID, clientSecret string) Option {
+	return optionFunc(func(c *config) { c.clientID, c.clientSecret = clientID, clientSecret })
+}
+
+// WithClock sets the clock the fake reads for token lifetimes, expiry
+// and the cost bucket.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) {
+		if now != nil {
+			c.now = now
+		}
+	})
+}
+
+// NewServer starts a fake on 127.0.0.1. Close stops it.
+func NewServer(opts ...Option) *Server {
+	cfg := config{clientID: DefaultClientID, clientSecret: DefaultClientSecret, now: time.Now}
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	s := &Server{
+		cfg:      cfg,
+		requests: map[string]int{},
+		faults:   map[string][]Fault{},
+		grants:   map[string]*grant{},
+	}
+	mux := http.NewServeMux()
+	// Each protocol registers its routes here, from its own file.
+	s.srv = httptest.NewUnstartedServer(mux)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic("shopifytest: listen on 127.0.0.1: " + err.Error())
+	}
+	s.srv.Listener = l
+	s.srv.Start()
+	s.URL = s.srv.URL
+	return s
+}
+
+// Close stops the server and waits for its connections to end.
+func (s *Server) Close() { s.srv.Close() }
+
+// ClientID returns the app's client ID.
+func (s *Server) ClientID() string { return s.cfg.clientID }
+
+// ClientSecret returns the app's client secret.
+func (s *Server) ClientSecret() string { return s.cfg.clientSecret }
+
+// Requests returns how many requests reached route (a route name such as
+// "oauth/access_token"), faults included.
+func (s *Server) Requests(route string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests[route]
+}
+
+// Fault is an answer injected in place of the real one.
+type Fault struct {
+	// Status is the HTTP status to answer (500, 503, 429, ...); 0 answers
+	// normally after Latency.
+	Status int
+	// RetryAfter, if set, is sent as the Retry-After header (seconds).
+	RetryAfter string
+	// Latency delays the answer (bounded by the request's context).
+	Latency time.Duration
+}
+
+// Inject queues faults for route: the next len(faults) requests to it get
+// them in order, then requests are answered normally again.
+func (s *Server) Inject(route string, faults ...Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults[route] = append(s.faults[route], faults...)
+}
+
+// begin counts a request to route and applies the next injected fault.
+// It returns false when the fault answered the request.
+func (s *Server) begin(route string, w http.ResponseWriter, r *http.Request) bool {
+	s.mu.Lock()
+	s.requests[route]++
+	var f Fault
+	var faulted bool
+	if q := s.faults[route]; len(q) > 0 {
+		f, faulted = q[0], true
+		s.faults[route] = q[1:]
+	}
+	s.mu.Unlock()
+	if !faulted {
+		return true
+	}
+	if f.Latency > 0 {
+		t := time.NewTimer(f.Latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return false
+		}
+	}
+	if f.Status == 0 {
+		return true
+	}
+	if f.RetryAfter != "" {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(f.Status)
+	_, _ = w.Write([]byte(`{"errors":"injected fault"}`))
+	return false
+}
+
+// shopFrom returns the shop domain a request is for: its Host header
+// without port, if it is a shop domain.
+func shopFrom(r *http.Request) (string, bool) {
+	host := r.Host
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		host = host[:i]
+	}
+	host = strings.ToLower(host)
+	label, ok := strings.CutSuffix(host, ".myshopify.com")
+	if !ok || label == "" || strings.ContainsAny(label, "./") {
+		return "", false
+	}
+	return host, true
+}
+
+// grant is one access token the fake issued.
+type grant struct {
+	shop          string
+	online        bool
+	userID        string
+	scope         string
+	accessToken   string
+	accessExpires time.Time // zero: never
+	refreshToken  string
+	refreshExpiry time.Time
+	revoked       bool
+}
+
+// accessValid reports whether token is a live access token for shop:
+// issued by this fake, for this shop, not revoked and not expired.
+func (s *Server) accessValid(shop, token string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.grants[token]
+	if !ok || g.shop != shop || g.revoked {
+		return false
+	}
+	return g.accessExpires.IsZero() || s.cfg.now().Before(g.accessExpires)
+}
+
+// randomToken returns prefix followed by 32 random hex characters, shaped
+// like Shopify's tokens ("shpat_...", "shprt_...").
+func randomToken(prefix string) string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
