@@ -209,3 +209,44 @@ func randomToken(prefix string) string {
 	_, _ = rand.Read(b)
 	return prefix + hex.EncodeToString(b)
 }
+
+// storeGrant records g as issued. An expiring offline grant revokes the
+// shop's earlier offline grants: only one expiring offline token is
+// active per app and shop, and acquiring a new one revokes the others.
+func (s *Server) storeGrant(g *grant) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !g.online && !g.accessExpires.IsZero() {
+		for _, old := range s.grants {
+			if old.shop == g.shop && !old.online {
+				old.revoked = true
+			}
+		}
+	}
+	s.grants[g.accessToken] = g
+}
+
+// Revoke revokes every token the fake issued for shop, as uninstalling
+// the app does: Admin API calls with them get 401 and their refresh
+// tokens are refused.
+func (s *Server) Revoke(shop string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, g := range s.grants {
+		if g.shop == shop {
+			g.revoked = true
+		}
+	}
+}
+
+// IssueAccessToken issues a non-refreshable offline access token for shop
+// with the given scope, valid for lifetime (0: it never expires), without
+// the OAuth dance: for tests of code that is handed a token.
+func (s *Server) IssueAccessToken(shop, scope string, lifetime time.Duration) string {
+	g := &grant{shop: shop, scope: scope, accessToken: randomToken("shpat_")}
+	if lifetime > 0 {
+		g.accessExpires = s.cfg.now().Add(lifetime)
+	}
+	s.storeGrant(g)
+	return g.accessToken
+}
