@@ -18,11 +18,14 @@ var allKeys = []attribute.Key{
 	otel.ClientReportedShopIDKey, otel.ClientReportedLocationIDKey,
 	otel.ClientReportedStaffMemberIDKey, otel.ClientReportedUserIDKey,
 	otel.KeySourceKey, otel.RefreshOutcomeKey, otel.RefreshTriggerKey,
+	otel.WebhookTopicKey, otel.WebhookIDKey, otel.WebhookFamilyKey, otel.WebhookDuplicateKey,
+	otel.SignedQueryKindKey,
 }
 
 var allMetrics = []string{
 	otel.MetricVerifications, otel.MetricVerificationDuration, otel.MetricCacheLookups,
 	otel.MetricKeySourceRefreshes, otel.MetricKeyAge,
+	otel.MetricWebhookDeliveries, otel.MetricWebhookDeliveryDuration, otel.MetricSignedQueries,
 }
 
 func TestSemanticConventionKeys(t *testing.T) {

@@ -1,0 +1,213 @@
+package webhook
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/possession-dev/possession/keysource"
+)
+
+// Verifier checks what Shopify sends an app's backend: webhook deliveries
+// (Verify, Middleware), app proxy requests (VerifyAppProxy, AppProxy) and
+// OAuth callbacks (VerifyOAuthCallback). All three are signed with the
+// app's client secret, which the key source serves; during a rotation the
+// source's previous secrets are tried after the current one. A Verifier
+// is safe for concurrent use.
+type Verifier struct {
+	src  keysource.Source
+	cfg  config
+	macs atomic.Pointer[macSet]
+	tel  *telemetry
+}
+
+// New returns a Verifier for the client secret(s) src serves, in the
+// source's keyring order (current first, then previous secrets).
+func New(secret keysource.Source, opts ...Option) (*Verifier, error) {
+	if secret == nil {
+		return nil, errors.New("webhook: nil key source: pass the app's client secret, e.g. keysource.NewStatic(secret)")
+	}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	v := &Verifier{src: secret, cfg: cfg}
+	if v.tel, err = newTelemetry(&cfg); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// Verify checks one webhook delivery: header is the request's header,
+// body its raw body, read whole. It returns the delivery, or an error
+// wrapping ErrEmptyBody, ErrHeader (the HMAC header, or after a valid
+// HMAC the topic, shop, API version, webhook ID or, in the events family,
+// event ID header is missing or repeated), ErrSignature, ErrNoKeys or,
+// with WithMaxAge and StaleDrop, ErrStale.
+//
+// The HMAC header must be exactly the standard, padded base64 of
+// HMAC-SHA256(secret, body), as Shopify sends it; it is compared in
+// constant time. Verify allocates nothing.
+func (v *Verifier) Verify(header http.Header, body []byte) (Delivery, error) {
+	d, err := v.verify(header, body)
+	if err != nil {
+		return Delivery{}, err
+	}
+	return d, nil
+}
+
+// verify is Verify, returning the delivery with ErrStale too (for the
+// middleware's error hook).
+func (v *Verifier) verify(header http.Header, body []byte) (Delivery, error) {
+	if len(body) == 0 {
+		return Delivery{}, fmt.Errorf("%w: Shopify signs a non-empty body", ErrEmptyBody)
+	}
+	fam, names := detectFamily(header)
+	macs := headerValues(header, names.hmac)
+	if len(macs) == 0 || macs[0] == "" {
+		return Delivery{}, fmt.Errorf("%w: missing %s", ErrHeader, names.hmac)
+	}
+	if len(macs) > 1 {
+		return Delivery{}, fmt.Errorf("%w: %d %s headers", ErrSignature, len(macs), names.hmac)
+	}
+	set, err := v.macSet()
+	if err != nil {
+		return Delivery{}, err
+	}
+	i := set.matchBase64(body, macs[0])
+	if i < 0 {
+		return Delivery{}, fmt.Errorf("%w: %s does not match the body", ErrSignature, names.hmac)
+	}
+
+	var p headerProblem
+	d := Delivery{
+		Family:     fam,
+		Topic:      p.required(header, names.topic),
+		Shop:       p.required(header, names.shop),
+		APIVersion: p.required(header, names.apiVersion),
+		WebhookID:  p.required(header, names.webhookID),
+		KeyID:      set.keys[i].id,
+		Body:       body,
+		Header:     header,
+	}
+	if fam == Events {
+		d.EventID = p.required(header, names.eventID)
+	} else {
+		d.EventID = optional(header, names.eventID)
+	}
+	if !p.empty() {
+		return Delivery{}, fmt.Errorf("%w: %s", ErrHeader, p.String())
+	}
+	d.TriggeredAt = parseTriggeredAt(optional(header, names.triggeredAt))
+	if v.cfg.stale != 0 && !d.TriggeredAt.IsZero() {
+		if age := v.cfg.now().Sub(d.TriggeredAt); age > v.cfg.maxAge {
+			if v.cfg.stale == StaleDrop {
+				return d, fmt.Errorf("%w: triggered %v ago, more than %v", ErrStale, age.Round(1e6), v.cfg.maxAge)
+			}
+			d.Stale = true
+		}
+	}
+	return d, nil
+}
+
+// macSet returns the pre-keyed HMAC states for the source's current
+// keyring, building them when the keyring changed.
+func (v *Verifier) macSet() (*macSet, error) {
+	ring := v.src.Keyring()
+	if ring.Len() == 0 {
+		return nil, fmt.Errorf("%w: the key source has no client secret", ErrNoKeys)
+	}
+	if m := v.macs.Load(); m != nil && m.ring == ring {
+		return m, nil
+	}
+	m := newMacSet(ring)
+	v.macs.Store(m)
+	return m, nil
+}
+
+// macSet holds, for one keyring, a pool of pre-keyed HMAC-SHA256 states
+// per key, so that verifying neither derives the HMAC pads (hmac.New) nor
+// allocates: a pooled state is Reset to its keyed state and reused.
+type macSet struct {
+	ring *keysource.Keyring
+	keys []macKey
+}
+
+type macKey struct {
+	id   string
+	pool sync.Pool // of *macState
+}
+
+type macState struct {
+	h   hash.Hash
+	sum [sha256.Size]byte
+	enc [2 * sha256.Size]byte // base64 (44 bytes) or hex (64 bytes)
+}
+
+func newMacSet(ring *keysource.Keyring) *macSet {
+	m := &macSet{ring: ring, keys: make([]macKey, ring.Len())}
+	for i := range m.keys {
+		k := ring.Key(i)
+		secret := k.Secret.Bytes()
+		m.keys[i].id = k.ID
+		m.keys[i].pool.New = func() any {
+			return &macState{h: hmac.New(sha256.New, secret)}
+		}
+	}
+	return m
+}
+
+// base64MACLen is the length of a padded base64 HMAC-SHA256.
+var base64MACLen = base64.StdEncoding.EncodedLen(sha256.Size)
+
+// matchBase64 returns the index of the first key (in preference order)
+// whose HMAC of data, in padded standard base64, equals mac; -1 if none.
+func (m *macSet) matchBase64(data []byte, mac string) int {
+	for i := range m.keys {
+		st := m.keys[i].pool.Get().(*macState)
+		st.h.Reset()
+		st.h.Write(data)
+		base64.StdEncoding.Encode(st.enc[:base64MACLen], st.h.Sum(st.sum[:0]))
+		ok := equalString(st.enc[:base64MACLen], mac)
+		m.keys[i].pool.Put(st)
+		if ok {
+			return i
+		}
+	}
+	return -1
+}
+
+// matchHex is matchBase64 for a lower-case hex HMAC.
+func (m *macSet) matchHex(data []byte, mac string) int {
+	for i := range m.keys {
+		st := m.keys[i].pool.Get().(*macState)
+		st.h.Reset()
+		st.h.Write(data)
+		hex.Encode(st.enc[:], st.h.Sum(st.sum[:0]))
+		ok := equalString(st.enc[:], mac)
+		m.keys[i].pool.Put(st)
+		if ok {
+			return i
+		}
+	}
+	return -1
+}
+
+// equalString compares want with got in time that depends only on their
+// lengths (which are not secret: every valid MAC has the same length).
+func equalString(want []byte, got string) bool {
+	if len(want) != len(got) {
+		return false
+	}
+	// ConstantTimeCompare only reads; viewing got in place avoids a copy.
+	return subtle.ConstantTimeCompare(want, unsafe.Slice(unsafe.StringData(got), len(got))) == 1
+}
