@@ -149,7 +149,11 @@ func NewWebhookSender(clientSecret string, opts ...WebhookOption) *WebhookSender
 			MaxIdleConnsPerHost: 64,
 			IdleConnTimeout:     30 * time.Second,
 		}
-		ws.client = &http.Client{Transport: ws.own}
+		ws.client = &http.Client{
+			Transport: ws.own,
+			// Shopify does not follow redirects: a 3xx is a failed attempt.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
 	}
 	return ws
 }

@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -16,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/possession-dev/possession/keysource"
+	"github.com/possession-dev/possession/shopifytest"
 	"github.com/possession-dev/possession/webhook"
 )
 
@@ -346,4 +348,33 @@ func TestDifferentialWebhooks(t *testing.T) {
 		})
 	}
 	t.Logf("webhooks: %d cases agree, %d differ deliberately", agreed, differed)
+}
+
+// TestSenderAgainstShopifyJS: what shopifytest's sender signs, Shopify's
+// own library accepts, in both header families.
+func TestSenderAgainstShopifyJS(t *testing.T) {
+	js := startJSReference(t, secret)
+	sender := shopifytest.NewWebhookSender(secret, shopifytest.WithRetrySchedule())
+	defer sender.Close()
+	for _, events := range []bool{false, true} {
+		wh := sender.Prepare(shopifytest.Webhook{Topic: "orders/create", Shop: shop, Body: []byte(`{"id":820982911946154508}`), Events: events})
+		req, err := sender.NewRequest(context.Background(), js.url, wh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var jr jsResult
+		err = json.NewDecoder(resp.Body).Decode(&jr)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		family := map[bool]string{false: "webhooks", true: "events"}[events]
+		if !jr.Valid || jr.WebhookType != family || jr.WebhookID != wh.ID || jr.Topic != "ORDERS_CREATE" {
+			t.Errorf("events=%v: shopify-api says %+v", events, jr)
+		}
+	}
 }
