@@ -12,9 +12,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/shopifytest"
@@ -375,6 +377,21 @@ func TestSenderAgainstShopifyJS(t *testing.T) {
 		family := map[bool]string{false: "webhooks", true: "events"}[events]
 		if !jr.Valid || jr.WebhookType != family || jr.WebhookID != wh.ID || jr.Topic != "ORDERS_CREATE" {
 			t.Errorf("events=%v: shopify-api says %+v", events, jr)
+		}
+	}
+}
+
+// TestAppProxyQueryAgainstShopifyJS: shopifytest's app proxy signing is
+// what Shopify's own library accepts.
+func TestAppProxyQueryAgainstShopifyJS(t *testing.T) {
+	js := startJSReference(t, secret)
+	now := time.Now()
+	q := shopifytest.AppProxyQuery(secret, url.Values{
+		"shop": {shop}, "path_prefix": {"/apps/loyalty"}, "logged_in_customer_id": {"6573215908014"}, "q": {"red shoes"},
+	}, now)
+	for _, kind := range []string{"appProxy", "appProxyQs"} {
+		if jr := js.query(t, kind, q, "", now); !jr.Valid {
+			t.Errorf("%s: shopify-api rejects shopifytest.AppProxyQuery: %+v", kind, jr)
 		}
 	}
 }
