@@ -72,56 +72,155 @@ type Delivery struct {
 	Header http.Header
 }
 
-// headerNames is one family's header names, in http.Header's canonical
-// form.
-type headerNames struct {
-	hmac, topic, shop, apiVersion, webhookID, eventID, triggeredAt string
-}
-
-var (
-	classicHeaders = headerNames{
-		hmac:        "X-Shopify-Hmac-Sha256",
-		topic:       "X-Shopify-Topic",
-		shop:        "X-Shopify-Shop-Domain",
-		apiVersion:  "X-Shopify-Api-Version",
-		webhookID:   "X-Shopify-Webhook-Id",
-		eventID:     "X-Shopify-Event-Id",
-		triggeredAt: "X-Shopify-Triggered-At",
-	}
-	eventsHeaders = headerNames{
-		hmac:        "Shopify-Hmac-Sha256",
-		topic:       "Shopify-Topic",
-		shop:        "Shopify-Shop-Domain",
-		apiVersion:  "Shopify-Api-Version",
-		webhookID:   "Shopify-Webhook-Id",
-		eventID:     "Shopify-Event-Id",
-		triggeredAt: "Shopify-Triggered-At",
-	}
+// Shopify's webhook headers, by family: the names below follow
+// X-Shopify- (classic) or shopify- (events).
+const (
+	hdrHMAC = iota
+	hdrTopic
+	hdrShop
+	hdrAPIVersion
+	hdrWebhookID
+	hdrEventID
+	hdrTriggeredAt
+	numHeaders
 )
 
-// headerValues returns the values of header key (in canonical form).
-// net/http canonicalises header names, so the direct lookup finds them;
-// a header built by other code (a serverless adapter) may hold lower-case
-// names, which the fallback finds.
-func headerValues(h http.Header, key string) []string {
-	if v, ok := h[key]; ok {
-		return v
-	}
-	for k, v := range h {
-		if len(k) == len(key) && strings.EqualFold(k, key) {
-			return v
-		}
-	}
-	return nil
+var headerSuffixes = [numHeaders]string{
+	hdrHMAC:        "Hmac-Sha256",
+	hdrTopic:       "Topic",
+	hdrShop:        "Shop-Domain",
+	hdrAPIVersion:  "Api-Version",
+	hdrWebhookID:   "Webhook-Id",
+	hdrEventID:     "Event-Id",
+	hdrTriggeredAt: "Triggered-At",
 }
 
-// detectFamily returns the family of the headers: Events when the events
-// family's HMAC header is present and not empty, Classic otherwise.
-func detectFamily(h http.Header) (Family, *headerNames) {
-	if v := headerValues(h, eventsHeaders.hmac); len(v) > 0 && v[0] != "" {
-		return Events, &eventsHeaders
+// familyPrefixes are the families' header prefixes, indexed by Family-1.
+var familyPrefixes = [2]string{"X-Shopify-", "Shopify-"}
+
+// headerName returns the canonical name of header i of family f.
+func headerName(f Family, i int) string { return familyPrefixes[f-1] + headerSuffixes[i] }
+
+// shopifyHeaders holds the values of Shopify's headers found in one
+// http.Header: the first value list under any spelling of the name, and
+// how many values all spellings hold together.
+//
+// net/http canonicalises header names, so direct lookups find them. A
+// header built by other code (a test, a serverless adapter) may spell
+// them as Shopify does ("X-Shopify-API-Version") or in lower case, as
+// HTTP and Shopify's library allow: when the HMAC header or a required
+// one is not under its canonical name, the whole header is scanned once
+// and every spelling counts. A canonical header (every request net/http
+// parsed) never pays for the scan.
+type shopifyHeaders struct {
+	first [2][numHeaders][]string
+	count [2][numHeaders]int
+}
+
+// read fills s from h and returns the delivery's family.
+func (s *shopifyHeaders) read(h http.Header) Family {
+	for f := range familyPrefixes {
+		for i := range headerSuffixes {
+			if v, ok := h[canonicalNames[f][i]]; ok {
+				s.first[f][i], s.count[f][i] = v, len(v)
+			}
+		}
 	}
-	return Classic, &classicHeaders
+	fam := s.family()
+	for _, i := range requiredHeaders[fam-1] {
+		if len(s.first[fam-1][i]) == 0 || s.first[fam-1][i][0] == "" {
+			*s = shopifyHeaders{}
+			s.scan(h)
+			return s.family()
+		}
+	}
+	return fam
+}
+
+// scan fills s from every spelling of Shopify's header names in h.
+func (s *shopifyHeaders) scan(h http.Header) {
+	for k, vs := range h {
+		var f int
+		var rest string
+		switch {
+		case len(k) > 10 && equalFoldASCII(k[:10], "X-Shopify-"):
+			f, rest = 0, k[10:]
+		case len(k) > 8 && equalFoldASCII(k[:8], "Shopify-"):
+			f, rest = 1, k[8:]
+		default:
+			continue
+		}
+		for i, suffix := range headerSuffixes {
+			if equalFoldASCII(rest, suffix) {
+				if s.count[f][i] == 0 {
+					s.first[f][i] = vs
+				}
+				s.count[f][i] += len(vs)
+				break
+			}
+		}
+	}
+}
+
+// canonicalNames[f][i] is headerName(Family(f+1), i).
+var canonicalNames = func() (n [2][numHeaders]string) {
+	for f := range n {
+		for i := range n[f] {
+			n[f][i] = headerName(Family(f+1), i)
+		}
+	}
+	return n
+}()
+
+// requiredHeaders are each family's required headers, the HMAC included.
+var requiredHeaders = [2][]int{
+	{hdrHMAC, hdrTopic, hdrShop, hdrAPIVersion, hdrWebhookID},
+	{hdrHMAC, hdrTopic, hdrShop, hdrAPIVersion, hdrWebhookID, hdrEventID},
+}
+
+// equalFoldASCII reports whether a and b are equal but for the case of
+// ASCII letters: header names are ASCII tokens (RFC 9110), and folding
+// only ASCII keeps the Kelvin sign from matching a "k".
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		c, d := a[i], b[i]
+		if c == d {
+			continue
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if 'A' <= d && d <= 'Z' {
+			d += 'a' - 'A'
+		}
+		if c != d {
+			return false
+		}
+	}
+	return true
+}
+
+// family returns the delivery's family, as Shopify's library decides it:
+// Events when the events family's HMAC header is present and not empty,
+// Classic otherwise.
+func (s *shopifyHeaders) family() Family {
+	if s.count[1][hdrHMAC] > 0 && s.first[1][hdrHMAC][0] != "" {
+		return Events
+	}
+	return Classic
+}
+
+// get returns the first value of header i of family f ("" if absent) and
+// how many values it has.
+func (s *shopifyHeaders) get(f Family, i int) (string, int) {
+	n := s.count[f-1][i]
+	if n == 0 || len(s.first[f-1][i]) == 0 {
+		return "", n
+	}
+	return s.first[f-1][i][0], n
 }
 
 // headerProblem records the required headers that are missing or
@@ -130,19 +229,19 @@ type headerProblem struct {
 	missing, repeated []string
 }
 
-// required returns the one non-empty value of header key, or records why
-// there is none.
-func (p *headerProblem) required(h http.Header, key string) string {
-	v := headerValues(h, key)
+// required returns the one non-empty value of header i of family f, or
+// records why there is none.
+func (p *headerProblem) required(s *shopifyHeaders, f Family, i int) string {
+	v, n := s.get(f, i)
 	switch {
-	case len(v) == 0 || v[0] == "":
-		p.missing = append(p.missing, key)
+	case v == "":
+		p.missing = append(p.missing, headerName(f, i))
 		return ""
-	case len(v) > 1:
-		p.repeated = append(p.repeated, key)
+	case n > 1:
+		p.repeated = append(p.repeated, headerName(f, i))
 		return ""
 	}
-	return v[0]
+	return v
 }
 
 func (p *headerProblem) empty() bool { return len(p.missing) == 0 && len(p.repeated) == 0 }
@@ -161,14 +260,6 @@ func (p *headerProblem) String() string {
 		b.WriteString(strings.Join(p.repeated, ", "))
 	}
 	return b.String()
-}
-
-// optional returns the first value of header key, "" if absent.
-func optional(h http.Header, key string) string {
-	if v := headerValues(h, key); len(v) > 0 {
-		return v[0]
-	}
-	return ""
 }
 
 // parseTriggeredAt reads an RFC 3339 time ("2026-07-01T12:00:00.123Z"),

@@ -54,6 +54,10 @@ func New(secret keysource.Source, opts ...Option) (*Verifier, error) {
 // event ID header is missing or repeated), ErrSignature, ErrNoKeys or,
 // with WithMaxAge and StaleDrop, ErrStale.
 //
+// Header names are looked up as net/http canonicalises them; when the
+// HMAC header or a required one is not found so (a header built by hand
+// or by an adapter), every spelling is matched, ignoring ASCII case.
+//
 // The HMAC header must be exactly the standard, padded base64 of
 // HMAC-SHA256(secret, body), as Shopify sends it; it is compared in
 // constant time. Verify allocates nothing.
@@ -71,43 +75,45 @@ func (v *Verifier) verify(header http.Header, body []byte) (Delivery, error) {
 	if len(body) == 0 {
 		return Delivery{}, fmt.Errorf("%w: Shopify signs a non-empty body", ErrEmptyBody)
 	}
-	fam, names := detectFamily(header)
-	macs := headerValues(header, names.hmac)
-	if len(macs) == 0 || macs[0] == "" {
-		return Delivery{}, fmt.Errorf("%w: missing %s", ErrHeader, names.hmac)
+	var hs shopifyHeaders
+	fam := hs.read(header)
+	mac, n := hs.get(fam, hdrHMAC)
+	if mac == "" {
+		return Delivery{}, fmt.Errorf("%w: missing %s", ErrHeader, headerName(fam, hdrHMAC))
 	}
-	if len(macs) > 1 {
-		return Delivery{}, fmt.Errorf("%w: %d %s headers", ErrSignature, len(macs), names.hmac)
+	if n > 1 {
+		return Delivery{}, fmt.Errorf("%w: %d %s headers", ErrSignature, n, headerName(fam, hdrHMAC))
 	}
 	set, err := v.macSet()
 	if err != nil {
 		return Delivery{}, err
 	}
-	i := set.matchBase64(body, macs[0])
+	i := set.matchBase64(body, mac)
 	if i < 0 {
-		return Delivery{}, fmt.Errorf("%w: %s does not match the body", ErrSignature, names.hmac)
+		return Delivery{}, fmt.Errorf("%w: %s does not match the body", ErrSignature, headerName(fam, hdrHMAC))
 	}
 
 	var p headerProblem
 	d := Delivery{
 		Family:     fam,
-		Topic:      p.required(header, names.topic),
-		Shop:       p.required(header, names.shop),
-		APIVersion: p.required(header, names.apiVersion),
-		WebhookID:  p.required(header, names.webhookID),
+		Topic:      p.required(&hs, fam, hdrTopic),
+		Shop:       p.required(&hs, fam, hdrShop),
+		APIVersion: p.required(&hs, fam, hdrAPIVersion),
+		WebhookID:  p.required(&hs, fam, hdrWebhookID),
 		KeyID:      set.keys[i].id,
 		Body:       body,
 		Header:     header,
 	}
 	if fam == Events {
-		d.EventID = p.required(header, names.eventID)
+		d.EventID = p.required(&hs, fam, hdrEventID)
 	} else {
-		d.EventID = optional(header, names.eventID)
+		d.EventID, _ = hs.get(fam, hdrEventID)
 	}
 	if !p.empty() {
 		return Delivery{}, fmt.Errorf("%w: %s", ErrHeader, p.String())
 	}
-	d.TriggeredAt = parseTriggeredAt(optional(header, names.triggeredAt))
+	triggered, _ := hs.get(fam, hdrTriggeredAt)
+	d.TriggeredAt = parseTriggeredAt(triggered)
 	if v.cfg.stale != 0 && !d.TriggeredAt.IsZero() {
 		if age := v.cfg.now().Sub(d.TriggeredAt); age > v.cfg.maxAge {
 			if v.cfg.stale == StaleDrop {

@@ -110,6 +110,24 @@ func TestVerify(t *testing.T) {
 			h.Set("shopify-hmac-sha256", macOf(wrongSecret, b))
 			return h
 		}, want: webhook.ErrSignature},
+		{name: "Shopify's spelling in a hand-built header", body: orderBody, header: func(b string) http.Header {
+			h := classicHeader(b)
+			h["X-Shopify-API-Version"] = h["X-Shopify-Api-Version"]
+			delete(h, "X-Shopify-Api-Version")
+			return h
+		}, family: webhook.Classic, keyID: "static:current", eventID: "98880550-7158-44d4-b7cd-2c97c8a091b5"},
+		{name: "one header under two spellings, neither canonical", body: orderBody, header: func(b string) http.Header {
+			h := classicHeader(b)
+			delete(h, "X-Shopify-Topic")
+			h["x-shopify-topic"] = []string{"orders/create"}
+			h["X-SHOPIFY-TOPIC"] = []string{"orders/create"}
+			return h
+		}, want: webhook.ErrHeader},
+		{name: "canonical names win over other spellings", body: orderBody, header: func(b string) http.Header {
+			h := classicHeader(b)
+			h["x-shopify-topic"] = []string{"app/uninstalled"}
+			return h
+		}, family: webhook.Classic, keyID: "static:current", eventID: "98880550-7158-44d4-b7cd-2c97c8a091b5"},
 		{name: "header names not canonicalised", body: orderBody, header: func(b string) http.Header {
 			h := http.Header{}
 			for k, v := range classicHeader(b) {
