@@ -120,15 +120,19 @@ type shopifyHeaders struct {
 // read fills s from h and returns the delivery's family.
 func (s *shopifyHeaders) read(h http.Header) Family {
 	for f := range familyPrefixes {
-		for i := range headerSuffixes {
-			if v, ok := h[canonicalNames[f][i]]; ok {
-				s.first[f][i], s.count[f][i] = v, len(v)
-			}
+		if v, ok := h[canonicalNames[f][hdrHMAC]]; ok {
+			s.first[f][hdrHMAC], s.count[f][hdrHMAC] = v, len(v)
 		}
 	}
 	fam := s.family()
-	for _, i := range requiredHeaders[fam-1] {
-		if len(s.first[fam-1][i]) == 0 || s.first[fam-1][i][0] == "" {
+	f := fam - 1
+	for i := hdrHMAC + 1; i < numHeaders; i++ {
+		if v, ok := h[canonicalNames[f][i]]; ok {
+			s.first[f][i], s.count[f][i] = v, len(v)
+		}
+	}
+	for _, i := range requiredHeaders[f] {
+		if len(s.first[f][i]) == 0 || s.first[f][i][0] == "" {
 			*s = shopifyHeaders{}
 			s.scan(h)
 			return s.family()
@@ -264,14 +268,90 @@ func (p *headerProblem) String() string {
 
 // parseTriggeredAt reads an RFC 3339 time ("2026-07-01T12:00:00.123Z"),
 // the zero time for anything else: the header is informative, and a
-// delivery Shopify signed is not refused over it.
+// delivery Shopify signed is not refused over it. The shape Shopify sends
+// (UTC or a numeric offset, up to nanoseconds) is read directly, anything
+// else by time.Parse, which gives the same result where both apply (a
+// fuzz target checks it).
 func parseTriggeredAt(s string) time.Time {
 	if s == "" {
 		return time.Time{}
+	}
+	if t, ok := parseRFC3339(s); ok {
+		return t
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}
 	}
 	return t
+}
+
+// parseRFC3339 reads "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)"
+// with in-range fields, and reports false for anything else.
+func parseRFC3339(s string) (time.Time, bool) {
+	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	year, month, day := num(0, 4), num(5, 2), num(8, 2)
+	hour, minute, sec := num(11, 2), num(14, 2), num(17, 2)
+	if year < 0 || month < 1 || month > 12 || day < 1 || day > daysIn(time.Month(month), year) ||
+		hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+		return time.Time{}, false
+	}
+	rest := s[19:]
+	nsec := 0
+	if rest[0] == '.' {
+		n := 1
+		for n < len(rest) && n <= 9 && '0' <= rest[n] && rest[n] <= '9' {
+			n++
+		}
+		if n == 1 || (n < len(rest) && '0' <= rest[n] && rest[n] <= '9') {
+			return time.Time{}, false // no digits, or more than nine
+		}
+		nsec = num(20, n-1)
+		for range 10 - n {
+			nsec *= 10
+		}
+		rest = rest[n:]
+	}
+	var offset int
+	switch {
+	case rest == "Z":
+	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
+		oh, om := num(len(s)-5, 2), num(len(s)-2, 2)
+		if oh < 0 || oh > 23 || om < 0 || om > 59 {
+			return time.Time{}, false
+		}
+		offset = (oh*60 + om) * 60
+		if rest[0] == '-' {
+			offset = -offset
+		}
+	default:
+		return time.Time{}, false
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	return t.Add(-time.Duration(offset) * time.Second), true
+}
+
+func daysIn(m time.Month, year int) int {
+	switch m {
+	case time.February:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case time.April, time.June, time.September, time.November:
+		return 30
+	}
+	return 31
 }

@@ -251,3 +251,29 @@ func FuzzQueryCanonical(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTriggeredAt: the direct RFC 3339 reader accepts only what
+// time.Parse(RFC3339Nano) accepts, and gives the same instant.
+func FuzzTriggeredAt(f *testing.F) {
+	for _, s := range []string{
+		"2026-07-14T09:29:58.123456789Z", "2026-07-14T09:29:58Z", "2026-07-14T09:29:58+02:00",
+		"2026-07-14T09:29:58.1-05:30", "2024-02-29T00:00:00Z", "2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z",
+		"2026-07-14T24:00:00Z", "2026-07-14T09:29:60Z", "2026-07-14T09:29:58.Z", "2026-07-14T09:29:58.1234567891Z",
+		"2026-07-14t09:29:58z", "2026-07-14T09:29:58,5Z", "yesterday", "",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := parseRFC3339(s)
+		want, err := time.Parse(time.RFC3339Nano, s)
+		if ok && err != nil {
+			t.Fatalf("parseRFC3339(%q) = %v; time.Parse refuses it: %v", s, got, err)
+		}
+		if ok && !got.Equal(want) {
+			t.Fatalf("parseRFC3339(%q) = %v, time.Parse %v", s, got, want)
+		}
+		if p := parseTriggeredAt(s); (err == nil) != !p.IsZero() && !(err == nil && want.IsZero()) || (err == nil && !p.Equal(want)) {
+			t.Fatalf("parseTriggeredAt(%q) = %v, time.Parse %v, %v", s, p, want, err)
+		}
+	})
+}
