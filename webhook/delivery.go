@@ -113,56 +113,61 @@ func headerName(f Family, i int) string { return familyPrefixes[f-1] + headerSuf
 // and every spelling counts. A canonical header (every request net/http
 // parsed) never pays for the scan.
 type shopifyHeaders struct {
-	first [2][numHeaders][]string
-	count [2][numHeaders]int
+	fam   Family
+	first [numHeaders][]string
+	count [numHeaders]int
 }
 
-// read fills s from h and returns the delivery's family.
-func (s *shopifyHeaders) read(h http.Header) Family {
-	for f := range familyPrefixes {
-		if v, ok := h[canonicalNames[f][hdrHMAC]]; ok {
-			s.first[f][hdrHMAC], s.count[f][hdrHMAC] = v, len(v)
+// read fills s from h: the family, as Shopify's library decides it
+// (Events when the events family's HMAC header is present and not empty,
+// Classic otherwise), and that family's headers.
+func (s *shopifyHeaders) read(h http.Header) {
+	s.fam = Classic
+	if v := h[canonicalNames[1][hdrHMAC]]; len(v) > 0 && v[0] != "" {
+		s.fam = Events
+	}
+	names := &canonicalNames[s.fam-1]
+	for i := range names {
+		if v, ok := h[names[i]]; ok {
+			s.first[i], s.count[i] = v, len(v)
 		}
 	}
-	fam := s.family()
-	f := fam - 1
-	for i := hdrHMAC + 1; i < numHeaders; i++ {
-		if v, ok := h[canonicalNames[f][i]]; ok {
-			s.first[f][i], s.count[f][i] = v, len(v)
-		}
-	}
-	for _, i := range requiredHeaders[f] {
-		if len(s.first[f][i]) == 0 || s.first[f][i][0] == "" {
-			*s = shopifyHeaders{}
+	for _, i := range requiredHeaders[s.fam-1] {
+		if len(s.first[i]) == 0 || s.first[i][0] == "" {
 			s.scan(h)
-			return s.family()
+			return
 		}
 	}
-	return fam
 }
 
-// scan fills s from every spelling of Shopify's header names in h.
+// scan refills s from every spelling of Shopify's header names in h.
 func (s *shopifyHeaders) scan(h http.Header) {
+	*s = shopifyHeaders{fam: Classic}
+	var events shopifyHeaders
 	for k, vs := range h {
-		var f int
+		var into *shopifyHeaders
 		var rest string
 		switch {
 		case len(k) > 10 && equalFoldASCII(k[:10], "X-Shopify-"):
-			f, rest = 0, k[10:]
+			into, rest = s, k[10:]
 		case len(k) > 8 && equalFoldASCII(k[:8], "Shopify-"):
-			f, rest = 1, k[8:]
+			into, rest = &events, k[8:]
 		default:
 			continue
 		}
 		for i, suffix := range headerSuffixes {
 			if equalFoldASCII(rest, suffix) {
-				if s.count[f][i] == 0 {
-					s.first[f][i] = vs
+				if into.count[i] == 0 {
+					into.first[i] = vs
 				}
-				s.count[f][i] += len(vs)
+				into.count[i] += len(vs)
 				break
 			}
 		}
+	}
+	if events.count[hdrHMAC] > 0 && len(events.first[hdrHMAC]) > 0 && events.first[hdrHMAC][0] != "" {
+		*s = events
+		s.fam = Events
 	}
 }
 
@@ -207,24 +212,14 @@ func equalFoldASCII(a, b string) bool {
 	return true
 }
 
-// family returns the delivery's family, as Shopify's library decides it:
-// Events when the events family's HMAC header is present and not empty,
-// Classic otherwise.
-func (s *shopifyHeaders) family() Family {
-	if s.count[1][hdrHMAC] > 0 && s.first[1][hdrHMAC][0] != "" {
-		return Events
-	}
-	return Classic
-}
-
-// get returns the first value of header i of family f ("" if absent) and
-// how many values it has.
-func (s *shopifyHeaders) get(f Family, i int) (string, int) {
-	n := s.count[f-1][i]
-	if n == 0 || len(s.first[f-1][i]) == 0 {
+// get returns the first value of header i ("" if absent) and how many
+// values it has.
+func (s *shopifyHeaders) get(i int) (string, int) {
+	n := s.count[i]
+	if n == 0 || len(s.first[i]) == 0 {
 		return "", n
 	}
-	return s.first[f-1][i][0], n
+	return s.first[i][0], n
 }
 
 // headerProblem records the required headers that are missing or
@@ -233,16 +228,16 @@ type headerProblem struct {
 	missing, repeated []string
 }
 
-// required returns the one non-empty value of header i of family f, or
-// records why there is none.
-func (p *headerProblem) required(s *shopifyHeaders, f Family, i int) string {
-	v, n := s.get(f, i)
+// required returns the one non-empty value of header i, or records why
+// there is none.
+func (p *headerProblem) required(s *shopifyHeaders, i int) string {
+	v, n := s.get(i)
 	switch {
 	case v == "":
-		p.missing = append(p.missing, headerName(f, i))
+		p.missing = append(p.missing, headerName(s.fam, i))
 		return ""
 	case n > 1:
-		p.repeated = append(p.repeated, headerName(f, i))
+		p.repeated = append(p.repeated, headerName(s.fam, i))
 		return ""
 	}
 	return v
@@ -339,8 +334,31 @@ func parseRFC3339(s string) (time.Time, bool) {
 	default:
 		return time.Time{}, false
 	}
-	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
-	return t.Add(-time.Duration(offset) * time.Second), true
+	unix := daysSinceEpoch(year, month, day)*86400 + int64(hour*3600+minute*60+sec-offset)
+	return time.Unix(unix, int64(nsec)).UTC(), true
+}
+
+// daysSinceEpoch counts the days from 1970-01-01 to the given proleptic
+// Gregorian date (Howard Hinnant's days_from_civil).
+func daysSinceEpoch(year, month, day int) int64 {
+	y := int64(year)
+	if month <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	m := int64(month)
+	if m > 2 {
+		m -= 3
+	} else {
+		m += 9
+	}
+	doy := (153*m+2)/5 + int64(day) - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
 }
 
 func daysIn(m time.Month, year int) int {

@@ -105,7 +105,8 @@ func (m *middleware) deliver(ctx context.Context, w http.ResponseWriter, r *http
 		}
 		return reject(w, nil, status, err)
 	}
-	d, err := m.v.verify(r.Header, body)
+	var d Delivery
+	err = m.v.verify(r.Header, body, &d)
 	switch {
 	case errors.Is(err, ErrStale):
 		span.verified(&d)

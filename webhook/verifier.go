@@ -62,67 +62,66 @@ func New(secret keysource.Source, opts ...Option) (*Verifier, error) {
 // HMAC-SHA256(secret, body), as Shopify sends it; it is compared in
 // constant time. Verify allocates nothing.
 func (v *Verifier) Verify(header http.Header, body []byte) (Delivery, error) {
-	d, err := v.verify(header, body)
-	if err != nil {
+	var d Delivery
+	if err := v.verify(header, body, &d); err != nil {
 		return Delivery{}, err
 	}
 	return d, nil
 }
 
-// verify is Verify, returning the delivery with ErrStale too (for the
+// verify is Verify into d, which it fills with ErrStale too (for the
 // middleware's error hook).
-func (v *Verifier) verify(header http.Header, body []byte) (Delivery, error) {
+func (v *Verifier) verify(header http.Header, body []byte, d *Delivery) error {
 	if len(body) == 0 {
-		return Delivery{}, fmt.Errorf("%w: Shopify signs a non-empty body", ErrEmptyBody)
+		return fmt.Errorf("%w: Shopify signs a non-empty body", ErrEmptyBody)
 	}
 	var hs shopifyHeaders
-	fam := hs.read(header)
-	mac, n := hs.get(fam, hdrHMAC)
+	hs.read(header)
+	fam := hs.fam
+	mac, n := hs.get(hdrHMAC)
 	if mac == "" {
-		return Delivery{}, fmt.Errorf("%w: missing %s", ErrHeader, headerName(fam, hdrHMAC))
+		return fmt.Errorf("%w: missing %s", ErrHeader, headerName(fam, hdrHMAC))
 	}
 	if n > 1 {
-		return Delivery{}, fmt.Errorf("%w: %d %s headers", ErrSignature, n, headerName(fam, hdrHMAC))
+		return fmt.Errorf("%w: %d %s headers", ErrSignature, n, headerName(fam, hdrHMAC))
 	}
 	set, err := v.macSet()
 	if err != nil {
-		return Delivery{}, err
+		return err
 	}
 	i := set.matchBase64(body, mac)
 	if i < 0 {
-		return Delivery{}, fmt.Errorf("%w: %s does not match the body", ErrSignature, headerName(fam, hdrHMAC))
+		return fmt.Errorf("%w: %s does not match the body", ErrSignature, headerName(fam, hdrHMAC))
 	}
 
 	var p headerProblem
-	d := Delivery{
-		Family:     fam,
-		Topic:      p.required(&hs, fam, hdrTopic),
-		Shop:       p.required(&hs, fam, hdrShop),
-		APIVersion: p.required(&hs, fam, hdrAPIVersion),
-		WebhookID:  p.required(&hs, fam, hdrWebhookID),
-		KeyID:      set.keys[i].id,
-		Body:       body,
-		Header:     header,
-	}
+	d.Family = fam
+	d.Topic = p.required(&hs, hdrTopic)
+	d.Shop = p.required(&hs, hdrShop)
+	d.APIVersion = p.required(&hs, hdrAPIVersion)
+	d.WebhookID = p.required(&hs, hdrWebhookID)
 	if fam == Events {
-		d.EventID = p.required(&hs, fam, hdrEventID)
+		d.EventID = p.required(&hs, hdrEventID)
 	} else {
-		d.EventID, _ = hs.get(fam, hdrEventID)
+		d.EventID, _ = hs.get(hdrEventID)
 	}
 	if !p.empty() {
-		return Delivery{}, fmt.Errorf("%w: %s", ErrHeader, p.String())
+		return fmt.Errorf("%w: %s", ErrHeader, p.String())
 	}
-	triggered, _ := hs.get(fam, hdrTriggeredAt)
+	d.KeyID = set.keys[i].id
+	d.Body = body
+	d.Header = header
+	triggered, _ := hs.get(hdrTriggeredAt)
 	d.TriggeredAt = parseTriggeredAt(triggered)
 	if v.cfg.stale != 0 && !d.TriggeredAt.IsZero() {
 		if age := v.cfg.now().Sub(d.TriggeredAt); age > v.cfg.maxAge {
 			if v.cfg.stale == StaleDrop {
-				return d, fmt.Errorf("%w: triggered %v ago, more than %v", ErrStale, age.Round(1e6), v.cfg.maxAge)
+				return fmt.Errorf("%w: triggered %v ago, more than %v", ErrStale, age.Round(1e6), v.cfg.maxAge)
 			}
 			d.Stale = true
 		}
 	}
-	return d, nil
+	return nil
 }
 
 // macSet returns the pre-keyed HMAC states for the source's current
