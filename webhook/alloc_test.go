@@ -18,6 +18,7 @@ func TestVerifyAllocations(t *testing.T) {
 		h    http.Header
 	}{
 		{"classic", classicHeader(string(body))},
+		{"classic as on the wire", wireHeader(string(body))},
 		{"events", eventsHeader(string(body))},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -32,7 +32,7 @@ func BenchmarkVerifyVsHMACCPU(b *testing.B) {
 	defer runtime.UnlockOSThread()
 	const block = 4096
 	body := body4KiB()
-	h := classicHeader(string(body))
+	h := wireHeader(string(body))
 	v := newVerifier(b)
 	m := hmac.New(sha256.New, []byte(secret))
 	var sum [sha256.Size]byte

@@ -212,6 +212,17 @@ func equalFoldASCII(a, b string) bool {
 	return true
 }
 
+// complete reports whether every required header of the family has
+// exactly one value, not empty.
+func (s *shopifyHeaders) complete() bool {
+	for _, i := range requiredHeaders[s.fam-1] {
+		if s.count[i] != 1 || len(s.first[i]) != 1 || s.first[i][0] == "" {
+			return false
+		}
+	}
+	return true
+}
+
 // get returns the first value of header i ("" if absent) and how many
 // values it has.
 func (s *shopifyHeaders) get(i int) (string, int) {
@@ -243,7 +254,6 @@ func (p *headerProblem) required(s *shopifyHeaders, i int) string {
 	return v
 }
 
-func (p *headerProblem) empty() bool { return len(p.missing) == 0 && len(p.repeated) == 0 }
 
 func (p *headerProblem) String() string {
 	var b strings.Builder
@@ -287,33 +297,32 @@ func parseRFC3339(s string) (time.Time, bool) {
 	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, false
 	}
-	num := func(i, n int) int {
-		v := 0
-		for _, c := range []byte(s[i : i+n]) {
-			if c < '0' || c > '9' {
-				return -1
-			}
-			v = v*10 + int(c-'0')
-		}
-		return v
-	}
-	year, month, day := num(0, 4), num(5, 2), num(8, 2)
-	hour, minute, sec := num(11, 2), num(14, 2), num(17, 2)
-	if year < 0 || month < 1 || month > 12 || day < 1 || day > daysIn(time.Month(month), year) ||
-		hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+	c, okc := digits2(s, 0)
+	yy, oky := digits2(s, 2)
+	month, okM := digits2(s, 5)
+	day, okd := digits2(s, 8)
+	hour, okh := digits2(s, 11)
+	minute, okm := digits2(s, 14)
+	sec, oks := digits2(s, 17)
+	year := c*100 + yy
+	if !(okc && oky && okM && okd && okh && okm && oks) || month < 1 || month > 12 || day < 1 ||
+		day > daysIn(time.Month(month), year) || hour > 23 || minute > 59 || sec > 59 {
 		return time.Time{}, false
 	}
 	rest := s[19:]
 	nsec := 0
 	if rest[0] == '.' {
 		n := 1
-		for n < len(rest) && n <= 9 && '0' <= rest[n] && rest[n] <= '9' {
+		for n < len(rest) && rest[n]-'0' <= 9 {
+			if n > 9 {
+				return time.Time{}, false // more than nine digits
+			}
+			nsec = nsec*10 + int(rest[n]-'0')
 			n++
 		}
-		if n == 1 || (n < len(rest) && '0' <= rest[n] && rest[n] <= '9') {
-			return time.Time{}, false // no digits, or more than nine
+		if n == 1 {
+			return time.Time{}, false // no digits
 		}
-		nsec = num(20, n-1)
 		for range 10 - n {
 			nsec *= 10
 		}
@@ -323,8 +332,9 @@ func parseRFC3339(s string) (time.Time, bool) {
 	switch {
 	case rest == "Z":
 	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
-		oh, om := num(len(s)-5, 2), num(len(s)-2, 2)
-		if oh < 0 || oh > 23 || om < 0 || om > 59 {
+		oh, okH := digits2(rest, 1)
+		om, okMin := digits2(rest, 4)
+		if !okH || !okMin || oh > 23 || om > 59 {
 			return time.Time{}, false
 		}
 		offset = (oh*60 + om) * 60
@@ -336,6 +346,12 @@ func parseRFC3339(s string) (time.Time, bool) {
 	}
 	unix := daysSinceEpoch(year, month, day)*86400 + int64(hour*3600+minute*60+sec-offset)
 	return time.Unix(unix, int64(nsec)).UTC(), true
+}
+
+// digits2 reads the two decimal digits at s[i:i+2].
+func digits2(s string, i int) (int, bool) {
+	a, b := s[i]-'0', s[i+1]-'0'
+	return int(a)*10 + int(b), a <= 9 && b <= 9
 }
 
 // daysSinceEpoch counts the days from 1970-01-01 to the given proleptic

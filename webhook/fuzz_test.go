@@ -277,3 +277,25 @@ func FuzzTriggeredAt(f *testing.F) {
 		}
 	})
 }
+
+func TestEncodeMACMatchesBase64(t *testing.T) {
+	var enc [64]byte
+	for i := range 2000 {
+		var sum [32]byte
+		for j := range sum {
+			sum[j] = byte(i*131 + j*29 + i*j)
+		}
+		if i == 1 {
+			sum = [32]byte{}
+		}
+		if i == 2 {
+			for j := range sum {
+				sum[j] = 0xff
+			}
+		}
+		encodeMAC(&enc, sum[:])
+		if got, want := string(enc[:44]), base64.StdEncoding.EncodeToString(sum[:]); got != want {
+			t.Fatalf("encodeMAC(%x) = %s, want %s", sum, got, want)
+		}
+	}
+}
