@@ -254,7 +254,6 @@ func (p *headerProblem) required(s *shopifyHeaders, i int) string {
 	return v
 }
 
-
 func (p *headerProblem) String() string {
 	var b strings.Builder
 	if len(p.missing) > 0 {
