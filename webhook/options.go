@@ -77,7 +77,9 @@ func (p StalePolicy) String() string {
 // otherwise, and always nil for app proxy requests), and an error
 // wrapping one of the Err* sentinels. A duplicate delivery answered 200 is
 // not an error; a dropped stale one is reported with ErrStale and status
-// 200.
+// 200, and a handled one the Deduper could not record as done with
+// ErrDedupe and status 200. After a timeout (ErrTimeout), the handler's
+// eventual result settles the claim but is not reported.
 type ErrorHook func(r *http.Request, d *Delivery, status int, err error)
 
 type config struct {
@@ -178,13 +180,15 @@ func WithOnError(fn ErrorHook) Option {
 }
 
 // WithTracerProvider sets where delivery spans go (default, or nil: the
-// global provider at New).
+// global provider, otel.GetTracerProvider, as it is at New; the default
+// global forwards to an SDK installed later).
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return optionFunc(func(c *config) { c.tracerProvider = tp })
 }
 
-// WithMeterProvider sets where delivery metrics go (default, or nil: the
-// global provider at New).
+// WithMeterProvider sets where delivery and signed-query metrics go
+// (default, or nil: the global provider, otel.GetMeterProvider, as it is
+// at New; the default global forwards to an SDK installed later).
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return optionFunc(func(c *config) { c.meterProvider = mp })
 }
