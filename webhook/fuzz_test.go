@@ -278,24 +278,26 @@ func FuzzTriggeredAt(f *testing.F) {
 	})
 }
 
-func TestEncodeMACMatchesBase64(t *testing.T) {
-	var enc [64]byte
-	for i := range 2000 {
-		var sum [32]byte
-		for j := range sum {
-			sum[j] = byte(i*131 + j*29 + i*j)
+// FuzzDecodeMAC: decodeMAC accepts exactly the 44-character inputs
+// base64.StdEncoding.Strict() decodes to 32 bytes and re-encodes to the
+// same text, with the same bytes.
+func FuzzDecodeMAC(f *testing.F) {
+	f.Add(macBase64("k", []byte("{}")))
+	f.Add(strings.Repeat("A", 43) + "=")
+	f.Add(strings.Repeat("/", 42) + "w=")
+	f.Add(strings.Repeat("/", 42) + "x=")
+	f.Add(strings.Repeat("-", 43) + "=")
+	f.Add(strings.Repeat("A", 44))
+	f.Fuzz(func(t *testing.T, s string) {
+		var got [32]byte
+		ok := decodeMAC(&got, s)
+		want, err := base64.StdEncoding.Strict().DecodeString(s)
+		ref := len(s) == 44 && err == nil && len(want) == 32 && base64.StdEncoding.EncodeToString(want) == s
+		if ok != ref {
+			t.Fatalf("decodeMAC(%q) = %v, reference %v (%v)", s, ok, ref, err)
 		}
-		if i == 1 {
-			sum = [32]byte{}
+		if ok && string(got[:]) != string(want) {
+			t.Fatalf("decodeMAC(%q) = %x, want %x", s, got, want)
 		}
-		if i == 2 {
-			for j := range sum {
-				sum[j] = 0xff
-			}
-		}
-		encodeMAC(&enc, sum[:])
-		if got, want := string(enc[:44]), base64.StdEncoding.EncodeToString(sum[:]); got != want {
-			t.Fatalf("encodeMAC(%x) = %s, want %s", sum, got, want)
-		}
-	}
+	})
 }

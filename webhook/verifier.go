@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -169,18 +168,21 @@ func newMacSet(ring *keysource.Keyring) *macSet {
 	return m
 }
 
-// base64MACLen is the length of a padded base64 HMAC-SHA256.
-var base64MACLen = base64.StdEncoding.EncodedLen(sha256.Size)
-
 // matchBase64 returns the index of the first key (in preference order)
-// whose HMAC of data, in padded standard base64, equals mac; -1 if none.
+// whose HMAC of data, in padded standard base64, is mac; -1 if none. mac
+// is decoded once (only the canonical encoding of 32 bytes is accepted:
+// 43 base64 characters, the last carrying no stray bits, and "=") and
+// compared with each key's HMAC in constant time.
 func (m *macSet) matchBase64(data []byte, mac string) int {
+	var want [sha256.Size]byte
+	if !decodeMAC(&want, mac) {
+		return -1
+	}
 	for i := range m.keys {
 		st := m.keys[i].pool.Get().(*macState)
 		st.h.Reset()
 		st.h.Write(data)
-		encodeMAC(&st.enc, st.h.Sum(st.sum[:0]))
-		ok := equalString(st.enc[:base64MACLen], mac)
+		ok := hmac.Equal(st.h.Sum(st.sum[:0]), want[:])
 		m.keys[i].pool.Put(st)
 		if ok {
 			return i
@@ -189,25 +191,40 @@ func (m *macSet) matchBase64(data []byte, mac string) int {
 	return -1
 }
 
-const base64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-
-// encodeMAC writes the padded standard base64 of a 32-byte MAC into
-// enc[:44]: base64.StdEncoding.Encode for this one size, without its
-// general loop (a test holds the two equal).
-func encodeMAC(enc *[2 * sha256.Size]byte, sum []byte) {
-	_ = sum[31]
-	for i, j := 0, 0; i < 30; i, j = i+3, j+4 {
-		v := uint(sum[i])<<16 | uint(sum[i+1])<<8 | uint(sum[i+2])
-		enc[j] = base64Alphabet[v>>18&63]
-		enc[j+1] = base64Alphabet[v>>12&63]
-		enc[j+2] = base64Alphabet[v>>6&63]
-		enc[j+3] = base64Alphabet[v&63]
+// base64Decode maps a standard base64 character to its 6 bits, and every
+// other byte to 0xff.
+var base64Decode = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
 	}
-	v := uint(sum[30])<<16 | uint(sum[31])<<8
-	enc[40] = base64Alphabet[v>>18&63]
-	enc[41] = base64Alphabet[v>>12&63]
-	enc[42] = base64Alphabet[v>>6&63]
-	enc[43] = '='
+	for i, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") {
+		t[c] = byte(i)
+	}
+	return t
+}()
+
+// decodeMAC decodes the padded standard base64 of a 32-byte MAC, as
+// base64.StdEncoding.Strict() does for a 44-character input without
+// line breaks (a test holds the two equal), without its general loop.
+func decodeMAC(out *[sha256.Size]byte, s string) bool {
+	if len(s) != 44 || s[43] != '=' {
+		return false
+	}
+	var bad byte
+	for i, j := 0, 0; i < 40; i, j = i+4, j+3 {
+		a, b, c, d := base64Decode[s[i]], base64Decode[s[i+1]], base64Decode[s[i+2]], base64Decode[s[i+3]]
+		bad |= a | b | c | d
+		v := uint(a)<<18 | uint(b)<<12 | uint(c)<<6 | uint(d)
+		out[j], out[j+1], out[j+2] = byte(v>>16), byte(v>>8), byte(v)
+	}
+	a, b, c := base64Decode[s[40]], base64Decode[s[41]], base64Decode[s[42]]
+	bad |= a | b | c
+	v := uint(a)<<18 | uint(b)<<12 | uint(c)<<6
+	out[30], out[31] = byte(v>>16), byte(v>>8)
+	// 0xff marks a byte outside the alphabet (its top bits are set); the
+	// last character's two low bits fall outside the 32 bytes and must be
+	// zero, as in the canonical encoding.
+	return bad&0xc0 == 0 && c&3 == 0
 }
 
 // matchHex is matchBase64 for a lower-case hex HMAC.
