@@ -188,3 +188,43 @@ func TestWebhookSenderDeliversToSeveralConcurrently(t *testing.T) {
 		}
 	}
 }
+
+type countingTransport struct{ n atomic.Int32 }
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func TestWebhookSenderOptions(t *testing.T) {
+	const current, previous = "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", "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"
+	src, _ := keysource.NewStatic(current, previous)
+	v, _ := webhook.New(src)
+	at := time.Date(2026, 7, 14, 9, 29, 58, 123456789, time.UTC)
+	var got webhook.Delivery
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		d, err := v.Verify(r.Header, body)
+		if err != nil {
+			t.Errorf("Verify: %v", err)
+		}
+		got = d
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer backend.Close()
+	ct := &countingTransport{}
+	sender := shopifytest.NewWebhookSender(current,
+		shopifytest.WithSigningSecret(previous),
+		shopifytest.WithWebhookClock(func() time.Time { return at }),
+		shopifytest.WithHTTPClient(&http.Client{Transport: ct}),
+		shopifytest.WithRetrySchedule(), // deliver once
+	)
+	defer sender.Close()
+	res := sender.Deliver(context.Background(), shopifytest.Webhook{Topic: "shop/update", Shop: "a.myshopify.com", Body: []byte(`{"id":5}`)}, backend.URL)
+	if len(res[0].Statuses) != 1 || res[0].Delivered || ct.n.Load() != 1 {
+		t.Fatalf("result %+v, %d requests through the given client", res[0], ct.n.Load())
+	}
+	if got.KeyID != "static:previous" || !got.TriggeredAt.Equal(at) || got.APIVersion != shopifytest.DefaultWebhookAPIVersion || got.EventID == "" {
+		t.Fatalf("delivery %+v", got)
+	}
+}
