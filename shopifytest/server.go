@@ -95,7 +95,7 @@ func NewServer(opts ...Option) *Server {
 		o.apply(&cfg)
 	}
 	s := &Server{
-		cfg:      cfg,
+		cfg:         cfg,
 		requests:    map[string]int{},
 		faults:      map[string][]Fault{},
 		last:        map[string]Request{},
