@@ -274,7 +274,7 @@ func (m *Manager) tokenOf(rec *Record) (Token, error) {
 		UserID:    rec.UserID,
 		Scope:     rec.Scope,
 		ExpiresAt: rec.AccessExpiresAt,
-		v:         &tokenValue{access: access},
+		v:         newTokenValue(access),
 	}, nil
 }
 
@@ -610,7 +610,7 @@ func (m *Manager) write(ctx context.Context, lease Lease, cur *Record, curFound 
 		UserID:    key.UserID,
 		Scope:     rec.Scope,
 		ExpiresAt: rec.AccessExpiresAt,
-		v:         &tokenValue{access: a.access},
+		v:         newTokenValue(a.access),
 	}
 	until := now.Add(m.cfg.cacheTTL)
 	if at := m.refreshAt(&rec); !at.IsZero() && at.Before(until) {

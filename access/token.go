@@ -12,9 +12,11 @@ import (
 // X-Shopify-Access-Token header.
 //
 // The token itself never shows through formatting, JSON, or slog: it sits
-// behind a pointer to an unexported struct, so even a Token inside an
-// unexported field of another struct (which fmt prints field by field,
-// without calling Token's methods) shows an address, not the token.
+// behind a pointer to an unexported struct that holds it behind a second
+// pointer, so even a Token inside an unexported field of another struct
+// (which fmt prints field by field, without calling Token's methods, and
+// for a verb that does not fit, such as %s on a pointer, expands one level
+// of pointer to a struct) shows addresses, not the token.
 //
 // The zero Token has no value.
 type Token struct {
@@ -36,20 +38,22 @@ type Token struct {
 // tokenValue holds the secret part of a Token. Tokens served from the
 // Manager's cache share one, so handing out a Token allocates nothing.
 type tokenValue struct {
-	access string
+	access *string // a pointer again: see Token
 }
+
+func newTokenValue(access string) *tokenValue { return &tokenValue{access: &access} }
 
 // Value returns the access token, for the X-Shopify-Access-Token header.
 // Never log it.
 func (t Token) Value() string {
-	if t.v == nil {
+	if t.v == nil || t.v.access == nil {
 		return ""
 	}
-	return t.v.access
+	return *t.v.access
 }
 
 // IsZero reports whether t holds no token.
-func (t Token) IsZero() bool { return t.v == nil || t.v.access == "" }
+func (t Token) IsZero() bool { return t.Value() == "" }
 
 // Key returns the record key the token is stored under.
 func (t Token) Key() Key { return Key{Shop: t.Shop, Mode: t.Mode, UserID: t.UserID} }
