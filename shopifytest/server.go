@@ -183,6 +183,13 @@ func (s *Server) LastRequest(route string) (Request, bool) {
 // maxRequestBody bounds what the fake reads of a request body.
 const maxRequestBody = 1 << 20
 
+// ClearFaults drops the faults still queued for route.
+func (s *Server) ClearFaults(route string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.faults, route)
+}
+
 // begin counts a request to route, records it, gives the answer an
 // X-Request-Id as Shopify does, and applies the next injected fault. It
 // returns false when the fault answered the request. The body stays
