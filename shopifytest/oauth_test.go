@@ -170,13 +170,17 @@ func TestExchangeRefusals(t *testing.T) {
 		{"not yet valid past the leeway", func() map[string]any {
 			return s.exchangeFields(m.Admin(sdktest.At(now.Add(11*time.Second))), TokenTypeOfflineAccess, "1")
 		}, shop, 400, "invalid_subject_token"},
-		{"no exp", func() map[string]any { return s.exchangeFields(m.Admin(sdktest.Delete("exp")), TokenTypeOfflineAccess, "1") }, shop, 400, "invalid_subject_token"},
+		{"no exp", func() map[string]any {
+			return s.exchangeFields(m.Admin(sdktest.Delete("exp")), TokenTypeOfflineAccess, "1")
+		}, shop, 400, "invalid_subject_token"},
 		{"alg none", func() map[string]any {
 			tok := m.Admin()
 			parts := strings.Split(tok, ".")
 			return s.exchangeFields("eyJhbGciOiJub25lIn0."+parts[1]+".", TokenTypeOfflineAccess, "1")
 		}, shop, 400, "invalid_subject_token"},
-		{"online without sub", func() map[string]any { return s.exchangeFields(m.Admin(sdktest.Delete("sub")), TokenTypeOnlineAccess, "") }, shop, 400, "invalid_subject_token"},
+		{"online without sub", func() map[string]any {
+			return s.exchangeFields(m.Admin(sdktest.Delete("sub")), TokenTypeOnlineAccess, "")
+		}, shop, 400, "invalid_subject_token"},
 		{"garbage", func() map[string]any { return s.exchangeFields("not-a-jwt", TokenTypeOfflineAccess, "1") }, shop, 400, "invalid_subject_token"},
 		{"wrong secret", func() map[string]any {
 			f := s.exchangeFields(m.Admin(), TokenTypeOfflineAccess, "1")
@@ -295,7 +299,7 @@ func TestRevokeUninstallMigrateClientCredentials(t *testing.T) {
 	if s.AccessTokenValid(shop, old) {
 		t.Error("the migrated token is still valid")
 	}
-	wantError(t, mig(old, "1"), 400, "invalid_subject_token")              // once only
+	wantError(t, mig(old, "1"), 400, "invalid_subject_token")                    // once only
 	wantError(t, mig(str(m, "access_token"), "1"), 400, "invalid_subject_token") // already expiring
 
 	cc := post(t, s, shop, map[string]any{"client_id": s.ClientID(), "client_secret": s.ClientSecret(), "grant_type": GrantTypeClientCredentials})
