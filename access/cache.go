@@ -22,7 +22,10 @@ type tokenCache struct {
 	max int
 
 	mu sync.RWMutex
-	m  map[Key]*cacheEntry
+	// offline is keyed by shop alone: hashing one string is cheaper than
+	// hashing a Key, and offline tokens are the hot path.
+	offline map[string]*cacheEntry
+	online  map[Key]*cacheEntry
 	// dead remembers, per key, the record version whose refresh token
 	// Shopify refused (invalid_grant), so background callers do not ask
 	// again for every call; a newer version (an exchange) clears it.
@@ -38,7 +41,25 @@ type cacheEntry struct {
 }
 
 func newTokenCache(max int) *tokenCache {
-	return &tokenCache{max: max, m: map[Key]*cacheEntry{}, dead: map[Key]int64{}}
+	return &tokenCache{max: max, offline: map[string]*cacheEntry{}, online: map[Key]*cacheEntry{}, dead: map[Key]int64{}}
+}
+
+// lookup returns k's entry; mu is held.
+func (c *tokenCache) lookup(k Key) *cacheEntry {
+	if k.Mode == Offline {
+		return c.offline[k.Shop]
+	}
+	return c.online[k]
+}
+
+func (c *tokenCache) len() int { return len(c.offline) + len(c.online) }
+
+func (c *tokenCache) remove(k Key) {
+	if k.Mode == Offline {
+		delete(c.offline, k.Shop)
+	} else {
+		delete(c.online, k)
+	}
 }
 
 // get returns the cached token for k if it may still be served at now.
@@ -47,7 +68,7 @@ func (c *tokenCache) get(k Key, now time.Time) (Token, bool) {
 		return Token{}, false
 	}
 	c.mu.RLock()
-	e := c.m[k]
+	e := c.lookup(k)
 	c.mu.RUnlock()
 	if e == nil || !now.Before(e.until) {
 		return Token{}, false
@@ -62,32 +83,42 @@ func (c *tokenCache) put(k Key, tok Token, until time.Time, now time.Time) {
 	e := &cacheEntry{tok: tok, until: until}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
+	if c.lookup(k) == nil && c.len() >= c.max {
 		c.evict(now)
 	}
-	c.m[k] = e
+	if k.Mode == Offline {
+		c.offline[k.Shop] = e
+	} else {
+		c.online[k] = e
+	}
 }
 
 // evict makes room: entries past their time first, then (the cache is
 // full of live entries) an arbitrary tenth. Called with mu held.
 func (c *tokenCache) evict(now time.Time) {
-	for k, e := range c.m {
+	for k, e := range c.offline {
 		if !now.Before(e.until) {
-			delete(c.m, k)
+			delete(c.offline, k)
 		}
 	}
-	n := c.max / 10
-	if n < 1 {
-		n = 1
+	for k, e := range c.online {
+		if !now.Before(e.until) {
+			delete(c.online, k)
+		}
 	}
-	for k := range c.m {
-		if len(c.m) < c.max {
+	n := max(c.max/10, 1)
+	for k := range c.online {
+		if c.len() < c.max || n == 0 {
 			return
 		}
-		if n == 0 {
+		delete(c.online, k)
+		n--
+	}
+	for k := range c.offline {
+		if c.len() < c.max || n == 0 {
 			return
 		}
-		delete(c.m, k)
+		delete(c.offline, k)
 		n--
 	}
 }
@@ -96,8 +127,8 @@ func (c *tokenCache) evict(now time.Time) {
 func (c *tokenCache) drop(k Key, value string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e := c.m[k]; e != nil && (value == "" || e.tok.Value() == value) {
-		delete(c.m, k)
+	if e := c.lookup(k); e != nil && (value == "" || e.tok.Value() == value) {
+		c.remove(k)
 	}
 }
 
@@ -105,9 +136,10 @@ func (c *tokenCache) drop(k Key, value string) {
 func (c *tokenCache) dropShop(shop string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for k := range c.m {
+	delete(c.offline, shop)
+	for k := range c.online {
 		if k.Shop == shop {
-			delete(c.m, k)
+			delete(c.online, k)
 		}
 	}
 	for k := range c.dead {
@@ -124,7 +156,7 @@ func (c *tokenCache) markDead(k Key, version int64) {
 		clear(c.dead)
 	}
 	c.dead[k] = version
-	delete(c.m, k)
+	c.remove(k)
 }
 
 func (c *tokenCache) isDead(k Key, version int64) bool {

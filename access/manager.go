@@ -101,13 +101,17 @@ func (m *Manager) clientSecret() (string, error) {
 // A token served from the cache costs no store round trip and no
 // allocation.
 func (m *Manager) Offline(ctx context.Context, s *sdk.Session, idToken string) (Token, error) {
+	// Only admin sessions with valid shops reach the cache, so the cache
+	// is asked before the shop is checked character by character.
+	if s != nil && s.Kind == sdk.KindAdmin {
+		if tok, ok := m.cache.get(Key{Shop: s.Shop, Mode: Offline}, m.cfg.now()); ok {
+			return tok, nil
+		}
+	}
 	if err := checkSession(s, Offline); err != nil {
 		return Token{}, err
 	}
 	key := Key{Shop: s.Shop, Mode: Offline}
-	if tok, ok := m.cache.get(key, m.cfg.now()); ok {
-		return tok, nil
-	}
 	return m.flights.do(ctx, flightKey{key: key, exchange: idToken != ""}, func(ctx context.Context) (Token, error) {
 		return m.acquire(ctx, key, idToken, "")
 	})
@@ -119,12 +123,12 @@ func (m *Manager) Offline(ctx context.Context, s *sdk.Session, idToken string) (
 // stored the error wraps ErrNoToken, and when the shop's refresh token
 // is refused it wraps ErrReauthorize.
 func (m *Manager) OfflineFor(ctx context.Context, shop string) (Token, error) {
-	if !validShop(shop) {
-		return Token{}, fmt.Errorf("%w: %q is not a shop domain", ErrNotExchangeable, shop)
-	}
 	key := Key{Shop: shop, Mode: Offline}
 	if tok, ok := m.cache.get(key, m.cfg.now()); ok {
-		return tok, nil
+		return tok, nil // only valid shops are cached
+	}
+	if !validShop(shop) {
+		return Token{}, fmt.Errorf("%w: %q is not a shop domain", ErrNotExchangeable, shop)
 	}
 	return m.flights.do(ctx, flightKey{key: key}, func(ctx context.Context) (Token, error) {
 		return m.acquire(ctx, key, "", "")
@@ -135,13 +139,15 @@ func (m *Manager) OfflineFor(ctx context.Context, shop string) (Token, error) {
 // that user's permissions), exchanged with idToken when none is stored or
 // the stored one is about to expire. Online tokens are not refreshed.
 func (m *Manager) Online(ctx context.Context, s *sdk.Session, idToken string) (Token, error) {
+	if s != nil && s.Kind == sdk.KindAdmin && s.UserID != "" {
+		if tok, ok := m.cache.get(Key{Shop: s.Shop, Mode: Online, UserID: s.UserID}, m.cfg.now()); ok {
+			return tok, nil
+		}
+	}
 	if err := checkSession(s, Online); err != nil {
 		return Token{}, err
 	}
 	key := Key{Shop: s.Shop, Mode: Online, UserID: s.UserID}
-	if tok, ok := m.cache.get(key, m.cfg.now()); ok {
-		return tok, nil
-	}
 	return m.flights.do(ctx, flightKey{key: key, exchange: idToken != ""}, func(ctx context.Context) (Token, error) {
 		return m.acquire(ctx, key, idToken, s.UserID)
 	})
