@@ -22,6 +22,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -85,12 +86,13 @@ func RunFleet(t *testing.T, open func(t *testing.T) access.Store) {
 
 // fleet is one fake Shopify, a clock and Managers on their own clients.
 type fleet struct {
-	t        *testing.T
-	clock    *Clock
-	fake     *shopifytest.Server
-	shop     string
-	managers []*access.Manager
-	open     func(t *testing.T) access.Store
+	t         *testing.T
+	transport *http.Transport
+	clock     *Clock
+	fake      *shopifytest.Server
+	shop      string
+	managers  []*access.Manager
+	open      func(t *testing.T) access.Store
 }
 
 func newFleet(t *testing.T, open func(t *testing.T) access.Store, opts ...access.Option) *fleet {
@@ -99,7 +101,8 @@ func newFleet(t *testing.T, open func(t *testing.T) access.Store, opts ...access
 	fake := shopifytest.NewServer(shopifytest.WithClock(clock.Now),
 		shopifytest.WithApp("fleet-client-id", "fleet-client-secret-0123456789abcdef0123"))
 	t.Cleanup(fake.Close)
-	f := &fleet{t: t, clock: clock, fake: fake, shop: randomShop(), open: open}
+	f := &fleet{t: t, clock: clock, fake: fake, shop: randomShop(), open: open, transport: &http.Transport{}}
+	t.Cleanup(f.transport.CloseIdleConnections)
 	for range Managers {
 		f.managers = append(f.managers, f.manager(open(t), opts...))
 	}
@@ -120,6 +123,7 @@ func (f *fleet) manager(store access.Store, opts ...access.Option) *access.Manag
 	}
 	all := append([]access.Option{
 		access.WithShopifyBaseURL(f.fake.URL),
+		access.WithHTTPClient(&http.Client{Transport: f.transport}),
 		access.WithClock(f.clock.Now),
 		access.WithRetryBackoff(5*time.Millisecond, 20*time.Millisecond),
 	}, opts...)
