@@ -194,6 +194,35 @@ func (m *Manager) MigrateToExpiring(ctx context.Context, shop string) (Token, er
 	})
 }
 
+// ImportOffline stores a non-expiring offline token the app obtained
+// outside the Manager (an authorization-code install, the token table of
+// another library) for shop, sealed like every other, so that the
+// Manager serves it and MigrateToExpiring can migrate it. It never
+// overwrites: if the shop already has an offline record, the error wraps
+// ErrConflict and nothing changes.
+func (m *Manager) ImportOffline(ctx context.Context, shop, accessToken, scope string) (Token, error) {
+	if !validShop(shop) {
+		return Token{}, fmt.Errorf("%w: %q is not a shop domain", ErrNotExchangeable, shop)
+	}
+	if accessToken == "" {
+		return Token{}, fmt.Errorf("access: import for %s: empty access token", shop)
+	}
+	key := Key{Shop: shop, Mode: Offline}
+	lease, _, found, _, err := m.lock(ctx, key, Record{}, false)
+	if err != nil {
+		return Token{}, err
+	}
+	if lease == nil || found {
+		// Found, or another instance stored a token while we waited.
+		if lease != nil {
+			m.unlock(ctx, *lease)
+		}
+		return Token{}, fmt.Errorf("access: import for %s: a token is stored already: %w", shop, ErrConflict)
+	}
+	defer m.unlock(ctx, *lease)
+	return m.write(ctx, *lease, &Record{}, false, acquired{access: accessToken, scope: scope})
+}
+
 // Delete removes every stored token of shop (offline and online) and
 // forgets what the Manager cached, for app/uninstalled and shop/redact.
 // Other instances serve their cached copy for at most the cache TTL.

@@ -401,24 +401,16 @@ func TestRefreshAfterUnauthorized(t *testing.T) {
 // a shop installed before expiring tokens would have.
 func storeNonExpiring(t *testing.T, e *env, m *Manager) Token {
 	t.Helper()
-	key := Key{Shop: testShop, Mode: Offline}
 	plain := e.fake.IssueAccessToken(testShop, shopifytest.DefaultScope, 0)
-	sealed, err := m.seal.seal(key, fieldAccess, plain)
+	imported, err := m.ImportOffline(ctx, testShop, plain, shopifytest.DefaultScope)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := e.store.Lock(ctx, key, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.store.CompareAndSwap(ctx, l, Record{Key: key, Scope: shopifytest.DefaultScope, AccessToken: sealed, Version: 1, UpdatedAt: truncate(e.clock.Now())}); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.store.Unlock(ctx, l); err != nil {
-		t.Fatal(err)
+	if _, err := m.ImportOffline(ctx, testShop, plain, shopifytest.DefaultScope); !errors.Is(err, ErrConflict) {
+		t.Fatalf("a second import: %v, want ErrConflict", err)
 	}
 	tok, err := m.OfflineFor(ctx, testShop)
-	if err != nil || tok.Value() != plain || !tok.ExpiresAt.IsZero() {
+	if err != nil || tok.Value() != plain || imported.Value() != plain || !tok.ExpiresAt.IsZero() {
 		t.Fatalf("non-expiring token not served: %v", err)
 	}
 	return tok
