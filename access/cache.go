@@ -172,13 +172,22 @@ func (c *tokenCache) clearDead(k Key) {
 	delete(c.dead, k)
 }
 
-// flightKey names one in-process computation: a key, and whether it may
-// exchange a session token or answers a 401 for a given token.
+// flightKey names one in-process computation: a key, what it does, and
+// for a 401 the token that was rejected.
 type flightKey struct {
 	key      Key
-	exchange bool
+	op       flightOp
 	rejected string
 }
+
+type flightOp uint8
+
+const (
+	opServe         flightOp = iota // serve, refresh; never exchange
+	opServeExchange                 // serve, refresh, or exchange a session token
+	opUnauthorized                  // answer a 401 for rejected
+	opMigrate
+)
 
 // flight is one computation that concurrent callers for the same key
 // share.

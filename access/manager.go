@@ -112,7 +112,7 @@ func (m *Manager) Offline(ctx context.Context, s *sdk.Session, idToken string) (
 		return Token{}, err
 	}
 	key := Key{Shop: s.Shop, Mode: Offline}
-	return m.flights.do(ctx, flightKey{key: key, exchange: idToken != ""}, func(ctx context.Context) (Token, error) {
+	return m.flights.do(ctx, flightKey{key: key, op: serveOp(idToken)}, func(ctx context.Context) (Token, error) {
 		return m.acquire(ctx, key, idToken, "")
 	})
 }
@@ -130,7 +130,7 @@ func (m *Manager) OfflineFor(ctx context.Context, shop string) (Token, error) {
 	if !validShop(shop) {
 		return Token{}, fmt.Errorf("%w: %q is not a shop domain", ErrNotExchangeable, shop)
 	}
-	return m.flights.do(ctx, flightKey{key: key}, func(ctx context.Context) (Token, error) {
+	return m.flights.do(ctx, flightKey{key: key, op: opServe}, func(ctx context.Context) (Token, error) {
 		return m.acquire(ctx, key, "", "")
 	})
 }
@@ -148,7 +148,7 @@ func (m *Manager) Online(ctx context.Context, s *sdk.Session, idToken string) (T
 		return Token{}, err
 	}
 	key := Key{Shop: s.Shop, Mode: Online, UserID: s.UserID}
-	return m.flights.do(ctx, flightKey{key: key, exchange: idToken != ""}, func(ctx context.Context) (Token, error) {
+	return m.flights.do(ctx, flightKey{key: key, op: serveOp(idToken)}, func(ctx context.Context) (Token, error) {
 		return m.acquire(ctx, key, idToken, s.UserID)
 	})
 }
@@ -172,7 +172,7 @@ func (m *Manager) RefreshAfterUnauthorized(ctx context.Context, rejected Token) 
 		return Token{}, fmt.Errorf("%w: online tokens are not refreshed: call Online with a fresh session token", ErrReauthorize)
 	}
 	m.cache.drop(key, rejected.Value())
-	return m.flights.do(ctx, flightKey{key: key, rejected: rejected.Value()}, func(ctx context.Context) (Token, error) {
+	return m.flights.do(ctx, flightKey{key: key, op: opUnauthorized, rejected: rejected.Value()}, func(ctx context.Context) (Token, error) {
 		return m.afterUnauthorized(ctx, key, rejected.Value())
 	})
 }
@@ -189,7 +189,7 @@ func (m *Manager) MigrateToExpiring(ctx context.Context, shop string) (Token, er
 		return Token{}, fmt.Errorf("%w: %q is not a shop domain", ErrNotExchangeable, shop)
 	}
 	key := Key{Shop: shop, Mode: Offline}
-	return m.flights.do(ctx, flightKey{key: key, rejected: "\x00migrate"}, func(ctx context.Context) (Token, error) {
+	return m.flights.do(ctx, flightKey{key: key, op: opMigrate}, func(ctx context.Context) (Token, error) {
 		return m.migrate(ctx, key)
 	})
 }
@@ -234,6 +234,14 @@ func (m *Manager) Delete(ctx context.Context, shop string) error {
 		return fmt.Errorf("access: delete tokens of %s: %w", shop, err)
 	}
 	return nil
+}
+
+// serveOp is the flight of a serving call: whether it may exchange.
+func serveOp(idToken string) flightOp {
+	if idToken == "" {
+		return opServe
+	}
+	return opServeExchange
 }
 
 // checkSession admits only verified admin/POS sessions with a shop (and a

@@ -181,7 +181,8 @@ func WithRefreshMargin(d time.Duration) Option {
 // in-process cache without reading the store (default 30 s). Another
 // instance may refresh the token (revoking the cached one) in that time;
 // then an Admin API call gets 401 and RefreshAfterUnauthorized fetches the
-// stored replacement. 0 disables the cache.
+// stored replacement. 0 disables the cache, and with it the failure
+// backoff (WithFailureBackoff), which lives in the cache.
 func WithCacheTTL(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.cacheTTL = d })
 }
