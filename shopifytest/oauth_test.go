@@ -417,3 +417,35 @@ func FuzzCheckSessionTokenRaw(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadParams: any body never panics the parameter reader, and a JSON
+// object of strings reads back as itself.
+func FuzzReadParams(f *testing.F) {
+	f.Add([]byte(`{"grant_type":"refresh_token","refresh_token":"shprt_x","expiring":1}`), true)
+	f.Add([]byte(`grant_type=client_credentials&client_id=a`), false)
+	f.Add([]byte(`{`), true)
+	f.Fuzz(func(t *testing.T, body []byte, isJSON bool) {
+		ct := "application/x-www-form-urlencoded"
+		if isJSON {
+			ct = "application/json"
+		}
+		r, _ := http.NewRequest(http.MethodPost, "http://x/admin/oauth/access_token", bytes.NewReader(body))
+		r.Header.Set("Content-Type", ct)
+		params, oerr := readParams(r)
+		if !isJSON {
+			return
+		}
+		var want map[string]string
+		if json.Unmarshal(body, &want) != nil {
+			return
+		}
+		if oerr != nil {
+			t.Fatalf("a JSON object of strings was refused: %v", oerr)
+		}
+		for k, v := range want {
+			if params[k] != v {
+				t.Fatalf("%s read as %q, want %q", k, params[k], v)
+			}
+		}
+	})
+}
