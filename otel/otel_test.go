@@ -18,6 +18,8 @@ var allKeys = []attribute.Key{
 	otel.ClientReportedShopIDKey, otel.ClientReportedLocationIDKey,
 	otel.ClientReportedStaffMemberIDKey, otel.ClientReportedUserIDKey,
 	otel.KeySourceKey, otel.RefreshOutcomeKey, otel.RefreshTriggerKey,
+	otel.AccessModeKey, otel.AccessGrantKey, otel.AccessStoreOperationKey, otel.AccessAttemptsKey,
+	otel.ShopifyRequestIDKey, otel.HTTPResponseStatusCodeKey,
 	otel.WebhookTopicKey, otel.WebhookIDKey, otel.WebhookFamilyKey, otel.WebhookDuplicateKey,
 	otel.SignedQueryKindKey,
 }
@@ -25,6 +27,8 @@ var allKeys = []attribute.Key{
 var allMetrics = []string{
 	otel.MetricVerifications, otel.MetricVerificationDuration, otel.MetricCacheLookups,
 	otel.MetricKeySourceRefreshes, otel.MetricKeyAge,
+	otel.MetricAccessGrants, otel.MetricAccessGrantDuration, otel.MetricAccessLockWait,
+	otel.MetricAccessStoreDuration, otel.MetricAccessTokensExpiring,
 	otel.MetricWebhookDeliveries, otel.MetricWebhookDeliveryDuration, otel.MetricSignedQueries,
 }
 
@@ -33,6 +37,7 @@ func TestSemanticConventionKeys(t *testing.T) {
 		{otel.UserIDKey, semconv.UserIDKey},
 		{otel.UserHashKey, semconv.UserHashKey},
 		{otel.ErrorTypeKey, semconv.ErrorTypeKey},
+		{otel.HTTPResponseStatusCodeKey, semconv.HTTPResponseStatusCodeKey},
 	} {
 		if c.ours != c.semconv {
 			t.Errorf("%s differs from the semantic convention %s", c.ours, c.semconv)
