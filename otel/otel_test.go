@@ -20,6 +20,8 @@ var allKeys = []attribute.Key{
 	otel.KeySourceKey, otel.RefreshOutcomeKey, otel.RefreshTriggerKey,
 	otel.AccessModeKey, otel.AccessGrantKey, otel.AccessStoreOperationKey, otel.AccessAttemptsKey,
 	otel.ShopifyRequestIDKey, otel.HTTPResponseStatusCodeKey,
+	otel.WebhookTopicKey, otel.WebhookIDKey, otel.WebhookFamilyKey, otel.WebhookDuplicateKey,
+	otel.SignedQueryKindKey,
 }
 
 var allMetrics = []string{
@@ -27,6 +29,7 @@ var allMetrics = []string{
 	otel.MetricKeySourceRefreshes, otel.MetricKeyAge,
 	otel.MetricAccessGrants, otel.MetricAccessGrantDuration, otel.MetricAccessLockWait,
 	otel.MetricAccessStoreDuration, otel.MetricAccessTokensExpiring,
+	otel.MetricWebhookDeliveries, otel.MetricWebhookDeliveryDuration, otel.MetricSignedQueries,
 }
 
 func TestSemanticConventionKeys(t *testing.T) {
