@@ -34,7 +34,8 @@
 // Claims are decoded by a small strict JSON decoder: escapes such as
 // https:\/\/ are decoded, unknown claims are ignored, and a duplicate or
 // wrongly typed registered claim is ErrMalformed. The differential test
-// against golang-jwt lists every input this makes us stricter on.
+// against golang-jwt (in the repository's test module, test/sdk) lists
+// every input this makes us stricter on.
 //
 // # Errors
 //

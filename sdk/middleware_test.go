@@ -11,10 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
-
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/sdk"
 	"github.com/possession-dev/possession/sdk/sdktest"
@@ -352,76 +348,9 @@ func TestSessionFromEmptyContext(t *testing.T) {
 	}
 }
 
-func TestMiddlewareHintsOnSpan(t *testing.T) {
-	v := mwVerifier(t, keysource.Static(mwSecret))
-	got := hintSpanAttributes(t, v)
-	want := map[attribute.Key]int64{
-		"shopify.pos.client_reported.shop_id":         1001,
-		"shopify.pos.client_reported.user_id":         4242,
-		"shopify.pos.client_reported.location_id":     77,
-		"shopify.pos.client_reported.staff_member_id": 9,
-	}
-	for k, w := range want {
-		if got[k] != w {
-			t.Errorf("%s = %d, want %d (all: %v)", k, got[k], w, got)
-		}
-	}
-}
-
-// TestMiddlewareHintsFollowUserIDPrivacy: the user ID hint equals the
-// token's sub, so when telemetry must not show sub, it must not show the
-// hint either.
-func TestMiddlewareHintsFollowUserIDPrivacy(t *testing.T) {
-	for name, opt := range map[string]sdk.Option{
-		"dropped": sdk.WithoutUserIDTelemetry(),
-		"hashed":  sdk.WithHashedUserID([]byte("0123456789abcdef0123")),
-	} {
-		t.Run(name, func(t *testing.T) {
-			v, err := sdk.New(keysource.Static(mwSecret), sdk.WithClientID(mwClientID), sdk.WithClock(func() time.Time { return mwNow }), opt)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := hintSpanAttributes(t, v)
-			if _, ok := got["shopify.pos.client_reported.user_id"]; ok {
-				t.Errorf("user ID hint recorded despite the privacy option: %v", got)
-			}
-			if got["shopify.pos.client_reported.location_id"] != 77 {
-				t.Errorf("other hints missing: %v", got)
-			}
-		})
-	}
-}
-
-// hintSpanAttributes serves a request with every hint under a recording
-// server span and returns the span's integer attributes.
-func hintSpanAttributes(t *testing.T, v *sdk.Verifier) map[attribute.Key]int64 {
-	t.Helper()
-	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-
-	ctx, span := tp.Tracer("test").Start(context.Background(), "server")
-	r := get(map[string][]string{
-		"Authorization":  {"Bearer " + mwMinter().Admin()},
-		sdk.HeaderShopID: {"1001"}, sdk.HeaderLocationID: {"77"}, sdk.HeaderStaffMemberID: {"9"}, sdk.HeaderUserID: {mwUser},
-	}).WithContext(ctx)
-	resp, _, rej := serve(t, v, r)
-	span.End()
-	if resp.StatusCode != 200 {
-		t.Fatalf("status %d: %+v", resp.StatusCode, rej)
-	}
-	ended := rec.Ended()
-	if len(ended) != 1 {
-		t.Fatalf("%d spans", len(ended))
-	}
-	got := map[attribute.Key]int64{}
-	for _, kv := range ended[0].Attributes() {
-		if kv.Value.Type() == attribute.INT64 {
-			got[kv.Key] = kv.Value.AsInt64()
-		}
-	}
-	return got
-}
+// The hint span attributes (TestMiddlewareHintsOnSpan and
+// TestMiddlewareHintsFollowUserIDPrivacy) are tested with the
+// OpenTelemetry SDK in the test module, test/sdk.
 
 func TestMiddlewareCORS(t *testing.T) {
 	const ext = "https://extensions.shopifycdn.com"

@@ -24,7 +24,7 @@ func printVerifySpan(rec *tracetest.SpanRecorder) {
 	s := rec.Ended()[0]
 	fmt.Println(s.Name(), s.SpanKind(), s.Status().Code)
 	for _, kv := range s.Attributes() {
-		fmt.Printf("  %s=%s\n", kv.Key, kv.Value.Emit())
+		fmt.Printf("  %s=%s\n", kv.Key, kv.Value.String())
 	}
 }
 
@@ -104,7 +104,7 @@ func ExampleWithHashedUserID() {
 	fmt.Println("session user:", s.UserID)
 	for _, kv := range rec.Ended()[0].Attributes() {
 		if kv.Key == otel.UserIDKey || kv.Key == otel.UserHashKey {
-			fmt.Printf("%s=%s\n", kv.Key, kv.Value.Emit())
+			fmt.Printf("%s=%s\n", kv.Key, kv.Value.String())
 		}
 	}
 	// Output:
