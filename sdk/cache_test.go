@@ -82,7 +82,7 @@ func newCacheTestVerifier(t testing.TB, src keysource.Source, clock *testClock, 
 
 func TestCacheEntryDiesAtExpPlusLeeway(t *testing.T) {
 	clock := newTestClock(cacheTestIssued.Add(time.Second))
-	v := newCacheTestVerifier(t, keysource.Static(cacheTestSecret), clock, 100)
+	v := newCacheTestVerifier(t, keysource.MustStatic(cacheTestSecret), clock, 100)
 	tok := cacheTestMinter().Admin() // exp = issued + 60 s
 	ctx := context.Background()
 
@@ -110,7 +110,7 @@ func TestCacheEntryDiesAtExpPlusLeeway(t *testing.T) {
 
 func TestCacheUsesTheVerifiersLeeway(t *testing.T) {
 	clock := newTestClock(cacheTestIssued.Add(time.Second))
-	v, err := New(keysource.Static(cacheTestSecret), WithClientID(cacheTestClient), WithClock(clock.now), WithLeeway(0))
+	v, err := New(keysource.MustStatic(cacheTestSecret), WithClientID(cacheTestClient), WithClock(clock.now), WithLeeway(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestCacheSizeBound(t *testing.T) {
 
 	// Through Verify: many distinct tokens, at most size entries.
 	clock := newTestClock(cacheTestIssued.Add(time.Second))
-	v := newCacheTestVerifier(t, keysource.Static(cacheTestSecret), clock, 200)
+	v := newCacheTestVerifier(t, keysource.MustStatic(cacheTestSecret), clock, 200)
 	m := newFastMinter(cacheTestSecret)
 	for i := range 2000 {
 		if o := v.verify(context.Background(), m.token(i)); o.err != nil {
@@ -192,7 +192,7 @@ func TestCacheSizeBound(t *testing.T) {
 
 func TestCacheDisabled(t *testing.T) {
 	clock := newTestClock(cacheTestIssued.Add(time.Second))
-	v := newCacheTestVerifier(t, keysource.Static(cacheTestSecret), clock, 0)
+	v := newCacheTestVerifier(t, keysource.MustStatic(cacheTestSecret), clock, 0)
 	tok := cacheTestMinter().Admin()
 	for range 2 {
 		if o := v.verify(context.Background(), tok); o.err != nil || o.cacheHit {
@@ -272,7 +272,7 @@ func TestCacheMemoryPerEntry(t *testing.T) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		v := newCacheTestVerifier(t, keysource.Static(cacheTestSecret), clock, size)
+		v := newCacheTestVerifier(t, keysource.MustStatic(cacheTestSecret), clock, size)
 		for i := range n {
 			if o := v.verify(context.Background(), m.token(i)); o.err != nil {
 				t.Fatal(o.err)
@@ -329,7 +329,7 @@ func (m *fastMinter) token(i int) string {
 // drop the genuine entry.
 func TestCacheForgeryReusingACachedSignature(t *testing.T) {
 	clock := newTestClock(cacheTestIssued.Add(time.Second))
-	v := newCacheTestVerifier(t, keysource.Static(cacheTestSecret), clock, 100)
+	v := newCacheTestVerifier(t, keysource.MustStatic(cacheTestSecret), clock, 100)
 	m := cacheTestMinter()
 	genuine := m.Admin()
 	other := m.Admin(sdktest.Set("sub", "1"))

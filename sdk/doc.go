@@ -8,7 +8,9 @@
 // Create one Verifier at start-up from a key source and your app's client
 // ID, and call Verify on every request:
 //
-//	v, err := sdk.New(keysource.Static(secret), sdk.WithClientID(clientID))
+//	src, err := keysource.Env("SHOPIFY_API_SECRET") // or keysource.Static, keysource.File
+//	...
+//	v, err := sdk.New(src, sdk.WithClientID(clientID))
 //	...
 //	session, err := v.Verify(ctx, token)
 //

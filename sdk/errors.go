@@ -1,6 +1,10 @@
 package sdk
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/possession-dev/possession/keysource"
+)
 
 // Sentinel errors. Every error Verify returns wraps exactly one of them, so
 // callers branch with errors.Is. Messages carry what a developer needs to
@@ -24,8 +28,10 @@ var (
 	// ErrIssuer: dest is not an allowed shop domain, or iss's host differs
 	// from dest's.
 	ErrIssuer = errors.New("sdk: wrong issuer or destination")
-	// ErrNoKeys: the key source has no usable keys.
-	ErrNoKeys = errors.New("sdk: no keys available")
+	// ErrNoKeys: the key source has no usable keys. It is
+	// keysource.ErrNoKeys, the same value, so errors.Is finds either
+	// package's name in a Verify error and in a key source's error.
+	ErrNoKeys = keysource.ErrNoKeys
 )
 
 // Sentinel errors of the HTTP middleware (passed to WithOnReject).

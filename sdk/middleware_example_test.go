@@ -14,7 +14,7 @@ import (
 // reads the session. Client hints arrive in the X-Possession-* headers and
 // land in Session.Hints, unverified.
 func ExampleVerifier_Middleware() {
-	verifier, err := sdk.New(keysource.Static("app-client-secret"), sdk.WithClientID("app-client-id"))
+	verifier, err := sdk.New(keysource.MustStatic("app-client-secret"), sdk.WithClientID("app-client-id"))
 	if err != nil {
 		panic(err)
 	}

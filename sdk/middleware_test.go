@@ -104,7 +104,7 @@ func decodeBody(t testing.TB, resp *http.Response) (errBody, string) {
 func TestMiddlewareAuthorizationShapes(t *testing.T) {
 	m := mwMinter()
 	tok := m.Admin()
-	v := mwVerifier(t, keysource.Static(mwSecret))
+	v := mwVerifier(t, keysource.MustStatic(mwSecret))
 
 	tests := []struct {
 		name          string
@@ -205,7 +205,7 @@ func TestMiddlewareVerifyErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			src := tt.src
 			if src == nil {
-				src = keysource.Static(mwSecret)
+				src = keysource.MustStatic(mwSecret)
 			}
 			v := mwVerifier(t, src)
 			resp, s, rej := serve(t, v, get(map[string][]string{"Authorization": {"Bearer " + tt.token}}))
@@ -253,7 +253,7 @@ func mustSignRaw(t testing.TB, header, payload string) string {
 func TestMiddlewareHints(t *testing.T) {
 	m := mwMinter()
 	tok := m.Admin()
-	v := mwVerifier(t, keysource.Static(mwSecret))
+	v := mwVerifier(t, keysource.MustStatic(mwSecret))
 	tests := []struct {
 		name      string
 		hints     map[string][]string
@@ -322,7 +322,7 @@ func TestMiddlewareHints(t *testing.T) {
 // request with that token: hints must land on a copy.
 func TestMiddlewareHintsDoNotMutateCachedSession(t *testing.T) {
 	tok := mwMinter().Admin()
-	v := mwVerifier(t, keysource.Static(mwSecret))
+	v := mwVerifier(t, keysource.MustStatic(mwSecret))
 	auth := []string{"Bearer " + tok}
 	_, s1, _ := serve(t, v, get(map[string][]string{"Authorization": auth, sdk.HeaderLocationID: {"1"}}))
 	_, s2, _ := serve(t, v, get(map[string][]string{"Authorization": auth, sdk.HeaderLocationID: {"2"}}))
@@ -356,7 +356,7 @@ func TestMiddlewareCORS(t *testing.T) {
 	const ext = "https://extensions.shopifycdn.com"
 	tok := mwMinter().Admin()
 	expired := mwMinter().Admin(sdktest.At(mwNow.Add(-time.Hour)))
-	v := mwVerifier(t, keysource.Static(mwSecret))
+	v := mwVerifier(t, keysource.MustStatic(mwSecret))
 	allow := sdk.WithAllowedOrigins(ext+"/", "https://CDN.shopify.com")
 
 	preflight := func(origin string) *http.Request {
@@ -485,7 +485,7 @@ func BenchmarkMiddlewareCached(b *testing.B) {
 		hints bool
 	}{{"no-hints", false}, {"hints", true}} {
 		b.Run(bc.name, func(b *testing.B) {
-			v := mwVerifier(b, keysource.Static(mwSecret))
+			v := mwVerifier(b, keysource.MustStatic(mwSecret))
 			h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 			r := get(map[string][]string{"Authorization": {"Bearer " + mwMinter().Admin()}})
 			if bc.hints {

@@ -37,7 +37,7 @@ func telMinter() sdktest.Minter {
 func newTelVerifier(t testing.TB, src keysource.Source, opts ...Option) *Verifier {
 	t.Helper()
 	if src == nil {
-		src = keysource.Static(telSecret)
+		src = keysource.MustStatic(telSecret)
 	}
 	opts = append([]Option{WithClientID(telClientID), WithClock(func() time.Time { return telemetryNow })}, opts...)
 	v, err := New(src, opts...)
@@ -57,7 +57,7 @@ func attrMap(kvs []attribute.KeyValue) map[attribute.Key]attribute.Value {
 
 func TestWithHashedUserIDRejectsShortKey(t *testing.T) {
 	for _, key := range [][]byte{nil, []byte("short")} {
-		if _, err := New(keysource.Static(telSecret), WithClientID(telClientID), WithHashedUserID(key)); err == nil {
+		if _, err := New(keysource.MustStatic(telSecret), WithClientID(telClientID), WithHashedUserID(key)); err == nil {
 			t.Errorf("New accepted a %d-byte user ID hashing key", len(key))
 		}
 	}

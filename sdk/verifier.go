@@ -77,7 +77,7 @@ var payloadBufs = sync.Pool{New: func() any { return new([maxSegment]byte) }}
 
 // errNoKeys is prebuilt: a backend without keys fails every request, and
 // should not also allocate for each.
-var errNoKeys = fmt.Errorf("%w: the key source has no keys", ErrNoKeys)
+var errNoKeys = fmt.Errorf("sdk: the key source holds no keys: %w", ErrNoKeys)
 
 // outcome is what one verification did, for telemetry.
 type outcome struct {

@@ -109,7 +109,7 @@ func payloadJSON(extra string) string {
 const hs256Header = `{"alg":"HS256","typ":"JWT"}`
 
 func TestVerifyValidTokens(t *testing.T) {
-	v := newVerifier(t, keysource.Static(testSecret))
+	v := newVerifier(t, keysource.MustStatic(testSecret))
 	m := minter()
 	m.EscapeSlashes = true
 	tests := []struct {
@@ -169,7 +169,7 @@ func TestVerifyValidTokens(t *testing.T) {
 }
 
 func TestVerifyRejects(t *testing.T) {
-	v := newVerifier(t, keysource.Static(testSecret), sdk.WithCacheSize(0))
+	v := newVerifier(t, keysource.MustStatic(testSecret), sdk.WithCacheSize(0))
 	m := minter()
 	valid := m.Admin()
 	h, p, sig := parts(valid)
@@ -317,7 +317,7 @@ func TestTimeBoundaries(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(fmt.Sprintf("leeway=%v/%s", leeway, tt.name), func(t *testing.T) {
-				v, err := sdk.New(keysource.Static(testSecret), sdk.WithClientID(testClientID),
+				v, err := sdk.New(keysource.MustStatic(testSecret), sdk.WithClientID(testClientID),
 					sdk.WithLeeway(leeway), sdk.WithClock(fixedClock(tt.now)), sdk.WithCacheSize(0))
 				if err != nil {
 					t.Fatal(err)
@@ -333,7 +333,7 @@ func TestTimeBoundaries(t *testing.T) {
 // which leeway, so that a developer can tell skew from stale tokens.
 func TestClockErrorMessages(t *testing.T) {
 	m := minter()
-	v := newVerifier(t, keysource.Static(testSecret))
+	v := newVerifier(t, keysource.MustStatic(testSecret))
 	_, err := v.Verify(context.Background(), m.Admin(sdktest.At(epoch.Add(-135*time.Second))))
 	if want := "exp was 75s ago (leeway 10s)"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("expired: got %v, want it to contain %q", err, want)
@@ -345,7 +345,7 @@ func TestClockErrorMessages(t *testing.T) {
 }
 
 func TestRotation(t *testing.T) {
-	v := newVerifier(t, keysource.Static(testSecret, prevSecret))
+	v := newVerifier(t, keysource.MustStatic(testSecret, prevSecret))
 	old := minter()
 	old.Secret = prevSecret
 
@@ -422,7 +422,7 @@ func TestKeysBoundToClients(t *testing.T) {
 }
 
 func TestWithoutAudienceCheck(t *testing.T) {
-	v, err := sdk.New(keysource.Static(testSecret), sdk.WithoutAudienceCheck(), sdk.WithClock(fixedClock(epoch)))
+	v, err := sdk.New(keysource.MustStatic(testSecret), sdk.WithoutAudienceCheck(), sdk.WithClock(fixedClock(epoch)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,7 +433,7 @@ func TestWithoutAudienceCheck(t *testing.T) {
 }
 
 func TestShopDomainSuffixes(t *testing.T) {
-	v := newVerifier(t, keysource.Static(testSecret), sdk.WithShopDomainSuffixes(".myshopify.com", ".shopify-dev.io"))
+	v := newVerifier(t, keysource.MustStatic(testSecret), sdk.WithShopDomainSuffixes(".myshopify.com", ".shopify-dev.io"))
 	m := minter()
 	m.Shop = "dev-shop.shopify-dev.io"
 	tok := m.Admin()
@@ -449,10 +449,35 @@ func TestShopDomainSuffixes(t *testing.T) {
 }
 
 func TestNoKeys(t *testing.T) {
-	v := newVerifier(t, keysource.Static()) // a misconfigured source holds no keys
+	v := newVerifier(t, emptySource{}) // a source whose first load failed holds no keys
 	tok := minter().Admin()
 	s, err := v.Verify(context.Background(), tok)
 	checkResult(t, tok, s, err, sdk.ErrNoKeys)
+}
+
+// TestErrNoKeysIsOneValue: sdk.ErrNoKeys and keysource.ErrNoKeys are the
+// same error, so either name matches a Verify error and a key source's
+// error alike.
+func TestErrNoKeysIsOneValue(t *testing.T) {
+	_, verifyErr := newVerifier(t, emptySource{}).Verify(context.Background(), minter().Admin())
+	_, sourceErr := keysource.Static()
+	_, ringErr := keysource.NewKeyring(epoch)
+	for _, tc := range []struct {
+		name string
+		err  error
+	}{
+		{"Verify without keys", verifyErr},
+		{"keysource.Static()", sourceErr},
+		{"keysource.NewKeyring()", ringErr},
+	} {
+		if !errors.Is(tc.err, sdk.ErrNoKeys) || !errors.Is(tc.err, keysource.ErrNoKeys) {
+			t.Errorf("%s: %v: errors.Is(err, sdk.ErrNoKeys) = %v, errors.Is(err, keysource.ErrNoKeys) = %v, want both true",
+				tc.name, tc.err, errors.Is(tc.err, sdk.ErrNoKeys), errors.Is(tc.err, keysource.ErrNoKeys))
+		}
+	}
+	if sdk.ErrorName(sourceErr) != "no_keys" {
+		t.Errorf("ErrorName(%v) = %q, want no_keys", sourceErr, sdk.ErrorName(sourceErr))
+	}
 }
 
 func TestNewValidatesOptions(t *testing.T) {
@@ -462,12 +487,12 @@ func TestNewValidatesOptions(t *testing.T) {
 		opts []sdk.Option
 		msg  string
 	}{
-		{"no client ID", keysource.Static(testSecret), nil, "no client ID"},
-		{"empty client ID", keysource.Static(testSecret), []sdk.Option{sdk.WithClientID("")}, "empty client ID"},
-		{"negative leeway", keysource.Static(testSecret), []sdk.Option{sdk.WithoutAudienceCheck(), sdk.WithLeeway(-time.Second)}, "leeway"},
-		{"huge leeway", keysource.Static(testSecret), []sdk.Option{sdk.WithoutAudienceCheck(), sdk.WithLeeway(time.Hour)}, "leeway"},
-		{"negative cache", keysource.Static(testSecret), []sdk.Option{sdk.WithoutAudienceCheck(), sdk.WithCacheSize(-1)}, "cache"},
-		{"bad suffix", keysource.Static(testSecret), []sdk.Option{sdk.WithoutAudienceCheck(), sdk.WithShopDomainSuffixes("myshopify.com")}, "suffix"},
+		{"no client ID", keysource.MustStatic(testSecret), nil, "no client ID"},
+		{"empty client ID", keysource.MustStatic(testSecret), []sdk.Option{sdk.WithClientID("")}, "empty client ID"},
+		{"negative leeway", keysource.MustStatic(testSecret), []sdk.Option{sdk.WithoutAudienceCheck(), sdk.WithLeeway(-time.Second)}, "leeway"},
+		{"huge leeway", keysource.MustStatic(testSecret), []sdk.Option{sdk.WithoutAudienceCheck(), sdk.WithLeeway(time.Hour)}, "leeway"},
+		{"negative cache", keysource.MustStatic(testSecret), []sdk.Option{sdk.WithoutAudienceCheck(), sdk.WithCacheSize(-1)}, "cache"},
+		{"bad suffix", keysource.MustStatic(testSecret), []sdk.Option{sdk.WithoutAudienceCheck(), sdk.WithShopDomainSuffixes("myshopify.com")}, "suffix"},
 		{"nil source", nil, []sdk.Option{sdk.WithoutAudienceCheck()}, "nil key source"},
 	}
 	for _, tt := range tests {
@@ -487,7 +512,7 @@ func TestNewValidatesOptions(t *testing.T) {
 // served past exp + leeway.
 func TestCachedSessionRechecksExpiry(t *testing.T) {
 	now := epoch
-	v, err := sdk.New(keysource.Static(testSecret), sdk.WithClientID(testClientID), sdk.WithClock(func() time.Time { return now }))
+	v, err := sdk.New(keysource.MustStatic(testSecret), sdk.WithClientID(testClientID), sdk.WithClock(func() time.Time { return now }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -505,7 +530,7 @@ func TestCachedSessionRechecksExpiry(t *testing.T) {
 }
 
 func TestVerifierStringHidesKeys(t *testing.T) {
-	v := newVerifier(t, keysource.Static(testSecret))
+	v := newVerifier(t, keysource.MustStatic(testSecret))
 	for _, format := range []string{"%v", "%+v", "%s", "%#v"} {
 		if out := fmt.Sprintf(format, v); strings.Contains(out, testSecret) {
 			t.Errorf("%s of verifier shows the secret: %s", format, out)

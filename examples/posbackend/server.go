@@ -188,7 +188,7 @@ func openKeySource(ctx context.Context, cfg config, logger *slog.Logger) (keysou
 		b := make([]byte, 32)
 		_, _ = rand.Read(b) // crypto/rand.Read never fails
 		secret := hex.EncodeToString(b)
-		src, err := keysource.NewStatic(secret)
+		src, err := keysource.Static(secret)
 		if err != nil {
 			return nil, nil, nil, err
 		}

@@ -242,7 +242,7 @@ func compare(t *testing.T, v *sdk.Verifier, token string, now time.Time) {
 }
 
 func diffVerifier(t testing.TB) *sdk.Verifier {
-	v, err := sdk.New(keysource.Static(testSecret, prevSecret), sdk.WithClientID(testClientID),
+	v, err := sdk.New(keysource.MustStatic(testSecret, prevSecret), sdk.WithClientID(testClientID),
 		sdk.WithClock(fixedClock(epoch)), sdk.WithCacheSize(0))
 	if err != nil {
 		t.Fatal(err)
@@ -323,7 +323,7 @@ func FuzzDifferential(f *testing.F) {
 		vv := v
 		if skew != 0 {
 			var err error
-			vv, err = sdk.New(keysource.Static(testSecret, prevSecret), sdk.WithClientID(testClientID),
+			vv, err = sdk.New(keysource.MustStatic(testSecret, prevSecret), sdk.WithClientID(testClientID),
 				sdk.WithClock(fixedClock(now)), sdk.WithCacheSize(0))
 			if err != nil {
 				t.Fatal(err)

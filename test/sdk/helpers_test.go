@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/sdk"
 	"github.com/possession-dev/possession/sdk/sdktest"
 )
@@ -111,3 +112,8 @@ func payloadJSON(extra string) string {
 		testShop, testShop, testClientID, now+60, now, now)
 	return p + extra + "}"
 }
+
+// emptySource has no keys, as a source whose first load failed.
+type emptySource struct{}
+
+func (emptySource) Keyring() *keysource.Keyring { return nil }

@@ -80,7 +80,7 @@ func get(headers map[string][]string) *http.Request {
 }
 
 func TestMiddlewareHintsOnSpan(t *testing.T) {
-	v := mwVerifier(t, keysource.Static(mwSecret))
+	v := mwVerifier(t, keysource.MustStatic(mwSecret))
 	got := hintSpanAttributes(t, v)
 	want := map[attribute.Key]int64{
 		"shopify.pos.client_reported.shop_id":         1001,
@@ -104,7 +104,7 @@ func TestMiddlewareHintsFollowUserIDPrivacy(t *testing.T) {
 		"hashed":  sdk.WithHashedUserID([]byte("0123456789abcdef0123")),
 	} {
 		t.Run(name, func(t *testing.T) {
-			v, err := sdk.New(keysource.Static(mwSecret), sdk.WithClientID(mwClientID), sdk.WithClock(func() time.Time { return mwNow }), opt)
+			v, err := sdk.New(keysource.MustStatic(mwSecret), sdk.WithClientID(mwClientID), sdk.WithClock(func() time.Time { return mwNow }), opt)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -173,7 +173,7 @@ func TestTelemetryLeaksNoTokenOrSecret(t *testing.T) {
 	}
 
 	rec := newRecording(t)
-	src, err := keysource.NewStatic(secrets...)
+	src, err := keysource.Static(secrets...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,7 +76,7 @@ func telMinter() sdktest.Minter {
 func newTelVerifier(t testing.TB, src keysource.Source, opts ...sdk.Option) *sdk.Verifier {
 	t.Helper()
 	if src == nil {
-		src = keysource.Static(telSecret)
+		src = keysource.MustStatic(telSecret)
 	}
 	opts = append([]sdk.Option{sdk.WithClientID(telClientID), sdk.WithClock(func() time.Time { return telemetryNow })}, opts...)
 	v, err := sdk.New(src, opts...)
@@ -181,7 +181,7 @@ func TestTelemetryOutcomes(t *testing.T) {
 		{name: "not yet valid", token: m.Admin(sdktest.Set("nbf", telemetryNow.Add(time.Hour).Unix())), wantErr: sdk.ErrNotYetValid, outcome: "not_yet_valid"},
 		{name: "audience", token: otherApp.Admin(), wantErr: sdk.ErrAudience, outcome: "audience"},
 		{name: "issuer", token: badShop.Admin(), wantErr: sdk.ErrIssuer, outcome: "issuer"},
-		{name: "no keys", src: keysource.Static(), token: m.Admin(), wantErr: sdk.ErrNoKeys, outcome: "no_keys"},
+		{name: "no keys", src: emptySource{}, token: m.Admin(), wantErr: sdk.ErrNoKeys, outcome: "no_keys"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
