@@ -34,7 +34,8 @@ var (
 	ErrNoKeys = keysource.ErrNoKeys
 )
 
-// Sentinel errors of the HTTP middleware (passed to WithOnReject).
+// Sentinel errors of the HTTP middleware (passed to WithErrorHandler and
+// WithOnReject).
 var (
 	// ErrNoToken: the request carries no usable bearer token (no
 	// Authorization header, another scheme, "Bearer" without a token, or
@@ -43,6 +44,9 @@ var (
 	// ErrHint: a client hint header is malformed or contradicts the
 	// verified token (user ID, shop domain).
 	ErrHint = errors.New("sdk: bad client hint")
+	// ErrOrigin: a CORS preflight from an origin that WithAllowedOrigins
+	// does not allow.
+	ErrOrigin = errors.New("sdk: origin not allowed")
 )
 
 // sentinels pairs every sentinel with its short name, the one list that
@@ -61,6 +65,7 @@ var sentinels = [...]struct {
 	{ErrNoKeys, "no_keys"},
 	{ErrNoToken, "no_token"},
 	{ErrHint, "hint"},
+	{ErrOrigin, "origin"},
 }
 
 // sentinelIndex returns the position in sentinels of the sentinel err

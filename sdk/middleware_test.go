@@ -398,9 +398,12 @@ func TestMiddlewareCORS(t *testing.T) {
 		}
 	})
 	t.Run("preflight from other origin", func(t *testing.T) {
-		resp, s, _ := serve(t, v, preflight("https://evil.example"), allow)
+		resp, s, rej := serve(t, v, preflight("https://evil.example"), allow)
 		if resp.StatusCode != http.StatusForbidden || s != nil {
 			t.Fatalf("status %d", resp.StatusCode)
+		}
+		if rej == nil || rej.status != http.StatusForbidden || !errors.Is(rej.err, sdk.ErrOrigin) {
+			t.Errorf("rejection %+v, want 403 with ErrOrigin", rej)
 		}
 		if resp.Header.Get("Access-Control-Allow-Origin") != "" {
 			t.Error("Allow-Origin set for a foreign origin")

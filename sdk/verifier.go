@@ -273,8 +273,24 @@ func splitStandard(token string) (header, payload, sig string, ok bool) {
 	return header, token[h+1 : n-sigLen-1], token[n-sigLen:], true
 }
 
+// errBearerPrefix is the error for a token that still carries the
+// Authorization header's scheme.
+var errBearerPrefix = fmt.Errorf("%w: the token starts with \"Bearer \": pass Verify the token alone, not the Authorization header's value (sdk.TokenFromRequest extracts it from a request)", ErrMalformed)
+
+// hasBearerPrefix reports whether token starts with "Bearer" and a space
+// or tab, in any case: an Authorization header's value passed as a token.
+func hasBearerPrefix(token string) bool {
+	const scheme = "bearer"
+	return len(token) > len(scheme) && strings.EqualFold(token[:len(scheme)], scheme) &&
+		(token[len(scheme)] == ' ' || token[len(scheme)] == '\t')
+}
+
 // split splits any token into its three segments, or says why it cannot.
 func split(token string) (header, payload, sig string, err error) {
+	if hasBearerPrefix(token) {
+		// Never valid base64url; say what to do instead of what is wrong.
+		return "", "", "", errBearerPrefix
+	}
 	dot1 := strings.IndexByte(token, '.')
 	if dot1 < 0 {
 		return "", "", "", fmt.Errorf("%w: not a JWT (want three dot-separated segments)", ErrMalformed)

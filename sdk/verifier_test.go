@@ -553,3 +553,23 @@ func TestErrorName(t *testing.T) {
 		t.Errorf("ErrorName(nil) not empty")
 	}
 }
+
+// TestVerifyBearerHeaderValue: passing the Authorization header's value
+// instead of the token is ErrMalformed with a message that says what to do.
+func TestVerifyBearerHeaderValue(t *testing.T) {
+	v := newVerifier(t, keysource.MustStatic(testSecret))
+	tok := minter().Admin()
+	for _, value := range []string{"Bearer " + tok, "bearer\t" + tok, "BEARER  " + tok, "Bearer x"} {
+		s, err := v.Verify(context.Background(), value)
+		checkResult(t, value, s, err, sdk.ErrMalformed)
+		if !strings.Contains(err.Error(), `starts with "Bearer "`) || !strings.Contains(err.Error(), "sdk.TokenFromRequest") {
+			t.Errorf("Verify(%.10q...) error %q does not say to pass the token alone", value, err)
+		}
+	}
+	// A token that merely starts with the letters is not mistaken for one.
+	s, err := v.Verify(context.Background(), "Bearerx.y.z")
+	checkResult(t, "Bearerx.y.z", s, err, sdk.ErrMalformed)
+	if strings.Contains(err.Error(), "Bearer") {
+		t.Errorf("error %q blames a Bearer prefix", err)
+	}
+}
