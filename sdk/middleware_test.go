@@ -265,11 +265,14 @@ func TestMiddlewareHints(t *testing.T) {
 		{name: "all", hints: map[string][]string{
 			sdk.HeaderShopID: {"1001"}, sdk.HeaderUserID: {mwUser}, sdk.HeaderLocationID: {"77"},
 			sdk.HeaderStaffMemberID: {"9"}, sdk.HeaderShopDomain: {mwShop},
-		}, want: sdk.Hints{ShopID: 1001, UserID: 4242, LocationID: 77, StaffMemberID: 9}},
+		}, want: sdk.Hints{ShopID: 1001, UserID: mwUser, LocationID: 77, StaffMemberID: "9"}},
 		{name: "surrounding spaces", hints: map[string][]string{sdk.HeaderLocationID: {"  77 "}}, want: sdk.Hints{LocationID: 77}},
 		{name: "shop domain other case", hints: map[string][]string{sdk.HeaderShopDomain: {"MW-Shop.MyShopify.com"}}, want: sdk.Hints{}},
 		{name: "largest ID", hints: map[string][]string{sdk.HeaderShopID: {"9223372036854775807"}}, want: sdk.Hints{ShopID: 9223372036854775807}},
-		{name: "staff member differs from user", hints: map[string][]string{sdk.HeaderUserID: {mwUser}, sdk.HeaderStaffMemberID: {"5"}}, want: sdk.Hints{UserID: 4242, StaffMemberID: 5}},
+		{name: "user ID types agree", hints: map[string][]string{sdk.HeaderUserID: {" " + mwUser + "\t"}}, want: sdk.Hints{UserID: mwUser}},
+		{name: "staff member ID validated", hints: map[string][]string{sdk.HeaderStaffMemberID: {"007"}}, wantErr: true, wantInMsg: sdk.HeaderStaffMemberID},
+		{name: "user ID validated", hints: map[string][]string{sdk.HeaderUserID: {"0" + mwUser}}, wantErr: true, wantInMsg: sdk.HeaderUserID},
+		{name: "staff member differs from user", hints: map[string][]string{sdk.HeaderUserID: {mwUser}, sdk.HeaderStaffMemberID: {"5"}}, want: sdk.Hints{UserID: mwUser, StaffMemberID: "5"}},
 
 		{name: "user contradicts sub", hints: map[string][]string{sdk.HeaderUserID: {"4243"}}, wantErr: true, wantInMsg: sdk.HeaderUserID + " contradicts"},
 		{name: "shop contradicts dest", hints: map[string][]string{sdk.HeaderShopDomain: {"other.myshopify.com"}}, wantErr: true, wantInMsg: sdk.HeaderShopDomain + " contradicts"},
@@ -313,6 +316,10 @@ func TestMiddlewareHints(t *testing.T) {
 			}
 			if s.Hints != tt.want {
 				t.Errorf("hints = %+v, want %+v", s.Hints, tt.want)
+			}
+			// Same type, same value: the hint is the token's user.
+			if s.Hints.UserID != "" && s.Hints.UserID != s.UserID {
+				t.Errorf("Hints.UserID %q != Session.UserID %q", s.Hints.UserID, s.UserID)
 			}
 		})
 	}

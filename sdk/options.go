@@ -3,6 +3,7 @@ package sdk
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -32,14 +33,14 @@ type config struct {
 
 func newConfig(opts []Option) (config, error) {
 	c := config{
-		leeway:       defaultLeeway,
-		now:          time.Now,
-		cacheSize:    defaultCacheSize,
-		shopSuffixes: []string{".myshopify.com"},
+		leeway:    defaultLeeway,
+		now:       time.Now,
+		cacheSize: defaultCacheSize,
 	}
 	for _, o := range opts {
 		o.apply(&c)
 	}
+	c.shopSuffixes = withDefaultSuffix(c.shopSuffixes)
 	var errs []error
 	if len(c.clientIDs) == 0 && !c.noAudienceCheck {
 		errs = append(errs, errors.New("sdk: no client ID: pass sdk.WithClientID(yourAppClientID), or sdk.WithoutAudienceCheck() to accept tokens for any app signed with your keys"))
@@ -61,6 +62,18 @@ func newConfig(opts []Option) (config, error) {
 		}
 	}
 	return c, errors.Join(errs...)
+}
+
+// withDefaultSuffix returns ".myshopify.com" followed by the other
+// suffixes, each once.
+func withDefaultSuffix(extra []string) []string {
+	out := []string{defaultShopSuffix}
+	for _, s := range extra {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // WithClientID sets the app's client ID (API key): a token's aud must equal
@@ -101,9 +114,15 @@ func WithCacheSize(n int) Option {
 	return optionFunc(func(c *config) { c.cacheSize = n })
 }
 
-// WithShopDomainSuffixes replaces the allowed shop domain suffixes (default
-// ".myshopify.com"). A shop domain is a single DNS label followed by one of
-// them: "example" + ".myshopify.com".
+// defaultShopSuffix is the suffix of every real shop's domain.
+const defaultShopSuffix = ".myshopify.com"
+
+// WithShopDomainSuffixes allows shop domains ending in the given suffixes
+// besides ".myshopify.com", which stays allowed: for a development or
+// test platform whose shops live elsewhere. A shop domain is a single DNS
+// label followed by an allowed suffix: "example" + ".myshopify.com". Each
+// suffix starts with a dot and is a lower-case host name; the option may
+// be given several times.
 func WithShopDomainSuffixes(suffixes ...string) Option {
-	return optionFunc(func(c *config) { c.shopSuffixes = append([]string(nil), suffixes...) })
+	return optionFunc(func(c *config) { c.shopSuffixes = append(c.shopSuffixes, suffixes...) })
 }

@@ -64,18 +64,19 @@ func TestWithHashedUserIDRejectsShortKey(t *testing.T) {
 }
 
 func TestHintAttributes(t *testing.T) {
-	got := attrMap(hintAttributes(Hints{ShopID: 1, LocationID: 2, StaffMemberID: 3}))
-	want := map[attribute.Key]int64{
-		otel.ClientReportedShopIDKey:        1,
-		otel.ClientReportedLocationIDKey:    2,
-		otel.ClientReportedStaffMemberIDKey: 3,
+	got := attrMap(hintAttributes(Hints{ShopID: 1, LocationID: 2, StaffMemberID: "3", UserID: "4"}))
+	want := map[attribute.Key]attribute.Value{
+		otel.ClientReportedShopIDKey:        attribute.Int64Value(1),
+		otel.ClientReportedLocationIDKey:    attribute.Int64Value(2),
+		otel.ClientReportedStaffMemberIDKey: attribute.StringValue("3"),
+		otel.ClientReportedUserIDKey:        attribute.StringValue("4"),
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d attributes %v, want %d", len(got), got, len(want))
 	}
 	for k, w := range want {
-		if got[k].AsInt64() != w {
-			t.Errorf("%s = %v, want %d", k, got[k], w)
+		if got[k] != w {
+			t.Errorf("%s = %v (%s), want %v (%s)", k, got[k].AsInterface(), got[k].Type(), w.AsInterface(), w.Type())
 		}
 	}
 	if a := hintAttributes(Hints{}); len(a) != 0 {

@@ -435,6 +435,9 @@ func TestWithoutAudienceCheck(t *testing.T) {
 func TestShopDomainSuffixes(t *testing.T) {
 	v := newVerifier(t, keysource.MustStatic(testSecret), sdk.WithShopDomainSuffixes(".myshopify.com", ".shopify-dev.io"))
 	m := minter()
+	tok0 := m.Admin()
+	s0, err := v.Verify(context.Background(), tok0)
+	checkResult(t, tok0, s0, err, nil)
 	m.Shop = "dev-shop.shopify-dev.io"
 	tok := m.Admin()
 	s, err := v.Verify(context.Background(), tok)
@@ -477,6 +480,28 @@ func TestErrNoKeysIsOneValue(t *testing.T) {
 	}
 	if sdk.ErrorName(sourceErr) != "no_keys" {
 		t.Errorf("ErrorName(%v) = %q, want no_keys", sourceErr, sdk.ErrorName(sourceErr))
+	}
+}
+
+// TestShopDomainSuffixesAdd: the option adds suffixes; .myshopify.com
+// (every real shop) stays allowed.
+func TestShopDomainSuffixesAdd(t *testing.T) {
+	v := newVerifier(t, keysource.MustStatic(testSecret),
+		sdk.WithShopDomainSuffixes(".shopify-dev.io"), sdk.WithShopDomainSuffixes(".example.test"))
+	for _, tc := range []struct {
+		shop string
+		want error
+	}{
+		{"real-shop.myshopify.com", nil},
+		{"dev-shop.shopify-dev.io", nil},
+		{"test-shop.example.test", nil},
+		{"other.example.io", sdk.ErrIssuer},
+	} {
+		m := minter()
+		m.Shop = tc.shop
+		tok := m.Admin()
+		s, err := v.Verify(context.Background(), tok)
+		checkResult(t, tok, s, err, tc.want)
 	}
 }
 

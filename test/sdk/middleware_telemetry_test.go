@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,15 +83,16 @@ func get(headers map[string][]string) *http.Request {
 func TestMiddlewareHintsOnSpan(t *testing.T) {
 	v := mwVerifier(t, keysource.MustStatic(mwSecret))
 	got := hintSpanAttributes(t, v)
-	want := map[attribute.Key]int64{
-		"shopify.pos.client_reported.shop_id":         1001,
-		"shopify.pos.client_reported.user_id":         4242,
-		"shopify.pos.client_reported.location_id":     77,
-		"shopify.pos.client_reported.staff_member_id": 9,
+	// Shop and location IDs are integers; user IDs are strings, as user.id.
+	want := map[attribute.Key]attribute.Value{
+		"shopify.pos.client_reported.shop_id":         attribute.Int64Value(1001),
+		"shopify.pos.client_reported.user_id":         attribute.StringValue("4242"),
+		"shopify.pos.client_reported.location_id":     attribute.Int64Value(77),
+		"shopify.pos.client_reported.staff_member_id": attribute.StringValue("9"),
 	}
 	for k, w := range want {
 		if got[k] != w {
-			t.Errorf("%s = %d, want %d (all: %v)", k, got[k], w, got)
+			t.Errorf("%s = %v (%s), want %v (%s) (all: %v)", k, got[k].String(), got[k].Type(), w.String(), w.Type(), got)
 		}
 	}
 }
@@ -112,7 +114,7 @@ func TestMiddlewareHintsFollowUserIDPrivacy(t *testing.T) {
 			if _, ok := got["shopify.pos.client_reported.user_id"]; ok {
 				t.Errorf("user ID hint recorded despite the privacy option: %v", got)
 			}
-			if got["shopify.pos.client_reported.location_id"] != 77 {
+			if got["shopify.pos.client_reported.location_id"] != attribute.Int64Value(77) {
 				t.Errorf("other hints missing: %v", got)
 			}
 		})
@@ -120,8 +122,8 @@ func TestMiddlewareHintsFollowUserIDPrivacy(t *testing.T) {
 }
 
 // hintSpanAttributes serves a request with every hint under a recording
-// server span and returns the span's integer attributes.
-func hintSpanAttributes(t *testing.T, v *sdk.Verifier) map[attribute.Key]int64 {
+// server span and returns the span's client-reported attributes.
+func hintSpanAttributes(t *testing.T, v *sdk.Verifier) map[attribute.Key]attribute.Value {
 	t.Helper()
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
@@ -141,10 +143,10 @@ func hintSpanAttributes(t *testing.T, v *sdk.Verifier) map[attribute.Key]int64 {
 	if len(ended) != 1 {
 		t.Fatalf("%d spans", len(ended))
 	}
-	got := map[attribute.Key]int64{}
+	got := map[attribute.Key]attribute.Value{}
 	for _, kv := range ended[0].Attributes() {
-		if kv.Value.Type() == attribute.INT64 {
-			got[kv.Key] = kv.Value.AsInt64()
+		if strings.Contains(string(kv.Key), ".client_reported.") {
+			got[kv.Key] = kv.Value
 		}
 	}
 	return got
