@@ -19,6 +19,12 @@ const (
 	defaultLeeway    = 10 * time.Second
 	defaultCacheSize = 10_000
 	maxLeeway        = 5 * time.Minute
+	// maxCacheSize bounds WithCacheSize: a million sessions, about 1.3 GB
+	// of cached sessions at 1.26 KB each, and 16 MB of index allocated by
+	// New. Far more than one process sees within a token's minute.
+	maxCacheSize = 1 << 20
+	// maxTokenSizeLimit bounds WithMaxTokenSize.
+	maxTokenSizeLimit = 64 << 10
 )
 
 type config struct {
@@ -27,15 +33,17 @@ type config struct {
 	leeway          time.Duration
 	now             func() time.Time
 	cacheSize       int
+	maxTokenSize    int
 	shopSuffixes    []string
 	telemetryConfig
 }
 
 func newConfig(opts []Option) (config, error) {
 	c := config{
-		leeway:    defaultLeeway,
-		now:       time.Now,
-		cacheSize: defaultCacheSize,
+		leeway:       defaultLeeway,
+		now:          time.Now,
+		cacheSize:    defaultCacheSize,
+		maxTokenSize: MaxTokenSize,
 	}
 	for _, o := range opts {
 		o.apply(&c)
@@ -55,6 +63,12 @@ func newConfig(opts []Option) (config, error) {
 	}
 	if c.cacheSize < 0 {
 		errs = append(errs, fmt.Errorf("sdk: negative cache size %d", c.cacheSize))
+	}
+	if c.cacheSize > maxCacheSize {
+		errs = append(errs, fmt.Errorf("sdk: cache size %d is more than the limit of %d sessions", c.cacheSize, maxCacheSize))
+	}
+	if c.maxTokenSize < 1 || c.maxTokenSize > maxTokenSizeLimit {
+		errs = append(errs, fmt.Errorf("sdk: max token size %d out of range [1, %d]", c.maxTokenSize, maxTokenSizeLimit))
 	}
 	for _, s := range c.shopSuffixes {
 		if !strings.HasPrefix(s, ".") || !isHostname(s[1:]) {
@@ -109,9 +123,20 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithCacheSize bounds the verified-session cache (default 10,000
-// sessions); 0 disables it.
+// sessions, about 12.6 MB when full); 0 disables it. At most 1,048,576
+// (2^20): New returns an error for more, and for a negative size. New
+// allocates the cache's index at once, about 16 bytes per session; the
+// sessions themselves (about 1.26 KB each) as they are cached.
 func WithCacheSize(n int) Option {
 	return optionFunc(func(c *config) { c.cacheSize = n })
+}
+
+// WithMaxTokenSize sets the longest token Verify accepts, in bytes
+// (default MaxTokenSize, 4096; at most 65536): longer ones are
+// ErrMalformed before anything is decoded. Shopify's session tokens are
+// under 1 KiB; raise the limit only for tokens that carry more claims.
+func WithMaxTokenSize(n int) Option {
+	return optionFunc(func(c *config) { c.maxTokenSize = n })
 }
 
 // defaultShopSuffix is the suffix of every real shop's domain.

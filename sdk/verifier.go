@@ -14,11 +14,13 @@ import (
 	"github.com/possession-dev/possession/keysource"
 )
 
-// MaxTokenSize is the longest token Verify decodes. Real session tokens are
-// well under 1 KiB; anything longer is rejected before any decoding.
+// MaxTokenSize is the longest token Verify decodes by default
+// (WithMaxTokenSize changes it). Real session tokens are well under 1 KiB;
+// anything longer is rejected before any decoding.
 const MaxTokenSize = 4096
 
-// maxSegment bounds a decoded header or payload (3/4 of MaxTokenSize).
+// maxSegment bounds a decoded header, and the payload of a token of at
+// most MaxTokenSize bytes.
 const maxSegment = MaxTokenSize * 3 / 4
 
 // sigLen is the base64url length of an HMAC-SHA256 signature.
@@ -42,6 +44,9 @@ type Verifier struct {
 	macs      atomic.Pointer[macSet]
 	cache     *sessionCache
 	tel       *telemetry
+	// bigBufs holds payload decode buffers when WithMaxTokenSize allows
+	// tokens longer than MaxTokenSize; nil otherwise (payloadBufs serves).
+	bigBufs *sync.Pool
 }
 
 // New returns a Verifier that checks tokens against src's keys. It fails if
@@ -59,6 +64,10 @@ func New(src keysource.Source, opts ...Option) (*Verifier, error) {
 	v.refresher, _ = src.(keysource.UnknownSignerRefresher)
 	if cfg.cacheSize > 0 {
 		v.cache = newSessionCache(cfg.cacheSize)
+	}
+	if cfg.maxTokenSize > MaxTokenSize {
+		size := b64.DecodedLen(cfg.maxTokenSize)
+		v.bigBufs = &sync.Pool{New: func() any { b := make([]byte, size); return &b }}
 	}
 	if v.tel, err = newTelemetry(v); err != nil {
 		return nil, err
@@ -115,8 +124,8 @@ func (v *Verifier) verify(ctx context.Context, token string) outcome {
 	if len(token) == 0 {
 		return outcome{err: fmt.Errorf("%w: empty token", ErrMalformed)}
 	}
-	if len(token) > MaxTokenSize {
-		return outcome{err: fmt.Errorf("%w: token is %d bytes, limit is %d", ErrMalformed, len(token), MaxTokenSize)}
+	if len(token) > v.cfg.maxTokenSize {
+		return outcome{err: fmt.Errorf("%w: token is %d bytes, limit is %d", ErrMalformed, len(token), v.cfg.maxTokenSize)}
 	}
 	ring := v.src.Keyring()
 	now := v.cfg.now()
@@ -181,9 +190,16 @@ func (v *Verifier) verifyUncached(ctx context.Context, token string, ring *keyso
 	// parsing) so that garbage is reported as malformed, not as forged.
 	// The decode buffer comes from a pool: a 3 KiB stack array would be
 	// zeroed on every call.
-	bp := payloadBufs.Get().(*[maxSegment]byte)
-	defer payloadBufs.Put(bp)
-	buf := bp[:]
+	var buf []byte
+	if v.bigBufs == nil {
+		bp := payloadBufs.Get().(*[maxSegment]byte)
+		defer payloadBufs.Put(bp)
+		buf = bp[:]
+	} else {
+		bp := v.bigBufs.Get().(*[]byte)
+		defer v.bigBufs.Put(bp)
+		buf = *bp
+	}
 	n, ok := decodeSegment(buf, payload)
 	if !ok || n != b64.DecodedLen(len(payload)) {
 		return shapeFirst(fmt.Errorf("%w: payload is not base64url", ErrMalformed))
@@ -325,6 +341,10 @@ func (v *Verifier) macsFor(ring *keysource.Keyring) *macSet {
 
 func checkHeader(header string) error {
 	var buf [maxSegment]byte
+	if b64.DecodedLen(len(header)) > len(buf) {
+		// Only reachable with WithMaxTokenSize above MaxTokenSize.
+		return fmt.Errorf("%w: header segment is %d characters, limit is %d", ErrMalformed, len(header), b64.EncodedLen(len(buf)))
+	}
 	n, ok := decodeSegment(buf[:], header)
 	if !ok || n != b64.DecodedLen(len(header)) {
 		return fmt.Errorf("%w: header is not base64url", ErrMalformed)

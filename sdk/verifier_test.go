@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -596,5 +597,85 @@ func TestVerifyBearerHeaderValue(t *testing.T) {
 	checkResult(t, "Bearerx.y.z", s, err, sdk.ErrMalformed)
 	if strings.Contains(err.Error(), "Bearer") {
 		t.Errorf("error %q blames a Bearer prefix", err)
+	}
+}
+
+// TestMaxTokenSize: the size limit is MaxTokenSize by default and
+// WithMaxTokenSize changes it both ways; a large limit does not let a
+// long header overrun the header's decode buffer.
+func TestMaxTokenSize(t *testing.T) {
+	m := minter()
+	padded := func(n int) string { // a valid token of n-2 to n bytes
+		t.Helper()
+		var tok string
+		base := len(m.Admin(sdktest.Set("pad", "")))
+		for pad := max(0, (n-base)*3/4-8); ; pad++ {
+			next := m.Admin(sdktest.Set("pad", strings.Repeat("x", pad)))
+			if len(next) > n {
+				break
+			}
+			tok = next
+		}
+		if len(tok) < n-2 {
+			t.Fatalf("padded token of %d bytes, want %d-%d", len(tok), n-2, n)
+		}
+		return tok
+	}
+	atDefault, overDefault := padded(sdk.MaxTokenSize), padded(sdk.MaxTokenSize+4)
+	big := padded(9000)
+	longHeader := signRaw(t, testSecret, `{"alg":"HS256","typ":"JWT","x":"`+strings.Repeat("h", 6000)+`"}`, payloadJSON(""))
+
+	tests := []struct {
+		name  string
+		opts  []sdk.Option
+		token string
+		want  error
+	}{
+		{"default: at the limit", nil, atDefault, nil},
+		{"default: over the limit", nil, overDefault, sdk.ErrMalformed},
+		{"default: 9000 bytes", nil, big, sdk.ErrMalformed},
+		{"raised: 9000 bytes", []sdk.Option{sdk.WithMaxTokenSize(10_000)}, big, nil},
+		{"raised: long header", []sdk.Option{sdk.WithMaxTokenSize(10_000)}, longHeader, sdk.ErrMalformed},
+		{"lowered: a real token", []sdk.Option{sdk.WithMaxTokenSize(100)}, m.Admin(), sdk.ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, cache := range []int{0, 10} {
+				v := newVerifier(t, keysource.MustStatic(testSecret), append(tt.opts, sdk.WithCacheSize(cache))...)
+				for range 2 { // twice: the second may come from the cache
+					s, err := v.Verify(context.Background(), tt.token)
+					checkResult(t, tt.token, s, err, tt.want)
+				}
+			}
+		})
+	}
+	_, err := newVerifier(t, keysource.MustStatic(testSecret), sdk.WithMaxTokenSize(100)).Verify(context.Background(), m.Admin())
+	if !strings.Contains(err.Error(), "limit is 100") {
+		t.Errorf("error %q does not give the configured limit", err)
+	}
+}
+
+// TestNewBoundsSizes: sizes too large to allocate, or nonsensical, are
+// errors from New, never a crash.
+func TestNewBoundsSizes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opt  sdk.Option
+		ok   bool
+	}{
+		{"cache at the limit", sdk.WithCacheSize(1 << 20), true},
+		{"cache over the limit", sdk.WithCacheSize(1<<20 + 1), false},
+		{"cache of MaxInt", sdk.WithCacheSize(math.MaxInt), false},
+		{"token size at the limit", sdk.WithMaxTokenSize(64 << 10), true},
+		{"token size over the limit", sdk.WithMaxTokenSize(64<<10 + 1), false},
+		{"token size zero", sdk.WithMaxTokenSize(0), false},
+		{"token size negative", sdk.WithMaxTokenSize(-1), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := sdk.New(keysource.MustStatic(testSecret), sdk.WithClientID(testClientID), tc.opt)
+			if tc.ok != (err == nil) || (v == nil) == (err == nil) {
+				t.Fatalf("New = %v, %v; want ok = %v", v, err, tc.ok)
+			}
+		})
 	}
 }
