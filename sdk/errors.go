@@ -2,6 +2,8 @@ package sdk
 
 import (
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/possession-dev/possession/keysource"
 )
@@ -48,6 +50,51 @@ var (
 	// does not allow.
 	ErrOrigin = errors.New("sdk: origin not allowed")
 )
+
+// ExpiredError is the error of a token past its expiry: errors.Is(err,
+// ErrExpired) holds, and errors.As(err, &e) gives the times, to log by how
+// much a token expired or to tell clock skew from a stale token. It holds
+// no token content. Its message is built only when read, so a flood of
+// expired tokens costs one small allocation each.
+type ExpiredError struct {
+	// ExpiresAt is the token's exp.
+	ExpiresAt time.Time
+	// Now is the verifier's clock at the check.
+	Now time.Time
+	// Leeway is the allowance in force: the token failed because Now >=
+	// ExpiresAt + Leeway.
+	Leeway time.Duration
+}
+
+func (e *ExpiredError) Error() string {
+	return fmt.Sprintf("%v: exp was %s ago (leeway %v)", ErrExpired, seconds(e.Now.Sub(e.ExpiresAt)), e.Leeway)
+}
+
+// Unwrap returns ErrExpired.
+func (e *ExpiredError) Unwrap() error { return ErrExpired }
+
+// NotYetValidError is the error of a token whose nbf or iat lies beyond the
+// leeway in the future, usually a sign that this server's clock is behind:
+// errors.Is(err, ErrNotYetValid) holds, and errors.As(err, &e) gives the
+// times. It holds no token content.
+type NotYetValidError struct {
+	// Claim is the claim that failed: "nbf" or "iat".
+	Claim string
+	// ValidFrom is that claim's time.
+	ValidFrom time.Time
+	// Now is the verifier's clock at the check.
+	Now time.Time
+	// Leeway is the allowance in force: the token failed because Now <
+	// ValidFrom - Leeway.
+	Leeway time.Duration
+}
+
+func (e *NotYetValidError) Error() string {
+	return fmt.Sprintf("%v: %s is %s in the future (leeway %v); check this server's clock", ErrNotYetValid, e.Claim, seconds(e.ValidFrom.Sub(e.Now)), e.Leeway)
+}
+
+// Unwrap returns ErrNotYetValid.
+func (e *NotYetValidError) Unwrap() error { return ErrNotYetValid }
 
 // sentinels pairs every sentinel with its short name, the one list that
 // errorName and the telemetry's precomputed metric attributes both use.

@@ -78,3 +78,20 @@ func ExampleWithoutAudienceCheck() {
 	fmt.Println(v != nil, err)
 	// Output: true <nil>
 }
+
+func ExampleExpiredError() {
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	v, _ := sdk.New(keysource.MustStatic("your-client-secret"), sdk.WithClientID("your-client-id"), sdk.WithClock(clock))
+	pos := sdktest.Minter{Secret: "your-client-secret", ClientID: "your-client-id", Now: clock}
+
+	_, err := v.Verify(context.Background(), pos.Admin(sdktest.At(now.Add(-90*time.Second))))
+	var expired *sdk.ExpiredError
+	if errors.As(err, &expired) {
+		fmt.Println("expired", expired.Now.Sub(expired.ExpiresAt), "ago, leeway", expired.Leeway)
+	}
+	fmt.Println(errors.Is(err, sdk.ErrExpired))
+	// Output:
+	// expired 30s ago, leeway 10s
+	// true
+}

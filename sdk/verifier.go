@@ -382,18 +382,18 @@ func (v *Verifier) checkClaims(c *claims, buf []byte, key *macKey, now time.Time
 		return fmt.Errorf("%w: no exp claim; a token without expiry is never accepted", ErrMalformed)
 	}
 	// Valid iff now < exp + leeway.
-	if deadline := time.Unix(c.exp, 0).Add(leeway); !now.Before(deadline) {
-		return &timeError{sentinel: ErrExpired, claim: "exp", by: now.Sub(time.Unix(c.exp, 0)), leeway: leeway}
+	if exp := time.Unix(c.exp, 0); !now.Before(exp.Add(leeway)) {
+		return &ExpiredError{ExpiresAt: exp, Now: now, Leeway: leeway}
 	}
 	// Valid iff now >= nbf - leeway.
 	if c.has&hasNbf != 0 {
-		if start := time.Unix(c.nbf, 0).Add(-leeway); now.Before(start) {
-			return &timeError{sentinel: ErrNotYetValid, claim: "nbf", by: time.Unix(c.nbf, 0).Sub(now), leeway: leeway}
+		if nbf := time.Unix(c.nbf, 0); now.Before(nbf.Add(-leeway)) {
+			return &NotYetValidError{Claim: "nbf", ValidFrom: nbf, Now: now, Leeway: leeway}
 		}
 	}
 	if c.has&hasIat != 0 {
-		if start := time.Unix(c.iat, 0).Add(-leeway); now.Before(start) {
-			return &timeError{sentinel: ErrNotYetValid, claim: "iat", by: time.Unix(c.iat, 0).Sub(now), leeway: leeway}
+		if iat := time.Unix(c.iat, 0); now.Before(iat.Add(-leeway)) {
+			return &NotYetValidError{Claim: "iat", ValidFrom: iat, Now: now, Leeway: leeway}
 		}
 	}
 
@@ -442,24 +442,6 @@ func quoteID(b []byte) string {
 // errNoKeyMatched is prebuilt: a flood of forged tokens costs no
 // allocation.
 var errNoKeyMatched = fmt.Errorf("%w: signed with none of the key source's keys", ErrSignature)
-
-// timeError is an exp, nbf or iat failure. Its message is built only when
-// read, so that a flood of expired tokens costs one small allocation each.
-type timeError struct {
-	sentinel error // ErrExpired or ErrNotYetValid
-	claim    string
-	by       time.Duration // how long ago (exp) or how far ahead (nbf, iat)
-	leeway   time.Duration
-}
-
-func (e *timeError) Error() string {
-	if e.sentinel == ErrExpired {
-		return fmt.Sprintf("%v: %s was %s ago (leeway %v)", e.sentinel, e.claim, seconds(e.by), e.leeway)
-	}
-	return fmt.Sprintf("%v: %s is %s in the future (leeway %v); check this server's clock", e.sentinel, e.claim, seconds(e.by), e.leeway)
-}
-
-func (e *timeError) Unwrap() error { return e.sentinel }
 
 func seconds(d time.Duration) string {
 	return fmt.Sprintf("%ds", int64(d.Round(time.Second)/time.Second))

@@ -345,6 +345,60 @@ func TestClockErrorMessages(t *testing.T) {
 	}
 }
 
+// TestClockErrorsTyped: clock failures are *ExpiredError and
+// *NotYetValidError (errors.As), carrying the times and the leeway, and
+// still match their sentinels.
+func TestClockErrorsTyped(t *testing.T) {
+	m := minter() // iat = nbf = epoch, exp = epoch + 60
+	v := newVerifier(t, keysource.MustStatic(testSecret), sdk.WithLeeway(5*time.Second))
+
+	tok := m.Admin(sdktest.At(epoch.Add(-135 * time.Second))) // exp = epoch - 75 s
+	s, err := v.Verify(context.Background(), tok)
+	checkResult(t, tok, s, err, sdk.ErrExpired)
+	var expired *sdk.ExpiredError
+	if !errors.As(err, &expired) {
+		t.Fatalf("errors.As(%v, *ExpiredError) = false", err)
+	}
+	if !expired.ExpiresAt.Equal(epoch.Add(-75*time.Second)) || !expired.Now.Equal(epoch) || expired.Leeway != 5*time.Second {
+		t.Errorf("ExpiredError %+v, want exp %v, now %v, leeway 5s", expired, epoch.Add(-75*time.Second), epoch)
+	}
+	if got := expired.Now.Sub(expired.ExpiresAt); got != 75*time.Second {
+		t.Errorf("expired by %v, want 75s", got)
+	}
+	if want := "sdk: token expired: exp was 75s ago (leeway 5s)"; err.Error() != want {
+		t.Errorf("message %q, want %q", err, want)
+	}
+	var nyv *sdk.NotYetValidError
+	if errors.As(err, &nyv) {
+		t.Errorf("an expired token's error is also a NotYetValidError")
+	}
+
+	for _, tc := range []struct {
+		name  string
+		token string
+		claim string
+		from  time.Time
+	}{
+		{"nbf", m.Admin(sdktest.At(epoch.Add(42 * time.Second))), "nbf", epoch.Add(42 * time.Second)},
+		{"iat", m.Admin(sdktest.Delete("nbf"), sdktest.Set("iat", epoch.Add(30*time.Second).Unix())), "iat", epoch.Add(30 * time.Second)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := v.Verify(context.Background(), tc.token)
+			checkResult(t, tc.token, s, err, sdk.ErrNotYetValid)
+			var e *sdk.NotYetValidError
+			if !errors.As(err, &e) {
+				t.Fatalf("errors.As(%v, *NotYetValidError) = false", err)
+			}
+			if e.Claim != tc.claim || !e.ValidFrom.Equal(tc.from) || !e.Now.Equal(epoch) || e.Leeway != 5*time.Second {
+				t.Errorf("NotYetValidError %+v, want %s at %v, now %v, leeway 5s", e, tc.claim, tc.from, epoch)
+			}
+			if errors.As(err, new(*sdk.ExpiredError)) {
+				t.Errorf("a not-yet-valid token's error is also an ExpiredError")
+			}
+		})
+	}
+}
+
 func TestRotation(t *testing.T) {
 	v := newVerifier(t, keysource.MustStatic(testSecret, prevSecret))
 	old := minter()
