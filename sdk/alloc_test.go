@@ -9,7 +9,7 @@ import (
 	"github.com/possession-dev/possession/keysource"
 )
 
-// Allocation budgets of Verify (issue 4), asserted with
+// Allocation budgets of Verify, asserted with
 // testing.AllocsPerRun, which is deterministic where timings are not.
 // Each budget is the measured count; raising one needs a reason.
 func TestAllocationBudgets(t *testing.T) {
