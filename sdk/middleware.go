@@ -40,10 +40,10 @@ func newMiddlewareConfig(opts []MiddlewareOption) middlewareConfig {
 }
 
 // WithOnReject calls fn for every request the middleware rejects, after
-// the response is written, with the HTTP status sent and an error wrapping one
-// of the Err* sentinels (branch with errors.Is, name with ErrorName). Use
-// it to log or count rejections: the error never contains the token. To
-// shape the response itself, use WithErrorHandler.
+// the response is written, with the HTTP status sent and an error
+// wrapping one of the Err* sentinels (branch with errors.Is, name with
+// ErrorName). Use it to log or count rejections: the error never contains
+// the token. To shape the response itself, use WithErrorHandler.
 func WithOnReject(fn func(r *http.Request, status int, err error)) MiddlewareOption {
 	return middlewareOptionFunc(func(c *middlewareConfig) { c.onReject = fn })
 }
