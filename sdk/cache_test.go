@@ -360,18 +360,19 @@ func TestCacheIndexAgreesWithLRU(t *testing.T) {
 	entries := map[string]*cacheEntry{}
 	for step := range 20_000 {
 		k := rng.IntN(65)
-		key := "k" + strconv.Itoa(k)
+		// The key of a short token is the token itself (cacheKey).
+		key := "k" + strconv.Itoa(k) + "-token"
 		// Home slots 28..31 and 0..3 only, so runs wrap around; the low
 		// bits make hashes distinct but for keys 0 and 64 (a collision).
 		h := uint64((28+k%8)%32)<<32 | uint64(k%64)
 		if rng.IntN(4) == 0 {
 			sh.mu.Lock()
-			if cur, ok := sh.lru.Peek(h); ok && cur.key == key {
+			if cur, ok := sh.lru.Peek(h); ok && cur.key() == key {
 				sh.lru.Remove(h)
 			}
 			sh.mu.Unlock()
 		} else {
-			e := &cacheEntry{token: key + "-token", key: key, hash: h}
+			e := &cacheEntry{token: key, hash: h}
 			entries[key] = e
 			sh.mu.Lock()
 			sh.add(e)
@@ -388,7 +389,7 @@ func TestCacheIndexAgreesWithLRU(t *testing.T) {
 		}
 		for k, e := range entries {
 			cur, inLRU := sh.lru.Peek(e.hash)
-			inLRU = inLRU && cur.key == k
+			inLRU = inLRU && cur.key() == k
 			got := sh.lookup(k, e.hash)
 			if inLRU && got != cur || !inLRU && got != nil {
 				t.Fatalf("step %d: key %s: index %p, LRU %p (%v)", step, k, got, cur, inLRU)
