@@ -49,9 +49,12 @@ type cacheShard struct {
 	// index holds every entry of lru, at least half of its slots empty.
 	// Readers load slots atomically without mu; only mu's holder stores.
 	index []atomic.Pointer[cacheEntry]
+	// size is lru's bound: add evicts before it indexes a new entry, so
+	// the index never holds more than size entries.
+	size int
 	// Keep shards on separate cache lines (128 bytes: adjacent-line
 	// prefetchers pair 64-byte lines).
-	_ [128 - 8 - 8 - 24]byte
+	_ [128 - 8 - 8 - 24 - 8]byte
 }
 
 // cacheEntry is immutable once published, but for touched.
@@ -96,6 +99,7 @@ func newSessionCache(size int) *sessionCache {
 			slots *= 2
 		}
 		sh.index = make([]atomic.Pointer[cacheEntry], slots)
+		sh.size = per
 		// per >= 64 > 0, or n == 1 and per == size > 0.
 		sh.lru, _ = simplelru.NewLRU(per, func(_ uint64, e *cacheEntry) { sh.unindex(e) })
 	}
@@ -167,13 +171,20 @@ func (c *sessionCache) put(e *cacheEntry, token string, s *Session, gen uint64, 
 	sh.mu.Unlock()
 }
 
-// add indexes e and adds it to the LRU, which may evict (and unindex) the
-// oldest entry. The caller holds mu.
+// add indexes e and adds it to the LRU. A shard that is full evicts (and
+// unindexes) its oldest entry first: were e indexed before the eviction,
+// a shard of one entry would fill both slots of its index for a moment,
+// and the probe loops, which end at an empty slot, would never end. The
+// caller holds mu.
 func (sh *cacheShard) add(e *cacheEntry) {
-	if old, ok := sh.lru.Peek(e.hash); ok && old.key() != e.key() {
-		// Another key with the same 64-bit hash: it makes way, so that the
-		// LRU and the index keep the same entries.
-		sh.lru.Remove(e.hash)
+	if old, ok := sh.lru.Peek(e.hash); ok {
+		if old.key() != e.key() {
+			// Another key with the same 64-bit hash: it makes way, so that
+			// the LRU and the index keep the same entries.
+			sh.lru.Remove(e.hash)
+		}
+	} else if sh.lru.Len() >= sh.size {
+		sh.lru.RemoveOldest()
 	}
 	sh.insert(e)
 	sh.lru.Add(e.hash, e)
@@ -205,7 +216,10 @@ func (sh *cacheShard) lookup(key string, h uint64) *cacheEntry {
 // caller holds mu.
 func (sh *cacheShard) insert(e *cacheEntry) {
 	m := uint64(len(sh.index) - 1)
-	for i := sh.slot(e.hash); ; i = (i + 1) & m {
+	// At most len(index) probes: add keeps half of the slots empty, so the
+	// bound is never reached; it only makes sure no bug can spin here (an
+	// entry left out of the index is a cache miss, nothing worse).
+	for i, n := sh.slot(e.hash), 0; n < len(sh.index); i, n = (i+1)&m, n+1 {
 		cur := sh.index[i].Load()
 		if cur == nil || cur.key() == e.key() {
 			sh.index[i].Store(e)
@@ -219,13 +233,15 @@ func (sh *cacheShard) insert(e *cacheEntry) {
 func (sh *cacheShard) unindex(e *cacheEntry) {
 	m := uint64(len(sh.index) - 1)
 	i := sh.slot(e.hash)
-	for sh.index[i].Load() != e {
-		if sh.index[i].Load() == nil {
+	for n := 0; sh.index[i].Load() != e; n++ {
+		if sh.index[i].Load() == nil || n == len(sh.index) {
 			return // not indexed (replaced by a newer entry of its key)
 		}
 		i = (i + 1) & m
 	}
-	for j := (i + 1) & m; ; j = (j + 1) & m {
+	// The run after i ends at an empty slot, which add guarantees; the
+	// count bounds the loop should it not.
+	for j, n := (i+1)&m, 1; n < len(sh.index); j, n = (j+1)&m, n+1 {
 		next := sh.index[j].Load()
 		if next == nil {
 			break

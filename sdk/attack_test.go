@@ -1,0 +1,108 @@
+package sdk
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/possession-dev/possession/keysource"
+)
+
+// Attack tests from the outside review (issue 10): each names its finding.
+
+// TestCacheEverySizeTerminatesAndHoldsItsBound (finding 4): WithCacheSize(1)
+// made the second distinct token spin forever in the index removal loop,
+// holding the shard's lock. Every size from 1 to 400 must take three
+// times its size in distinct entries (each insert past the bound evicts),
+// keep at most size entries, find the newest, and keep the lock-free
+// index equal to the LRU; sizes up to 70 (one shard to several) do the
+// same through Verify.
+func TestCacheEverySizeTerminatesAndHoldsItsBound(t *testing.T) {
+	const maxSize, maxVerified = 400, 70
+	m := newFastMinter(cacheTestSecret)
+	tokens := make([]string, 3*maxVerified)
+	for i := range tokens {
+		tokens[i] = m.token(i)
+	}
+	names := make([]string, 3*maxSize)
+	for i := range names {
+		names[i] = "token-" + strconv.Itoa(i) + strings.Repeat("x", sigLen)
+	}
+	clock := newTestClock(cacheTestIssued.Add(time.Second))
+	src := keysource.MustStatic(cacheTestSecret)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for size := 1; size <= maxSize; size++ {
+			c := newSessionCache(size)
+			now := clock.now().UnixNano()
+			for i, name := range names[:3*size] {
+				c.put(new(cacheEntry), name, &Session{}, 1, now, now+int64(time.Minute))
+				if n := c.len(); n > size {
+					t.Errorf("size %d: %d entries after %d inserts", size, n, i+1)
+					return
+				}
+				if c.get(name, 1, now) == nil {
+					t.Errorf("size %d: insert %d not found", size, i)
+					return
+				}
+			}
+			if !indexAgrees(t, c, size) {
+				return
+			}
+			if size > maxVerified {
+				continue
+			}
+			v := newCacheTestVerifier(t, src, clock, size)
+			for i, tok := range tokens[:3*size] {
+				if o := v.verify(context.Background(), tok); o.err != nil {
+					t.Errorf("size %d, token %d: %v", size, i, o.err)
+					return
+				}
+				if o := v.verify(context.Background(), tok); !o.cacheHit {
+					t.Errorf("size %d: token %d, just verified, is not a hit", size, i)
+					return
+				}
+			}
+			if n := v.cache.len(); n > size {
+				t.Errorf("size %d: %d entries through Verify", size, n)
+			}
+			if !indexAgrees(t, v.cache, size) {
+				return
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("a cache size did not terminate within a minute (the index removal loop spins)")
+	}
+}
+
+// indexAgrees reports whether each shard's index holds exactly its LRU's
+// entries, in at most half of its slots.
+func indexAgrees(t *testing.T, c *sessionCache, size int) bool {
+	t.Helper()
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		indexed := 0
+		for j := range sh.index {
+			if e := sh.index[j].Load(); e != nil {
+				indexed++
+				if cur, ok := sh.lru.Peek(e.hash); !ok || cur != e {
+					t.Errorf("size %d shard %d: an indexed entry is not in the LRU", size, i)
+				}
+			}
+		}
+		n := sh.lru.Len()
+		sh.mu.Unlock()
+		if indexed != n || 2*indexed > len(sh.index) {
+			t.Errorf("size %d shard %d: %d indexed of %d slots, %d in the LRU", size, i, indexed, len(sh.index), n)
+			return false
+		}
+	}
+	return !t.Failed()
+}
