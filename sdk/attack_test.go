@@ -2,10 +2,13 @@ package sdk
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
+	"weak"
 
 	"github.com/possession-dev/possession/keysource"
 )
@@ -105,4 +108,31 @@ func indexAgrees(t *testing.T, c *sessionCache, size int) bool {
 		}
 	}
 	return !t.Failed()
+}
+
+// TestCacheDoesNotPinTheCallersString (finding 3): the cache kept the
+// caller's string as its key, so a token that is a substring of a larger
+// string (the middleware passes a substring of the Authorization header's
+// value: "Bearer " + ~1 MiB of spaces + a valid token) pinned all of it
+// for the cached session's lifetime. The cache copies the token: once the
+// caller drops its string, it is freed, and the entry is still a hit.
+func TestCacheDoesNotPinTheCallersString(t *testing.T) {
+	clock := newTestClock(cacheTestIssued.Add(time.Second))
+	v := newCacheTestVerifier(t, keysource.MustStatic(cacheTestSecret), clock, 100)
+	token := newFastMinter(cacheTestSecret).token(1)
+	header := "Bearer " + strings.Repeat(" ", 1<<20) + token
+	wp := weak.Make(unsafe.StringData(header))
+	if o := v.verify(context.Background(), header[len(header)-len(token):]); o.err != nil || o.cacheHit {
+		t.Fatalf("first verification: err %v, hit %v", o.err, o.cacheHit)
+	}
+	header = ""
+	runtime.GC()
+	runtime.GC()
+	if wp.Value() != nil {
+		t.Fatal("the cached session keeps the caller's 1 MiB string alive")
+	}
+	if o := v.verify(context.Background(), strings.Clone(token)); !o.cacheHit {
+		t.Fatal("the token is no longer a cache hit")
+	}
+	runtime.KeepAlive(v)
 }

@@ -3,6 +3,7 @@ package sdk
 import (
 	"hash/maphash"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,11 +29,11 @@ import (
 // own, so eviction is least-recently-used per shard, not globally.
 //
 // Memory: about 1.26 KB per cached session with Shopify's 583-byte tokens,
-// measured at 100k entries (TestCacheMemoryPerEntry). Most of it is the
-// token itself (640 bytes in its size class), which the cache keeps as
-// its key (the caller's string, not a copy: the verify path copies no
-// token); then the session's strings (208: shop, sub, aud, sid, jti), the
-// Session with its entry (288, exactly: a field more moves it to the
+// measured at 100k entries (TestCacheMemoryPerEntry), whatever string the
+// caller's token sits in. Most of it is the token itself (640 bytes in
+// its size class), which the cache copies as its key (put); then the
+// session's strings (208: shop, sub, aud, sid, jti), the Session with its
+// entry (288, exactly: a field more moves it to the
 // 320-byte size class), the LRU's list element (80) and map slot, and two
 // index slots. The default 10,000 sessions thus hold about 12.6 MB.
 type sessionCache struct {
@@ -157,10 +158,14 @@ func (c *sessionCache) get(token string, gen uint64, now int64) *Session {
 }
 
 // put caches the session of e for token, verified at now, until the
-// UnixNano instant until. The cache keeps token itself, not a copy (the
-// verify path copies no token): the caller's string stays reachable while
-// its entry lives.
+// UnixNano instant until. The entry keeps a copy of token, never the
+// caller's string: that may be a substring of something much larger (the
+// middleware passes a slice of the Authorization header's value, which a
+// client can pad to a megabyte), which the entry would otherwise keep
+// alive for its lifetime. The copy is one allocation of the token's size
+// on a miss (TestAllocationBudgets).
 func (c *sessionCache) put(e *cacheEntry, token string, s *Session, gen uint64, now, until int64) {
+	token = strings.Clone(token)
 	key := cacheKey(token)
 	h := maphash.String(c.seed, key)
 	*e = cacheEntry{session: s, token: token, hash: h, gen: gen, until: until}
