@@ -39,8 +39,10 @@
 // # Secrets
 //
 // A Secret never prints itself: fmt verbs, JSON, text marshalling and slog
-// all show [REDACTED], and its bytes sit behind a pointer so that even
-// reflection-based printing of an enclosing struct shows no secret.
+// all show [REDACTED], and its bytes sit behind an unsafe.Pointer, which
+// fmt and reflection-based printers never follow, so that printing an
+// enclosing struct (where fmt cannot call Secret's methods) shows an
+// address, not the secret.
 // Surrounding whitespace (the trailing newline of a file or variable) is
 // trimmed by every source, and an empty secret is an error.
 package keysource
