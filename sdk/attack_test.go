@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"strconv"
 	"strings"
@@ -10,7 +11,9 @@ import (
 	"unsafe"
 	"weak"
 
+	"github.com/possession-dev/possession/internal/leakcheck"
 	"github.com/possession-dev/possession/keysource"
+	"github.com/possession-dev/possession/sdk/sdktest"
 )
 
 // Attack tests from the outside review (issue 10): each names its finding.
@@ -135,4 +138,41 @@ func TestCacheDoesNotPinTheCallersString(t *testing.T) {
 		t.Fatal("the token is no longer a cache hit")
 	}
 	runtime.KeepAlive(v)
+}
+
+// TestVerifierNeverPrintsItsKeys (finding 5): %#v and %d of a *Verifier
+// printed its configuration, WithHashedUserID's key among it. Every verb,
+// on the verifier and on structs that hold it, must show neither that key
+// nor a signing secret.
+func TestVerifierNeverPrintsItsKeys(t *testing.T) {
+	hashKey := []byte("user-hash-key-7f3e9a1c5b2d8e04")
+	signing := "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"
+	v, err := New(keysource.MustStatic(signing), WithClientID(cacheTestClient), WithHashedUserID(hashKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A verified token fills the MAC pool and the cache.
+	m := sdktest.Minter{Secret: signing, ClientID: cacheTestClient}
+	if _, err := v.Verify(context.Background(), m.Admin()); err != nil {
+		t.Fatal(err)
+	}
+	type server struct {
+		name     string
+		verifier *Verifier
+		Exported *Verifier
+	}
+	srv := server{name: "api", verifier: v, Exported: v}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%o", "%b", "%c", "%U", "%t", "%e", "%f", "%g", "%p"} {
+		for i, value := range []any{v, srv, &srv, []*Verifier{v}} {
+			out := fmt.Sprintf(verb, value)
+			for _, secret := range [][]byte{hashKey, []byte(signing)} {
+				if form := leakcheck.Find(out, secret); form != "" {
+					t.Errorf("value %d, %s: a key revealed (%s): %.200s", i, verb, form, out)
+				}
+			}
+		}
+	}
+	if got := fmt.Sprintf("%#v", v); !strings.HasPrefix(got, "sdk.Verifier(") {
+		t.Errorf("%%#v = %q, want the String form", got)
+	}
 }

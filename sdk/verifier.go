@@ -80,6 +80,12 @@ func (v *Verifier) String() string {
 	return fmt.Sprintf("sdk.Verifier(clients=%v leeway=%v cache=%d)", v.cfg.clientIDs, v.cfg.leeway, v.cfg.cacheSize)
 }
 
+// Format prints String for every verb (%#v and %d included), so no
+// formatting walks into the configuration. The keys are Secrets besides,
+// for a *Verifier held in an unexported field, where fmt cannot call
+// Format.
+func (v *Verifier) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(v.String())) }
+
 // payloadBufs holds decode buffers for payloads; session strings are
 // copied out of them before they return.
 var payloadBufs = sync.Pool{New: func() any { return new([maxSegment]byte) }}
