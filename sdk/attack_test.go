@@ -2,7 +2,10 @@ package sdk
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strconv"
 	"strings"
@@ -175,4 +178,98 @@ func TestVerifierNeverPrintsItsKeys(t *testing.T) {
 	if got := fmt.Sprintf("%#v", v); !strings.HasPrefix(got, "sdk.Verifier(") {
 		t.Errorf("%%#v = %q, want the String form", got)
 	}
+}
+
+// TestBuyerTokensDoNotOpenStaffEndpoints (finding 2): checkout and
+// customer-account tokens, which any buyer reads from their own browser,
+// passed Verify and the middleware by default. Now only admin/POS tokens
+// do, unless WithKinds says otherwise; a refused kind is ErrKind (403
+// from the middleware, no retry header), is not cached, and is checked
+// after every other rule.
+func TestBuyerTokensDoNotOpenStaffEndpoints(t *testing.T) {
+	m := cacheTestMinter()
+	admin := m.Admin()
+	checkout := m.Checkout()
+	customer := m.Checkout(sdktest.Set("sub", "gid://shopify/Customer/7"))
+	src := keysource.MustStatic(cacheTestSecret)
+	at := cacheTestIssued.Add(time.Second)
+	tests := []struct {
+		name  string
+		opts  []Option
+		token string
+		want  error
+	}{
+		{"default: admin", nil, admin, nil},
+		{"default: checkout", nil, checkout, ErrKind},
+		{"default: customer account", nil, customer, ErrKind},
+		{"admin only: checkout", []Option{WithKinds(KindAdmin)}, checkout, ErrKind},
+		{"both: admin", []Option{WithKinds(KindAdmin, KindCheckout)}, admin, nil},
+		{"both: checkout", []Option{WithKinds(KindAdmin, KindCheckout)}, checkout, nil},
+		{"both, two options: customer", []Option{WithKinds(KindAdmin), WithKinds(KindCheckout)}, customer, nil},
+		{"checkout only: admin", []Option{WithKinds(KindCheckout)}, admin, ErrKind},
+		{"checkout only: customer", []Option{WithKinds(KindCheckout)}, customer, nil},
+		// Every other rule first: an expired or forged buyer token says so.
+		{"default: expired checkout", nil, m.Checkout(sdktest.At(cacheTestIssued.Add(-time.Hour))), ErrExpired},
+		{"default: forged checkout", nil, checkout[:len(checkout)-2] + "AA", ErrSignature},
+	}
+	for _, tt := range tests {
+		for _, size := range []int{0, 100} {
+			t.Run(fmt.Sprintf("%s, cache %d", tt.name, size), func(t *testing.T) {
+				v, err := New(src, append([]Option{WithClientID(cacheTestClient), WithClock(func() time.Time { return at }), WithCacheSize(size)}, tt.opts...)...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range 2 { // the second from the cache, if cached
+					s, err := v.Verify(context.Background(), tt.token)
+					if tt.want == nil {
+						if err != nil || s == nil {
+							t.Fatalf("call %d: %v", i, err)
+						}
+						continue
+					}
+					if s != nil || !errors.Is(err, tt.want) {
+						t.Fatalf("call %d: session %v, err %v; want %v", i, s, err, tt.want)
+					}
+					if tt.want == ErrKind && ErrorName(err) != "kind" {
+						t.Fatalf("ErrorName = %q", ErrorName(err))
+					}
+				}
+				if tt.want != nil && v.cache != nil && v.cache.len() != 0 {
+					t.Fatalf("a refused token was cached")
+				}
+			})
+		}
+	}
+
+	t.Run("middleware", func(t *testing.T) {
+		v := newCacheTestVerifier(t, src, newTestClock(at), 100)
+		var reached int
+		h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { reached++ }))
+		for _, tc := range []struct {
+			token  string
+			status int
+		}{{admin, http.StatusOK}, {checkout, http.StatusForbidden}, {customer, http.StatusForbidden}} {
+			r := httptest.NewRequest("GET", "/api/orders", nil)
+			r.Header.Set("Authorization", "Bearer "+tc.token)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tc.status {
+				t.Errorf("status %d, want %d: %s", w.Code, tc.status, w.Body)
+			}
+			if tc.status != http.StatusOK && (w.Header().Get(HeaderRetryInvalidSession) != "" || !strings.Contains(w.Body.String(), `"error":"kind"`)) {
+				t.Errorf("refusal: retry header %q, body %s", w.Header().Get(HeaderRetryInvalidSession), w.Body)
+			}
+		}
+		if reached != 1 {
+			t.Errorf("the handler ran %d times, want once (for the admin token)", reached)
+		}
+	})
+
+	t.Run("invalid options", func(t *testing.T) {
+		for name, opt := range map[string]Option{"no kind": WithKinds(), "zero kind": WithKinds(0), "unknown kind": WithKinds(KindAdmin, Kind(9))} {
+			if _, err := New(src, WithClientID(cacheTestClient), opt); err == nil {
+				t.Errorf("%s: New accepted it", name)
+			}
+		}
+	})
 }

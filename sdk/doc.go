@@ -32,7 +32,8 @@
 // and now >= iat - leeway when present (leeway 10 s by default); aud is a
 // configured client ID; dest is a shop domain (one DNS label followed by
 // .myshopify.com, or another suffix added with WithShopDomainSuffixes)
-// with or without https://; iss, when present, has dest's host.
+// with or without https://; iss, when present, has dest's host; the
+// token's kind is accepted (WithKinds: admin/POS only by default).
 //
 // Claims are decoded by a small strict JSON decoder: escapes such as
 // https:\/\/ are decoded, unknown claims are ignored, and a duplicate or
@@ -44,7 +45,7 @@
 //
 // Every error wraps exactly one sentinel (ErrMalformed, ErrAlgorithm,
 // ErrSignature, ErrExpired, ErrNotYetValid, ErrAudience, ErrIssuer,
-// ErrNoKeys): branch with errors.Is. Clock failures are also typed,
+// ErrKind, ErrNoKeys): branch with errors.Is. Clock failures are also typed,
 // *ExpiredError and *NotYetValidError, whose fields (errors.As) give the
 // token's time, the verifier's clock and the leeway. ErrNoKeys is
 // keysource.ErrNoKeys. Messages explain the cause (for clock errors, by how
@@ -58,6 +59,14 @@
 // in /admin, a numeric user ID in sub and a session ID in sid. Checkout and
 // customer-account tokens (KindCheckout) carry dest as a bare domain, no
 // sid, and optionally a customer GID in sub.
+//
+// Admin and POS tokens speak for a staff user; checkout and
+// customer-account tokens for a buyer, who can read one from their own
+// browser. Verify (and the middleware) accepts only KindAdmin unless
+// WithKinds says otherwise, and refuses other kinds with ErrKind, after
+// every other check. Accept KindCheckout only on endpoints built for
+// checkout and customer-account extensions, which act for that buyer;
+// WithKinds says which endpoints those are.
 //
 // # HTTP
 //

@@ -95,3 +95,27 @@ func ExampleExpiredError() {
 	// expired 30s ago, leeway 10s
 	// true
 }
+
+func ExampleWithKinds() {
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	const secret = "shpss_00000000000000000000000000000000" // your app's client secret
+	m := sdktest.Minter{Secret: secret, ClientID: "your-client-id", Now: clock}
+	buyer := m.Checkout(sdktest.Set("sub", "gid://shopify/Customer/7")) // from a customer-account extension
+
+	// By default only admin/POS tokens pass: a buyer's token must not open
+	// a staff endpoint.
+	staff, _ := sdk.New(keysource.MustStatic(secret), sdk.WithClientID("your-client-id"), sdk.WithClock(clock))
+	_, err := staff.Verify(context.Background(), buyer)
+	fmt.Println(sdk.ErrorName(err), errors.Is(err, sdk.ErrKind))
+
+	// A verifier for the endpoints of a checkout or customer-account
+	// extension accepts those tokens.
+	extension, _ := sdk.New(keysource.MustStatic(secret), sdk.WithClientID("your-client-id"), sdk.WithClock(clock),
+		sdk.WithKinds(sdk.KindCheckout))
+	s, err := extension.Verify(context.Background(), buyer)
+	fmt.Println(s.Kind, s.UserID, err)
+	// Output:
+	// kind true
+	// checkout gid://shopify/Customer/7 <nil>
+}

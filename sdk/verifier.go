@@ -258,6 +258,9 @@ func (v *Verifier) verifyUncached(ctx context.Context, token string, ring *keyso
 	if err != nil {
 		return outcome{err: err}
 	}
+	if v.cfg.kinds&(1<<kind) == 0 {
+		return outcome{err: kindErrors[kind]}
+	}
 
 	// 5. Session. Its strings share one allocation; with the cache on, the
 	// Session shares one with its cache entry.
@@ -443,6 +446,13 @@ func quoteID(b []byte) string {
 		}
 	}
 	return `"` + string(b) + `"`
+}
+
+// kindErrors are the errors of tokens of a kind the verifier does not
+// accept, by Kind; prebuilt, as a flood of buyer tokens must not allocate.
+var kindErrors = [...]error{
+	KindAdmin:    fmt.Errorf("%w: an admin/POS token, and this verifier accepts only checkout and customer-account tokens (sdk.WithKinds)", ErrKind),
+	KindCheckout: fmt.Errorf("%w: a checkout or customer-account token, which speaks for a buyer; this verifier accepts only admin/POS tokens (sdk.WithKinds)", ErrKind),
 }
 
 // errNoKeyMatched is prebuilt: a flood of forged tokens costs no

@@ -109,6 +109,8 @@ func TestVerifyExitCodes(t *testing.T) {
 		{"other app", m.Admin(sdktest.Set("aud", "other")), secretVars, nil, exitAudience, "(audience)"},
 		{"other app accepted without audience check", m.Admin(sdktest.Set("aud", "other")), secretVars, []string{"-no-audience-check"}, exitOK, ""},
 		{"bad dest", m.Admin(sdktest.Set("dest", "https://evil.example")), secretVars, nil, exitIssuer, "(issuer)"},
+		{"checkout token by default", m.Checkout(), secretVars, nil, exitKind, "(kind)"},
+		{"bad -kinds", m.Admin(), secretVars, []string{"-kinds", "staff"}, exitUsage, "-kinds"},
 		{"secret unset", m.Admin(), map[string]string{"SHOPIFY_API_KEY": cliClientID}, []string{"-secret-env", "POSSESSION_CLI_TEST_UNSET"}, exitNoSecret, "POSSESSION_CLI_TEST_UNSET"},
 		{"secret empty", m.Admin(), map[string]string{"SHOPIFY_API_KEY": cliClientID, "POSSESSION_CLI_TEST_EMPTY": " "}, []string{"-secret-env", "POSSESSION_CLI_TEST_EMPTY"}, exitNoSecret, "empty secret"},
 		{"secret file missing", m.Admin(), map[string]string{"SHOPIFY_API_KEY": cliClientID}, []string{"-secret-file", filepath.Join(t.TempDir(), "missing")}, exitNoSecret, "no such file"},
@@ -263,7 +265,7 @@ func TestMintRoundTrip(t *testing.T) {
 		wantOut    string
 	}{
 		{"admin", []string{"-shop", "minted.myshopify.com", "-user", "55"}, exitOK, "user:        55"},
-		{"checkout", []string{"-kind", "checkout", "-shop", "minted.myshopify.com"}, exitOK, "VALID checkout token"},
+		{"checkout", []string{"-kind", "checkout", "-shop", "minted.myshopify.com"}, exitKind, ""},
 		{"expired", []string{"-issued", "-2h"}, exitExpired, ""},
 		{"not yet valid", []string{"-issued", "5m"}, exitNotYetValid, ""},
 		{"long ttl", []string{"-issued", "-2h", "-ttl", "3h"}, exitOK, "expires:     2026-05-04T11:00:00Z (in 1h0m0s)"},
@@ -285,6 +287,13 @@ func TestMintRoundTrip(t *testing.T) {
 			v := cli(t, "", vars, "verify", tok)
 			if v.code != tt.wantVerify || !strings.Contains(v.stdout, tt.wantOut) {
 				t.Fatalf("verify: code %d (want %d)\nstdout: %s\nstderr: %s", v.code, tt.wantVerify, v.stdout, v.stderr)
+			}
+			// Every kind with -kinds admin,checkout, as with sdk.WithKinds.
+			if tt.wantVerify == exitKind {
+				v := cli(t, "", vars, "verify", "-kinds", "admin,checkout", tok)
+				if v.code != exitOK || !strings.Contains(v.stdout, "VALID checkout token") {
+					t.Fatalf("verify -kinds admin,checkout: code %d\nstdout: %s\nstderr: %s", v.code, v.stdout, v.stderr)
+				}
 			}
 		})
 	}
