@@ -3,10 +3,52 @@ package keysource
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"unsafe"
 )
 
 const redacted = "[REDACTED]"
+
+// MinSecretLen is the length of the shortest client secret Shopify issues,
+// in bytes: 32 characters for apps whose secret was generated before 28
+// January 2020; secrets generated since are "shpss_" and 32 characters
+// (38 in all; shopify.dev/changelog/app-secret-key-length-has-increased).
+// Static, Env, File and keysource/awssm refuse shorter secrets
+// (ErrInvalidSecret): a truncated copy-paste, a placeholder left in
+// place, or a line that is not a secret at all.
+const MinSecretLen = 32
+
+// checkSecret reports why s cannot be a Shopify client secret (one
+// already trimmed of surrounding white space), without showing it.
+// Shopify's secrets are printable ASCII (hex digits, "shpss_"): anything
+// else is white space (a comment or a second secret on the line), a
+// control character, or a character that a copy-paste brought along
+// (typographic quotes).
+func checkSecret(s string) error {
+	if s == "" {
+		return ErrEmptySecret
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f {
+			return fmt.Errorf("%w: byte %d of the secret is white space, a control character or not ASCII (a comment or a second secret on its line?)", ErrInvalidSecret, i+1)
+		}
+	}
+	if len(s) < MinSecretLen {
+		return fmt.Errorf("%w: %d bytes, and Shopify client secrets have at least %d", ErrInvalidSecret, len(s), MinSecretLen)
+	}
+	return nil
+}
+
+// utf8BOM is the byte order mark some editors (Windows Notepad among them)
+// write at the start of a UTF-8 file, and that shells then copy into
+// variables. It is never part of a secret.
+const utf8BOM = "\ufeff"
+
+// trimSecret removes a leading byte order mark and surrounding white
+// space.
+func trimSecret(s string) string {
+	return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), utf8BOM))
+}
 
 // Secret holds secret bytes and never reveals them through formatting,
 // JSON, text marshalling or slog.

@@ -24,7 +24,7 @@ import (
 // holds, and it needs no goroutine.
 
 const (
-	cacheTestSecret = "cache-test-secret"
+	cacheTestSecret = "cache-test-secret-0123456789abcdef"
 	cacheTestClient = "4c2c0d8f1e5a4b7f9d3e6a1b2c8d0e7f"
 )
 

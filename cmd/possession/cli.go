@@ -83,8 +83,8 @@ Examples:
   possession inspect -client-id abc123 eyJhbGciOi...
   SHOPIFY_API_SECRET=... possession verify -client-id abc123 eyJhbGciOi...
   possession verify -secret-file /run/secrets/shopify -client-id abc123 - < token.txt
-  TOKEN=$(SHOPIFY_API_SECRET=dev possession mint -client-id abc123 -shop demo.myshopify.com -user 7)
-  SHOPIFY_API_SECRET=dev possession mint -client-id abc123 -issued -2h   # an expired token, for tests
+  TOKEN=$(SHOPIFY_API_SECRET=$DEV_SECRET possession mint -client-id abc123 -shop demo.myshopify.com -user 7)
+  SHOPIFY_API_SECRET=$DEV_SECRET possession mint -client-id abc123 -issued -2h   # an expired token, for tests
 
 Exit codes:
   0   success (verify: valid; inspect: every rule it can check passes)

@@ -17,7 +17,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const (
-	cliSecret   = "cli-test-secret-value"
+	cliSecret   = "shpss_cli-test-secret-value-0123456789"
 	cliClientID = "cli-client"
 	cliShop     = "cli-shop.myshopify.com"
 )
@@ -114,8 +114,8 @@ func TestVerifyExitCodes(t *testing.T) {
 		{"secret unset", m.Admin(), map[string]string{"SHOPIFY_API_KEY": cliClientID}, []string{"-secret-env", "POSSESSION_CLI_TEST_UNSET"}, exitNoSecret, "POSSESSION_CLI_TEST_UNSET"},
 		{"secret empty", m.Admin(), map[string]string{"SHOPIFY_API_KEY": cliClientID, "POSSESSION_CLI_TEST_EMPTY": " "}, []string{"-secret-env", "POSSESSION_CLI_TEST_EMPTY"}, exitNoSecret, "empty secret"},
 		{"secret file missing", m.Admin(), map[string]string{"SHOPIFY_API_KEY": cliClientID}, []string{"-secret-file", filepath.Join(t.TempDir(), "missing")}, exitNoSecret, "no such file"},
-		{"previous secret during rotation", sdktest.Minter{Secret: "old-secret", ClientID: cliClientID, Shop: cliShop, Now: m.Now}.Admin(),
-			map[string]string{"SHOPIFY_API_SECRET": cliSecret, "SHOPIFY_API_SECRET_PREVIOUS": "old-secret", "SHOPIFY_API_KEY": cliClientID}, nil, exitOK, ""},
+		{"previous secret during rotation", sdktest.Minter{Secret: "shpss_old-cli-test-secret-0123456789ab", ClientID: cliClientID, Shop: cliShop, Now: m.Now}.Admin(),
+			map[string]string{"SHOPIFY_API_SECRET": cliSecret, "SHOPIFY_API_SECRET_PREVIOUS": "shpss_old-cli-test-secret-0123456789ab", "SHOPIFY_API_KEY": cliClientID}, nil, exitOK, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
