@@ -35,7 +35,7 @@
 // the file). So a dashboard reads the same whichever source is in use, and
 // a rotation is finished once no session reports a ":previous" key.
 // keysource/awssm names keys by the Secrets Manager version ID instead
-// (with "/<client ID>" for a client-map secret), which identifies the exact
+// (with "/client-<n>" for a client-map secret), which identifies the exact
 // version in AWS's own console and audit logs.
 //
 // # Secrets

@@ -64,8 +64,8 @@ type versionPair struct{ current, previous string }
 // New reads the secret secretID (a name or an ARN) through client and
 // starts refreshing it in the background. The first fetch must succeed
 // (its error wraps ErrNotFound, ErrAccessDenied, ErrUnavailable,
-// ErrNotJSON, ErrFieldMissing or ErrEmptyValue), unless WithStartEmpty is
-// given. ctx bounds the first fetch only.
+// ErrNotJSON, ErrFieldMissing, ErrEmptyValue or ErrInvalidSecret), unless
+// WithStartEmpty is given. ctx bounds the first fetch only.
 func New(ctx context.Context, client Client, secretID string, opts ...Option) (*Source, error) {
 	if client == nil {
 		return nil, fmt.Errorf("%w: nil Secrets Manager client", ErrInvalidOption)
