@@ -132,9 +132,13 @@ func (s *FileSource) Reload() error {
 }
 
 // RefreshUnknownSigner re-reads the file when a token's signer is unknown,
-// at most once per WithUnknownSignerInterval.
+// at most once per WithUnknownSignerInterval. While another reload runs it
+// returns the keys in force at once: tokens with an unknown signer are
+// mostly forged, and must not queue behind a slow file system.
 func (s *FileSource) RefreshUnknownSigner(context.Context) *Keyring {
-	s.reloadMu.Lock()
+	if !s.reloadMu.TryLock() {
+		return s.ring.Load()
+	}
 	defer s.reloadMu.Unlock()
 	now := s.cfg.now()
 	if s.cfg.unknownInterval > 0 && (s.lastUnknown.IsZero() || now.Sub(s.lastUnknown) >= s.cfg.unknownInterval) {

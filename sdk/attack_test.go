@@ -45,7 +45,7 @@ func TestCacheEverySizeTerminatesAndHoldsItsBound(t *testing.T) {
 	go func() {
 		defer close(done)
 		for size := 1; size <= maxSize; size++ {
-			c := newSessionCache(size)
+			c := newSessionCache(size, defaultLeeway)
 			now := clock.now().UnixNano()
 			for i, name := range names[:3*size] {
 				c.put(new(cacheEntry), name, &Session{}, 1, now, now+int64(time.Minute))
@@ -272,4 +272,116 @@ func TestBuyerTokensDoNotOpenStaffEndpoints(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestCacheHitHonoursNotBeforeAfterTheClockStepsBack (finding 9): a cache
+// hit checked only exp, so after the clock stepped back (an NTP
+// correction, a VM restored from a snapshot) a cached token was served
+// while a fresh verification would say its nbf/iat lie in the future.
+// The hit now answers what a verification would; once the clock is right
+// again the entry serves again.
+func TestCacheHitHonoursNotBeforeAfterTheClockStepsBack(t *testing.T) {
+	clock := newTestClock(cacheTestIssued.Add(time.Second))
+	v := newCacheTestVerifier(t, keysource.MustStatic(cacheTestSecret), clock, 100)
+	ctx := context.Background()
+	m := cacheTestMinter()
+	for _, tc := range []struct {
+		name  string
+		token string
+	}{
+		{"nbf and iat", m.Admin()},
+		{"iat only", m.Admin(sdktest.Delete("nbf"))},
+		{"nbf only", m.Admin(sdktest.Delete("iat"))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock.set(cacheTestIssued.Add(time.Second))
+			if o := v.verify(ctx, tc.token); o.err != nil {
+				t.Fatal(o.err)
+			}
+			// Within the leeway: still a hit, as verification would accept.
+			clock.set(cacheTestIssued.Add(-defaultLeeway))
+			if o := v.verify(ctx, tc.token); o.err != nil || !o.cacheHit {
+				t.Fatalf("at nbf - leeway: hit %v, err %v", o.cacheHit, o.err)
+			}
+			clock.set(cacheTestIssued.Add(-defaultLeeway - time.Nanosecond))
+			if o := v.verify(ctx, tc.token); o.cacheHit || !errors.Is(o.err, ErrNotYetValid) || o.session != nil {
+				t.Fatalf("before nbf - leeway: hit %v, err %v; want ErrNotYetValid", o.cacheHit, o.err)
+			}
+			clock.set(cacheTestIssued.Add(2 * time.Second))
+			if o := v.verify(ctx, tc.token); o.err != nil || !o.cacheHit {
+				t.Fatalf("clock right again: hit %v, err %v", o.cacheHit, o.err)
+			}
+		})
+	}
+}
+
+// TestVerifyWithNilContext (finding 9): Verify(nil, token) panicked in a
+// source that refreshes (the AWS source waits on ctx.Done()). A nil
+// context is taken for context.Background.
+func TestVerifyWithNilContext(t *testing.T) {
+	src := &waitingRefresher{ring: keysource.MustStatic(cacheTestSecret).Keyring()}
+	v, err := New(src, WithClientID(cacheTestClient), WithClock(newTestClock(cacheTestIssued.Add(time.Second)).now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nilCtx context.Context
+	forged := cacheTestMinter()
+	forged.Secret = "another-secret-0123456789abcdef0123"
+	if _, err := v.Verify(nilCtx, forged.Admin()); !errors.Is(err, ErrSignature) {
+		t.Fatalf("forged token with a nil context: %v", err)
+	}
+	if _, err := v.Verify(nilCtx, cacheTestMinter().Admin()); err != nil {
+		t.Fatalf("valid token with a nil context: %v", err)
+	}
+	if !src.called {
+		t.Fatal("the source was not asked to refresh")
+	}
+}
+
+// waitingRefresher is a source whose unknown-signer refresh selects on
+// ctx.Done(), as the AWS source does.
+type waitingRefresher struct {
+	ring   *keysource.Keyring
+	called bool
+}
+
+func (s *waitingRefresher) Keyring() *keysource.Keyring { return s.ring }
+
+func (s *waitingRefresher) RefreshUnknownSigner(ctx context.Context) *keysource.Keyring {
+	s.called = true
+	select {
+	case <-ctx.Done():
+	default:
+	}
+	return s.ring
+}
+
+// TestErrorsQuoteNoTokenContent (finding 9): a rejected alg and aud were
+// quoted into errors (short and printable ones), though the README says
+// token content never appears in errors. Whatever a token's alg and aud
+// say, the error says only which rule failed.
+func TestErrorsQuoteNoTokenContent(t *testing.T) {
+	v := newCacheTestVerifier(t, keysource.MustStatic(cacheTestSecret), newTestClock(cacheTestIssued.Add(time.Second)), 0)
+	m := cacheTestMinter()
+	header := func(alg string) string {
+		return b64.EncodeToString([]byte(`{"alg":"` + alg + `","typ":"JWT"}`))
+	}
+	payload := b64.EncodeToString([]byte(`{"exp":1}`))
+	for _, tc := range []struct {
+		token, content string
+		want           error
+	}{
+		{header("HS512") + "." + payload + ".sig", "HS512", ErrAlgorithm},
+		{header("evilAlgName") + "." + payload + ".sig", "evilAlgName", ErrAlgorithm},
+		{m.Admin(sdktest.Set("aud", "attacker-chosen")), "attacker-chosen", ErrAudience},
+		{m.Admin(sdktest.Set("aud", "shpss_looks-like-a-secret-0000")), "looks-like-a-secret", ErrAudience},
+	} {
+		_, err := v.Verify(context.Background(), tc.token)
+		if !errors.Is(err, tc.want) {
+			t.Fatalf("%s: %v, want %v", tc.content, err, tc.want)
+		}
+		if strings.Contains(err.Error(), tc.content) {
+			t.Errorf("the error quotes the token's %q: %v", tc.content, err)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"hash/maphash"
+	"math"
 	"runtime"
 	"strings"
 	"sync"
@@ -40,6 +41,9 @@ type sessionCache struct {
 	seed   maphash.Seed
 	mask   uint64
 	shards []cacheShard
+	// leeway is the verifier's: an entry is valid from its nbf/iat minus
+	// the leeway, as a verification would say.
+	leeway time.Duration
 }
 
 type cacheShard struct {
@@ -69,6 +73,11 @@ type cacheEntry struct {
 	gen   uint64
 	// until is the UnixNano instant (exp + leeway) the entry dies at.
 	until int64
+	// from is the UnixNano instant (the later of nbf and iat, minus the
+	// leeway) before which the token is not yet valid: a clock that steps
+	// back must not make the cache serve what verification would refuse.
+	// (The field fills the Session and its entry's 288-byte size class.)
+	from int64
 	// touched is when the entry's recency was last refreshed.
 	touched atomic.Int64
 }
@@ -82,12 +91,12 @@ type cachedSession struct {
 	session Session
 }
 
-func newSessionCache(size int) *sessionCache {
+func newSessionCache(size int, leeway time.Duration) *sessionCache {
 	n := 1
 	for n < 8*runtime.GOMAXPROCS(0) && n*64 <= size {
 		n *= 2
 	}
-	c := &sessionCache{seed: maphash.MakeSeed(), mask: uint64(n - 1), shards: make([]cacheShard, n)}
+	c := &sessionCache{seed: maphash.MakeSeed(), mask: uint64(n - 1), shards: make([]cacheShard, n), leeway: leeway}
 	// Split size exactly: the first size%n shards hold one more entry.
 	for i := range c.shards {
 		sh := &c.shards[i]
@@ -126,7 +135,8 @@ func cacheKey(token string) string {
 const touchInterval = int64(time.Second)
 
 // get returns the session cached for token if it was verified under
-// keyring generation gen and is still valid at now (UnixNano).
+// keyring generation gen and is valid at now (UnixNano): before exp +
+// leeway, and not before nbf/iat - leeway.
 func (c *sessionCache) get(token string, gen uint64, now int64) *Session {
 	key := cacheKey(token)
 	h := maphash.String(c.seed, key)
@@ -138,6 +148,10 @@ func (c *sessionCache) get(token string, gen uint64, now int64) *Session {
 	case e.token != token:
 		// A forgery reusing a cached token's signature: not a hit, and
 		// no reason to drop the genuine entry.
+		return nil
+	case now < e.from:
+		// The clock stepped back: not valid yet, as verification will say.
+		// The entry stays, to serve once the clock is right again.
 		return nil
 	case e.gen != gen || now >= e.until:
 		sh.mu.Lock()
@@ -168,12 +182,31 @@ func (c *sessionCache) put(e *cacheEntry, token string, s *Session, gen uint64, 
 	token = strings.Clone(token)
 	key := cacheKey(token)
 	h := maphash.String(c.seed, key)
-	*e = cacheEntry{session: s, token: token, hash: h, gen: gen, until: until}
+	from := int64(math.MinInt64)
+	for _, t := range [...]time.Time{s.NotBefore, s.IssuedAt} {
+		if !t.IsZero() {
+			from = max(from, unixNano(t.Add(-c.leeway)))
+		}
+	}
+	*e = cacheEntry{session: s, token: token, hash: h, gen: gen, until: until, from: from}
 	e.touched.Store(now)
 	sh := &c.shards[h&c.mask]
 	sh.mu.Lock()
 	sh.add(e)
 	sh.mu.Unlock()
+}
+
+// unixNano is t.UnixNano, saturated at the ends of int64 (nbf and iat may
+// lie up to 2^53 s from 1970, beyond what int64 nanoseconds hold).
+func unixNano(t time.Time) int64 {
+	const limit = math.MaxInt64 / int64(time.Second)
+	switch sec := t.Unix(); {
+	case sec >= limit:
+		return math.MaxInt64
+	case sec <= -limit:
+		return math.MinInt64
+	}
+	return t.UnixNano()
 }
 
 // add indexes e and adds it to the LRU. A shard that is full evicts (and

@@ -66,7 +66,7 @@ func ExampleVerifier_Verify_errors() {
 	// Output:
 	// stale, ask the client for a fresh token: sdk: token expired: exp was 240s ago (leeway 10s)
 	// reject (signature): sdk: invalid signature: signed with none of the key source's keys
-	// reject (audience): sdk: wrong audience: aud "another-app" is not a configured client ID
+	// reject (audience): sdk: wrong audience: aud is not a configured client ID
 	// reject (malformed): sdk: malformed token: not a JWT (want three dot-separated segments)
 }
 

@@ -184,7 +184,7 @@ func TestInspect(t *testing.T) {
 				"exp   1777888680 = 2026-05-04T09:58:00Z, 2m0s ago",
 				"FAIL  exp (with leeway): sdk: token expired: exp was 120s ago (leeway 10s)",
 				"ok    nbf and iat (with leeway)",
-				`FAIL  aud is the client ID: sdk: wrong audience: aud "other"`,
+				`FAIL  aud is the client ID: sdk: wrong audience: aud is not a configured client ID`,
 				"FAIL  dest is a shop, iss matches: sdk: wrong issuer or destination: iss host differs from dest host",
 				"verdict: would be rejected (exit 13)",
 			},
@@ -199,7 +199,7 @@ func TestInspect(t *testing.T) {
 		},
 		{
 			name: "alg none: the claims are still checked", token: mustSignRaw(t, `{"alg":"none","typ":"JWT"}`, string(mustJSON(t, m.AdminClaims()))), wantCode: exitAlgorithm,
-			want: []string{`header:  {"alg":"none","typ":"JWT"}`, `FAIL  alg is HS256: sdk: unsupported algorithm: alg "none"`, "ok    exp (with leeway)", "ok    dest is a shop, iss matches"},
+			want: []string{`header:  {"alg":"none","typ":"JWT"}`, `FAIL  alg is HS256: sdk: unsupported algorithm: the header's alg is not HS256`, "ok    exp (with leeway)", "ok    dest is a shop, iss matches"},
 		},
 		{
 			name: "dest not a shop", token: m.Admin(sdktest.Set("dest", "https://evil.example"), sdktest.Set("iss", "https://evil.example/admin")), wantCode: exitIssuer,

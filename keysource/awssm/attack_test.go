@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -162,5 +165,95 @@ func TestSwappedClientMapRevealsNothingThroughTheVerifier(t *testing.T) {
 	}
 	if len(spans.Ended()) < 3 {
 		t.Fatalf("%d spans: telemetry was not recorded", len(spans.Ended()))
+	}
+}
+
+// blockingClient passes calls to a client, except that DescribeSecret
+// waits for release while blocking is set.
+type blockingClient struct {
+	Client
+	blocking atomic.Bool
+	blocked  atomic.Int64
+	release  chan struct{}
+}
+
+func (c *blockingClient) DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error) {
+	if c.blocking.Load() {
+		c.blocked.Add(1)
+		select {
+		case <-c.release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return c.Client.DescribeSecret(ctx, in, optFns...)
+}
+
+// TestForgedTokensDoNotPileUpBehindASlowRefresh (finding 9): every token
+// with an unknown signer that arrived while an unknown-signer refresh was
+// in flight waited for it, so with Secrets Manager slow (up to the 30 s
+// fetch timeout) a flood of forged tokens held a goroutine and a
+// connection each. Now the verification that started the refresh and at
+// most maxUnknownWaiters others wait (so that genuine tokens of a secret
+// rotated a moment ago still verify: TestRotationUnderConcurrentVerification);
+// the rest get the keyring in force at once.
+func TestForgedTokensDoNotPileUpBehindASlowRefresh(t *testing.T) {
+	em := startEmulator(t)
+	name := uniqueName(t)
+	em.createSecret(name, "secret-one-0123456789abcdef0123456789")
+	client := &blockingClient{Client: em.client, release: make(chan struct{})}
+	src, err := New(context.Background(), client, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	v := newVerifier(t, src)
+
+	client.blocking.Store(true)
+	const n = 100
+	results := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := v.Verify(context.Background(), mint(fmt.Sprintf("forged-%02d-0123456789abcdef0123456789", i)))
+			results <- err
+		}()
+	}
+	// All but the waiting ones return while the refresh hangs.
+	const waiting = 1 + maxUnknownWaiters
+	deadline := time.After(20 * time.Second)
+	for i := range n - waiting {
+		select {
+		case err := <-results:
+			if !errors.Is(err, sdk.ErrSignature) {
+				t.Fatalf("forged token: %v", err)
+			}
+		case <-deadline:
+			t.Fatalf("%d of %d forged tokens wait for the refresh in flight, want at most %d", n-i, n, waiting)
+		}
+	}
+	if got := client.blocked.Load(); got != 1 {
+		t.Errorf("%d refreshes reached Secrets Manager, want 1", got)
+	}
+	select {
+	case err := <-results:
+		t.Fatalf("more than %d calls returned before the refresh ended (%v): fewer waited than may", n-waiting, err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(client.release)
+	for range waiting {
+		select {
+		case err := <-results:
+			if !errors.Is(err, sdk.ErrSignature) {
+				t.Fatalf("a token that waited: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("a token that waited never returned")
+		}
+	}
+
+	// A nil context neither panics nor waits forever.
+	var nilCtx context.Context
+	if r := src.RefreshUnknownSigner(nilCtx); r.Len() != 1 {
+		t.Fatalf("RefreshUnknownSigner(nil) = %v", r)
 	}
 }

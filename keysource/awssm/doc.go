@@ -66,7 +66,10 @@
 // RefreshUnknownSigner, which refreshes at most once per 30 s
 // (WithUnknownSignerInterval) however many such tokens arrive, waits no
 // longer than the request's context, and lets the verifier retry with the
-// new keys. A rotation done in AWS is thus picked up by the first token
+// new keys. Only the verification that starts a refresh and at most 16
+// that arrive while it runs wait for it: the others (mostly forged
+// tokens) get the keys in force at once, so a flood of them cannot pile
+// up behind a slow Secrets Manager. A rotation done in AWS is thus picked up by the first token
 // signed with the new secret, not at the next interval.
 //
 // # Failures
