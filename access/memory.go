@@ -185,7 +185,7 @@ func (m *Memory) Expiring(ctx context.Context, t time.Time, limit int) ([]Key, e
 	defer m.mu.Unlock()
 	var due []Record
 	for _, r := range m.records {
-		if !r.AccessExpiresAt.IsZero() && r.AccessExpiresAt.Before(t) {
+		if r.Mode == Offline && !r.AccessExpiresAt.IsZero() && r.AccessExpiresAt.Before(t) {
 			due = append(due, r)
 		}
 	}
