@@ -159,8 +159,21 @@ func (m *Memory) CompareAndSwap(ctx context.Context, l Lease, rec Record) error 
 	if m.records[rec.Key].Version != rec.Version-1 {
 		return ErrConflict
 	}
+	rec.AccessExpiresAt = storedTime(rec.AccessExpiresAt)
+	rec.RefreshExpiresAt = storedTime(rec.RefreshExpiresAt)
+	rec.UpdatedAt = storedTime(rec.UpdatedAt)
 	m.records[rec.Key] = copyRecord(rec)
 	return nil
+}
+
+// storedTime is t as every store keeps it: UTC Unix milliseconds, the zero
+// time kept as zero. Memory rounds like the others, so that a test against
+// it sees what a database gives back.
+func storedTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return time.UnixMilli(t.UnixMilli()).UTC()
 }
 
 // Delete implements Store.
