@@ -18,11 +18,15 @@ var allKeys = []attribute.Key{
 	otel.ClientReportedShopIDKey, otel.ClientReportedLocationIDKey,
 	otel.ClientReportedStaffMemberIDKey, otel.ClientReportedUserIDKey,
 	otel.KeySourceKey, otel.RefreshOutcomeKey, otel.RefreshTriggerKey,
+	otel.AccessModeKey, otel.AccessGrantKey, otel.AccessStoreOperationKey, otel.AccessAttemptsKey,
+	otel.ShopifyRequestIDKey, otel.HTTPResponseStatusCodeKey,
 }
 
 var allMetrics = []string{
 	otel.MetricVerifications, otel.MetricVerificationDuration, otel.MetricCacheLookups,
 	otel.MetricKeySourceRefreshes, otel.MetricKeyAge,
+	otel.MetricAccessGrants, otel.MetricAccessGrantDuration, otel.MetricAccessLockWait,
+	otel.MetricAccessStoreDuration, otel.MetricAccessTokensExpiring,
 }
 
 func TestSemanticConventionKeys(t *testing.T) {
@@ -30,6 +34,7 @@ func TestSemanticConventionKeys(t *testing.T) {
 		{otel.UserIDKey, semconv.UserIDKey},
 		{otel.UserHashKey, semconv.UserHashKey},
 		{otel.ErrorTypeKey, semconv.ErrorTypeKey},
+		{otel.HTTPResponseStatusCodeKey, semconv.HTTPResponseStatusCodeKey},
 	} {
 		if c.ours != c.semconv {
 			t.Errorf("%s differs from the semantic convention %s", c.ours, c.semconv)
