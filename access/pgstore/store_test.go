@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/possession-dev/possession/access"
+	"github.com/possession-dev/possession/access/accesstest"
 	"github.com/possession-dev/possession/access/pgstore"
 	"github.com/possession-dev/possession/access/pgstore/pgtest"
 	"github.com/possession-dev/possession/access/storetest"
@@ -69,6 +70,13 @@ func TestStore(t *testing.T) {
 			schema := uniqueSchema()
 			return func() access.Store { return newStore(t, pool(t, dsn), schema) }
 		})
+	})
+	t.Run("Fleet", func(t *testing.T) {
+		// Eight Managers, each on its own pool, through the fleet rules:
+		// one refresh per shop and expiry, a dead holder taken over and
+		// fenced.
+		dsn, schema := srv.CreateDatabase(t), uniqueSchema()
+		accesstest.RunFleet(t, func(t *testing.T) access.Store { return newStore(t, pool(t, dsn), schema) })
 	})
 	t.Run("MigratesOnce", func(t *testing.T) { migratesOnce(t, srv) })
 	t.Run("RefusesNewerSchema", func(t *testing.T) { refusesNewerSchema(t, srv) })

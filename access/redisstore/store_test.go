@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/possession-dev/possession/access"
+	"github.com/possession-dev/possession/access/accesstest"
 	"github.com/possession-dev/possession/access/redisstore"
 	"github.com/possession-dev/possession/access/redisstore/redistest"
 	"github.com/possession-dev/possession/access/storetest"
@@ -286,4 +287,13 @@ func (twice) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		}
 		return next(ctx, cmd)
 	}
+}
+
+// TestFleet runs eight Managers, each on its own Redis client, through
+// the fleet rules: one refresh per shop and expiry, a dead holder taken
+// over and fenced.
+func TestFleet(t *testing.T) {
+	srv := redistest.Start(t)
+	prefix := uniquePrefix()
+	accesstest.RunFleet(t, func(t *testing.T) access.Store { return newStore(t, client(t, srv.Addr()), prefix) })
 }

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/possession-dev/possession/access"
+	"github.com/possession-dev/possession/access/accesstest"
 	"github.com/possession-dev/possession/access/sqlitestore"
 	"github.com/possession-dev/possession/access/storetest"
 	"github.com/possession-dev/possession/webhook"
@@ -273,4 +274,12 @@ func TestSweepBoundsDeliveries(t *testing.T) {
 	if n != 64 {
 		t.Fatalf("%d deliveries kept after 100 ended and 64 new were claimed: the sweep left ended ones", n)
 	}
+}
+
+// TestFleet runs eight Managers, each on its own client of one file,
+// through the fleet rules: one refresh per shop and expiry, a dead holder
+// taken over and fenced.
+func TestFleet(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.db")
+	accesstest.RunFleet(t, func(t *testing.T) access.Store { return open(t, path) })
 }
