@@ -18,6 +18,9 @@ if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || need+=(postgresql)
+# -race needs cgo, so a C compiler (a "go" machine has gcc; a bare Debian
+# does not).
+[ "$(go env CGO_ENABLED)" = 1 ] || need+=(gcc libc6-dev)
 if [ "${#need[@]}" -gt 0 ]; then
   start=$(date +%s)
   echo "installing ${need[*]}"
