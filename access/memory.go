@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -147,7 +148,7 @@ func (m *Memory) Unlock(ctx context.Context, l Lease) error {
 // CompareAndSwap implements Store.
 func (m *Memory) CompareAndSwap(ctx context.Context, l Lease, rec Record) error {
 	if l.Key != rec.Key {
-		return errors.New("access: memory store: lease is for another key")
+		return fmt.Errorf("access: memory store: lease of %s does not cover %s: %w", l.Key, rec.Key, ErrFenced)
 	}
 	if _, err := m.begin(ctx); err != nil {
 		return err

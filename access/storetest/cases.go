@@ -381,8 +381,8 @@ func foreignLeaseCannotWrite(f *fixture) {
 	// A lease of another key (even of the same shop) never covers a write.
 	otherKey := onlineKey(shop, "1")
 	ol := f.lock(f.s, otherKey, longLease)
-	if err := f.s.CompareAndSwap(f.ctx, ol, record(key, 2)); err == nil {
-		f.Fatal("write under a lease of another key succeeded")
+	if err := f.s.CompareAndSwap(f.ctx, ol, record(key, 2)); !errors.Is(err, access.ErrFenced) {
+		f.Fatalf("write under a lease of another key: %v, want ErrFenced", err)
 	}
 	if err := f.s.CompareAndSwap(f.ctx, ol, record(otherKey, 1)); err != nil {
 		f.Fatalf("write under its own key's lease: %v", err)

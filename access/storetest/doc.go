@@ -48,6 +48,9 @@
 // land, and a holder killed (SIGKILL) between every two steps of
 // lock → load → compare-and-swap → unlock, after which the lease frees
 // the key, the record is whole, and the dead holder's lease is fenced.
+// Benchmark measures a store's round trips (Load; Lock + CompareAndSwap +
+// Unlock) with allocations reported.
+//
 // Workload drives a stream of locked increments from several clients, for
 // the tests that restart a database under load; Consistent tells a whole
 // record written by these tests from a torn or corrupted one.
