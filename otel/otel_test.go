@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
 	"github.com/possession-dev/possession/otel"
 )
@@ -20,6 +19,8 @@ var allKeys = []attribute.Key{
 	otel.KeySourceKey, otel.RefreshOutcomeKey, otel.RefreshTriggerKey,
 	otel.AccessModeKey, otel.AccessGrantKey, otel.AccessStoreOperationKey, otel.AccessAttemptsKey,
 	otel.ShopifyRequestIDKey, otel.HTTPResponseStatusCodeKey,
+	otel.WebhookTopicKey, otel.WebhookIDKey, otel.WebhookFamilyKey, otel.WebhookDuplicateKey,
+	otel.SignedQueryKindKey,
 }
 
 var allMetrics = []string{
@@ -27,20 +28,12 @@ var allMetrics = []string{
 	otel.MetricKeySourceRefreshes, otel.MetricKeyAge,
 	otel.MetricAccessGrants, otel.MetricAccessGrantDuration, otel.MetricAccessLockWait,
 	otel.MetricAccessStoreDuration, otel.MetricAccessTokensExpiring,
+	otel.MetricWebhookDeliveries, otel.MetricWebhookDeliveryDuration, otel.MetricSignedQueries,
 }
 
-func TestSemanticConventionKeys(t *testing.T) {
-	for _, c := range []struct{ ours, semconv attribute.Key }{
-		{otel.UserIDKey, semconv.UserIDKey},
-		{otel.UserHashKey, semconv.UserHashKey},
-		{otel.ErrorTypeKey, semconv.ErrorTypeKey},
-		{otel.HTTPResponseStatusCodeKey, semconv.HTTPResponseStatusCodeKey},
-	} {
-		if c.ours != c.semconv {
-			t.Errorf("%s differs from the semantic convention %s", c.ours, c.semconv)
-		}
-	}
-}
+// TestSemanticConventionKeys (the keys that follow the semantic
+// conventions equal theirs) lives in the test module, test/otel: the
+// semconv package with user.hash is newer than the API this module pins.
 
 // OpenTelemetry naming: lower-case ASCII, dot-separated namespaces of
 // snake_case words, at most 255 characters; metric names carry no unit
