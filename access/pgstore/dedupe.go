@@ -13,10 +13,11 @@ const (
 	sweepBatch = 256
 )
 
-// ClaimDelivery implements webhook.Deduper, in one transaction: insert a
-// claim if the id is new; otherwise lock its row and take it over only if
-// its claim or retention has ended. Claim numbers come from a sequence,
-// so they grow across ids and sweeps.
+// ClaimDelivery implements webhook.Deduper without a transaction, each
+// statement atomic on its own: insert a claim if the id is new (the common
+// case, one round trip); otherwise read the row, and take it over with an
+// update conditional on its claim or retention having ended. Claim
+// numbers come from a sequence, so they grow across ids and sweeps.
 func (s *Store) ClaimDelivery(ctx context.Context, id string, lease time.Duration) (claim int64, done bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return 0, false, opError("claim delivery", err)
@@ -38,24 +39,19 @@ func (s *Store) ClaimDelivery(ctx context.Context, id string, lease time.Duratio
 }
 
 func (s *Store) claim(ctx context.Context, id string, leaseMs int64) (int64, bool, error) {
-	tx, err := s.db.Begin(ctx)
-	if err != nil {
-		return 0, false, err
-	}
-	defer tx.Rollback(ctx)
-	// A row released between the insert and the select is gone: try
-	// again (twice is plenty; each round sees a newer state).
-	for range 3 {
+	// Each round sees a newer state; a row that was released, completed
+	// or taken over between two statements sends it round again.
+	for range 4 {
 		var claim int64
-		err := tx.QueryRow(ctx, s.q.claimInsert, id, leaseMs).Scan(&claim)
+		err := s.db.QueryRow(ctx, s.q.claimInsert, id, leaseMs).Scan(&claim)
 		if err == nil {
-			return claim, false, tx.Commit(ctx)
+			return claim, false, nil
 		}
 		if !isNoRows(err) {
 			return 0, false, err
 		}
 		var done, live bool
-		err = tx.QueryRow(ctx, s.q.claimSelect, id).Scan(&done, &live)
+		err = s.db.QueryRow(ctx, s.q.claimRead, id).Scan(&done, &live)
 		if isNoRows(err) {
 			continue
 		}
@@ -63,15 +59,21 @@ func (s *Store) claim(ctx context.Context, id string, leaseMs int64) (int64, boo
 			return 0, false, err
 		}
 		if live {
-			return 0, done, tx.Commit(ctx)
+			return 0, done, nil
 		}
-		if err := tx.QueryRow(ctx, s.q.claimUpdate, id, leaseMs).Scan(&claim); err != nil {
+		// The update waits for a concurrent writer of the row and then
+		// checks again that it has ended (READ COMMITTED re-evaluates
+		// the condition on the newest row).
+		err = s.db.QueryRow(ctx, s.q.claimTakeover, id, leaseMs).Scan(&claim)
+		if err == nil {
+			return claim, false, nil
+		}
+		if !isNoRows(err) {
 			return 0, false, err
 		}
-		return claim, false, tx.Commit(ctx)
 	}
-	// Claimed and released over and over meanwhile: as good as busy.
-	return 0, false, tx.Commit(ctx)
+	// Claimed and settled over and over meanwhile: as good as busy.
+	return 0, false, nil
 }
 
 // CompleteDelivery implements webhook.Deduper. A retention of zero or less

@@ -154,7 +154,7 @@ const (
 type queries struct {
 	load, insert, update, delete, expiring, nonExpiring, nonExpiringAfter string
 	lock, unlock                                                          string
-	claimInsert, claimSelect, claimUpdate, complete, forget, release      string
+	claimInsert, claimRead, claimTakeover, complete, forget, release      string
 	sweep                                                                 string
 }
 
@@ -206,10 +206,10 @@ WHERE shop = $1 AND mode = $2 AND user_id = $3 AND fence = $4`),
 		claimInsert: r(`INSERT INTO {s}.possession_deliveries (id, claim, done, expires_ms)
 VALUES ($1, nextval('{s}.possession_delivery_claims'), false, {start} + $2)
 ON CONFLICT (id) DO NOTHING RETURNING claim`),
-		claimSelect: r(`SELECT done, expires_ms > {now} FROM {s}.possession_deliveries WHERE id = $1 FOR UPDATE`),
-		claimUpdate: r(`UPDATE {s}.possession_deliveries
+		claimRead: r(`SELECT done, expires_ms > {now} FROM {s}.possession_deliveries WHERE id = $1`),
+		claimTakeover: r(`UPDATE {s}.possession_deliveries
 SET claim = nextval('{s}.possession_delivery_claims'), done = false, expires_ms = {start} + $2
-WHERE id = $1 RETURNING claim`),
+WHERE id = $1 AND expires_ms <= {now} RETURNING claim`),
 		complete: r(`INSERT INTO {s}.possession_deliveries (id, claim, done, expires_ms) VALUES ($1, $2, true, {start} + $3)
 ON CONFLICT (id) DO UPDATE SET done = true, expires_ms = EXCLUDED.expires_ms`),
 		forget:  r(`DELETE FROM {s}.possession_deliveries WHERE id = $1`),

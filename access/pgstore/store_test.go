@@ -19,6 +19,7 @@ import (
 	"github.com/possession-dev/possession/access/pgstore/pgtest"
 	"github.com/possession-dev/possession/access/storetest"
 	"github.com/possession-dev/possession/webhook"
+	"github.com/possession-dev/possession/webhook/webhooktest"
 )
 
 func TestMain(m *testing.M) {
@@ -77,6 +78,19 @@ func TestStore(t *testing.T) {
 		// fenced.
 		dsn, schema := srv.CreateDatabase(t), uniqueSchema()
 		accesstest.RunFleet(t, func(t *testing.T) access.Store { return newStore(t, pool(t, dsn), schema) })
+	})
+	// The webhook package's own checks of a Deduper: its contract, and
+	// exactly-once handling of 1,000 webhooks delivered three times each,
+	// concurrently, to four instances sharing the store.
+	t.Run("WebhookDeduper", func(t *testing.T) {
+		dsn := srv.CreateDatabase(t)
+		webhooktest.TestDeduper(t, func(t *testing.T) webhook.Deduper { return newStore(t, pool(t, dsn), uniqueSchema()) })
+	})
+	t.Run("WebhookExactlyOnce", func(t *testing.T) {
+		dsn := srv.CreateDatabase(t)
+		webhooktest.TestExactlyOnce(t, func(t *testing.T) webhook.Deduper {
+			return newStore(t, pool(t, dsn, func(c *pgxpool.Config) { c.MaxConns = 16 }), uniqueSchema())
+		})
 	})
 	t.Run("MigratesOnce", func(t *testing.T) { migratesOnce(t, srv) })
 	t.Run("RefusesNewerSchema", func(t *testing.T) { refusesNewerSchema(t, srv) })

@@ -18,6 +18,7 @@ import (
 	"github.com/possession-dev/possession/access/redisstore/redistest"
 	"github.com/possession-dev/possession/access/storetest"
 	"github.com/possession-dev/possession/webhook"
+	"github.com/possession-dev/possession/webhook/webhooktest"
 )
 
 func TestMain(m *testing.M) {
@@ -296,4 +297,21 @@ func TestFleet(t *testing.T) {
 	srv := redistest.Start(t)
 	prefix := uniquePrefix()
 	accesstest.RunFleet(t, func(t *testing.T) access.Store { return newStore(t, client(t, srv.Addr()), prefix) })
+}
+
+// The webhook package's own checks of a Deduper: its contract, and
+// exactly-once handling of 1,000 webhooks delivered three times each,
+// concurrently, to four instances sharing the store.
+func TestWebhookDeduper(t *testing.T) {
+	srv := redistest.Start(t)
+	webhooktest.TestDeduper(t, func(t *testing.T) webhook.Deduper {
+		return newStore(t, client(t, srv.Addr()), uniquePrefix())
+	})
+}
+
+func TestWebhookExactlyOnce(t *testing.T) {
+	srv := redistest.Start(t)
+	webhooktest.TestExactlyOnce(t, func(t *testing.T) webhook.Deduper {
+		return newStore(t, client(t, srv.Addr()), uniquePrefix())
+	})
 }

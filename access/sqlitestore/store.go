@@ -19,7 +19,8 @@ import (
 // safe for concurrent use by the goroutines of a process and by several
 // processes opening the same file on one machine.
 type Store struct {
-	db     *sql.DB
+	db     *sql.DB // reads: several connections (WAL readers never wait)
+	wdb    *sql.DB // writes: one connection, so this process's writers queue here
 	now    func() time.Time
 	claims atomic.Uint64 // claims made by this Store, to pace the sweep
 }
@@ -57,9 +58,20 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
-	s := &Store{db: db, now: c.now}
-	if err := s.migrate(ctx); err != nil {
+	wdb, err := sql.Open("sqlite", dsn)
+	if err != nil {
 		db.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	// One write connection: this process's writers wait their turn in
+	// database/sql's queue (bounded by their contexts) instead of all
+	// polling SQLite's write lock, which starves some of them past the
+	// busy timeout under load. Other processes still wait for the lock
+	// through the busy timeout, one writer each.
+	wdb.SetMaxOpenConns(1)
+	s := &Store{db: db, wdb: wdb, now: c.now}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
 		return nil, err
 	}
 	return s, nil
@@ -68,7 +80,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 // Close closes the database. Locks this Store holds stay held until their
 // leases end.
 func (s *Store) Close() error {
-	return s.db.Close()
+	return errors.Join(s.wdb.Close(), s.db.Close())
 }
 
 // migrations are applied in order; PRAGMA user_version counts how many a
@@ -148,7 +160,7 @@ func (s *Store) migrate(ctx context.Context) error {
 // f reads cannot change before it writes, in this process or another. An
 // error from f rolls back; sentinel errors pass through wrapped.
 func (s *Store) write(ctx context.Context, op string, f func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return opError(op, err)
 	}
