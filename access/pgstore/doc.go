@@ -44,9 +44,10 @@
 // # Webhook deduplication
 //
 // A delivery is a row: its claim number from a sequence, whether it is
-// done, and when its claim or retention ends. ClaimDelivery inserts, or
-// locks the row and takes it over only when it has ended; ended rows are
-// swept in small batches by later claims.
+// done, and when its claim or retention ends. ClaimDelivery inserts (one
+// round trip for a new delivery), or reads the row and takes it over with
+// an update conditional on its having ended; ended rows are swept in
+// small batches by later claims.
 //
 // # Testing
 //

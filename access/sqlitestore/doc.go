@@ -22,8 +22,11 @@
 // one transaction that takes SQLite's write lock up front (BEGIN
 // IMMEDIATE) and waits for it up to the busy timeout (WithBusyTimeout),
 // so what a write checks (the lock's fence, the record's version) cannot
-// change before it writes, whichever process runs it. A process killed
-// mid-write leaves the file as it was before that transaction.
+// change before it writes, whichever process runs it. Within a process,
+// writes go through one connection and queue for it (bounded by their
+// contexts): many goroutines polling SQLite's lock would starve some of
+// them past the busy timeout. A process killed mid-write leaves the file
+// as it was before that transaction.
 //
 // Locks are rows: the key's newest fence and when its lease ends, read
 // with the store's clock (WithClock; processes on one machine share the
@@ -38,7 +41,8 @@
 //
 // Store also implements webhook.Deduper: a row per delivery, claim numbers
 // from one counter, ended claims and done records swept in small batches
-// by later claims.
+// by later claims. A delivery that is claimed or done is answered by a
+// read, without the write lock.
 //
 // # Durability
 //
