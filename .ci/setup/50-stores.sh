@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Servers the store tests need (access/redisstore, access/pgstore): installs
 # Debian's redis-server and postgresql when they are missing, and gcc when
-# cgo is off (-race needs it). .ci/run runs this before its checks, since
+# cgo is off (-race needs it). .ci/run runs .ci/setup before any test, since
 # its per-module `go test -race` runs the store modules with CI=true, where
 # a missing server fails the test instead of skipping it. The tests start
 # their own servers on free ports (redistest, pgtest); the packages' own
@@ -16,9 +16,8 @@
 # 133 s (redisstore) and 68 s (pgstore); with a warm cache 44, 27 and
 # 38 s.
 set -euo pipefail
-
-SUDO=""
-if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
+cd "$(dirname "$0")/../.."
+. .ci/setup/lib.sh
 
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
@@ -27,7 +26,6 @@ compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || need+=(postgresql)
 if [ "${#need[@]}" -gt 0 ]; then
   start=$(date +%s)
   echo "installing ${need[*]}"
-  $SUDO apt-get update -qq
   # policy-rc.d exiting 101 keeps the packages' services stopped.
   policy=/usr/sbin/policy-rc.d
   restore_policy=""
@@ -36,7 +34,7 @@ if [ "${#need[@]}" -gt 0 ]; then
     $SUDO chmod +x "$policy"
     restore_policy=1
   fi
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+  apt_install "${need[@]}"
   if [ -n "$restore_policy" ]; then $SUDO rm -f "$policy"; fi
   echo "installed ${need[*]} in $(( $(date +%s) - start )) s"
 fi
