@@ -385,3 +385,31 @@ func TestErrorsQuoteNoTokenContent(t *testing.T) {
 		}
 	}
 }
+
+// TestArrayAudience pins the decision on the open question of an
+// array-valued aud (reported, unconfirmed, in customer-account tokens):
+// refused as ErrMalformed with the audience check and without it
+// (WithoutAudienceCheck's doc; test/sdk's TestShopifyArrayAudience holds
+// it against Shopify's library).
+func TestArrayAudience(t *testing.T) {
+	m := cacheTestMinter()
+	clock := newTestClock(cacheTestIssued.Add(time.Second))
+	for _, aud := range []any{[]string{cacheTestClient}, []string{cacheTestClient, "other"}, []string{}} {
+		tok := m.Checkout(sdktest.Set("aud", aud), sdktest.Set("sub", "gid://shopify/Customer/7"))
+		for _, opt := range []Option{WithClientID(cacheTestClient), WithoutAudienceCheck()} {
+			v, err := New(keysource.MustStatic(cacheTestSecret), opt, WithClock(clock.now), WithKinds(KindCheckout))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s, err := v.Verify(context.Background(), tok); s != nil || !errors.Is(err, ErrMalformed) {
+				t.Errorf("aud %v: %v, %v; want ErrMalformed", aud, s, err)
+			}
+		}
+	}
+	// Absent, it passes without the audience check (Shopify's library
+	// skips the check for tokens that lack aud).
+	v, _ := New(keysource.MustStatic(cacheTestSecret), WithoutAudienceCheck(), WithClock(clock.now), WithKinds(KindCheckout))
+	if _, err := v.Verify(context.Background(), m.Checkout(sdktest.Delete("aud"))); err != nil {
+		t.Errorf("no aud without the audience check: %v", err)
+	}
+}

@@ -37,9 +37,11 @@
 //
 // Claims are decoded by a small strict JSON decoder: escapes such as
 // https:\/\/ are decoded, unknown claims are ignored, and a duplicate or
-// wrongly typed registered claim is ErrMalformed. The differential test
-// against golang-jwt (in the repository's test module, test/sdk) lists
-// every input this makes us stricter on.
+// wrongly typed registered claim is ErrMalformed. The differential tests
+// against golang-jwt and against Shopify's own JavaScript library
+// (@shopify/shopify-api's decodeSessionToken, in the repository's test
+// module, test/sdk) list every input this makes us stricter on; possession
+// accepts nothing either rejects.
 //
 // # Errors
 //

@@ -140,9 +140,14 @@ func WithKinds(kinds ...Kind) Option {
 	})
 }
 
-// WithoutAudienceCheck accepts any aud. Shopify's own libraries do this for
-// extension tokens; prefer WithClientID, which stops a token minted for
-// another app that shares your keys. Session.ClientID still reports aud.
+// WithoutAudienceCheck accepts any aud, or none. Shopify's own libraries
+// do this for extension tokens; prefer WithClientID, which stops a token
+// minted for another app that shares your keys. Session.ClientID still
+// reports aud. aud must still be a string when present: an array (which
+// RFC 7519 allows, and Shopify documents for no surface) is ErrMalformed
+// with or without this option, where Shopify's JavaScript library,
+// without its audience check, accepts any aud; the differential test
+// against it (test/sdk, TestShopifyArrayAudience) pins the choice.
 func WithoutAudienceCheck() Option {
 	return optionFunc(func(c *config) { c.noAudienceCheck = true })
 }
