@@ -97,8 +97,11 @@
 // # Cache
 //
 // Verified sessions are cached (WithCacheSize, default 10,000; 0
-// disables) until exp + leeway, and are not served once the key source's
-// keyring changes. A lookup hashes the signature and compares the whole
+// disables) until exp + leeway, are not served before nbf/iat - leeway
+// (a clock that steps back), and are not served once the key source's
+// keyring changes. The cache keeps its own copy of each token, so a token
+// sliced from a larger string (a padded Authorization header) does not
+// keep that string alive. A lookup hashes the signature and compares the whole
 // token, takes no lock, and allocates nothing; an entry costs about
 // 1.26 KB with 583-byte tokens (the token itself is half of it). A cache
 // hit returns the same *Session as the first verification: treat sessions

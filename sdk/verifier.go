@@ -106,12 +106,14 @@ type outcome struct {
 // session and an error wrapping one of the Err* sentinels.
 //
 // Checks run in this order: size; the cache (a token equal to one
-// verified before, under the same keyring and within exp + leeway);
+// verified before, under the same keyring, within exp + leeway and not
+// before nbf/iat - leeway);
 // shape (three base64url segments, no line breaks); alg (HS256 only);
 // signature (each key in preference order; a refresh of the key source
 // when none matches, or when it has no keys, and the source offers one);
 // then the claims: exp (required), nbf and iat with leeway, aud, and
-// dest/iss. A shape error is reported before any later error.
+// dest/iss; last, the token's kind (WithKinds: admin/POS only by
+// default). A shape error is reported before any later error.
 //
 // A nil ctx is taken for context.Background.
 //
