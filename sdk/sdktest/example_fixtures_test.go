@@ -19,7 +19,7 @@ func ExampleFixtures() {
 	fmt.Println(string(payload))
 	fmt.Println(f.ValidAt().Unix())
 	// Output:
-	// silver-wine-cellar.myshopify.com 100011550278 1780000054 635
-	// {"iss":"https:\/\/silver-wine-cellar.myshopify.com\/admin","dest":"https:\/\/silver-wine-cellar.myshopify.com","aud":"4c2c0d8f1e5a4b7f9d3e6a1b2c8d0e7f","sub":"100011550278","exp":1780000114,"nbf":1780000054,"iat":1780000054,"jti":"e19f613c-c61a-4874-b815-13197a58caf9","sid":"59753ea34b83343478d0e5384f7087a6b25f7dbc8915943b66511b1a2eb1c3e8","sig":"d0f73c127542eaab8e33da0d6be587c2dfa96f00f7047ddfe9f90fce231202a8"}
+	// brick-tea-house.myshopify.com 100013586343 1780000058 627
+	// {"iss":"https:\/\/brick-tea-house.myshopify.com\/admin","dest":"https:\/\/brick-tea-house.myshopify.com","aud":"4c2c0d8f1e5a4b7f9d3e6a1b2c8d0e7f","sub":"100013586343","exp":1780000118,"nbf":1780000058,"iat":1780000058,"jti":"aef71107-f151-4fdb-a19f-613cc61a3874","sid":"9c814e32699c4641a02f3567f04ba3b22044df2c4824c463b55da2c42f4bc6d2","sig":"b81513197a58caf9d0f73c127542eaab8e33da0d6be587c2dfa96f00f7047ddf"}
 	// 1780000059
 }

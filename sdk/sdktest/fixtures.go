@@ -54,6 +54,9 @@ type Fixture struct {
 	ShopID int64
 	// UserID is sub, a numeric staff user ID.
 	UserID string
+	// User numbers the user among the Fixtures' Shops*UsersPerShop (see
+	// Issue).
+	User int
 	// IssuedAt is iat and nbf; the token expires at IssuedAt + 60 s.
 	IssuedAt time.Time
 }
@@ -102,21 +105,38 @@ func (f Fixtures) Tokens(n int) []string {
 	return out
 }
 
-// Fixture returns the i-th fixture (i >= 0).
+// Fixture returns the i-th fixture (i >= 0): a user picked at random,
+// issued at a random second of the window.
 func (f Fixtures) Fixture(i int) Fixture {
 	f = f.defaults()
 	r := fixtureRand{state: mix64(f.Seed ^ mix64(uint64(i)))}
-	shopN := r.intn(f.Shops)
-	userN := r.intn(f.UsersPerShop)
+	user := r.intn(f.Shops * f.UsersPerShop)
 	iat := f.Start.Unix() + int64(r.intn(int(f.Window/time.Second)))
+	return f.mint(user, iat, &r)
+}
+
+// Issue returns the token Shopify would issue to user number user (0 <=
+// user < Shops*UsersPerShop; shop user/UsersPerShop) at at, truncated to
+// the second: the user's shop and sid, a jti and sig of its own. Use it to
+// replay a user's successive tokens, as getSessionToken reissues them.
+func (f Fixtures) Issue(user int, at time.Time) Fixture {
+	f = f.defaults()
+	iat := at.Unix()
+	r := fixtureRand{state: mix64(f.Seed ^ mix64(uint64(user)<<32^uint64(iat)) ^ 0x1550e)}
+	return f.mint(user, iat, &r)
+}
+
+func (f Fixtures) mint(user int, iat int64, r *fixtureRand) Fixture {
+	shopN := user / f.UsersPerShop % f.Shops
 	fx := Fixture{
 		Shop:     shopHandle(f.Seed, shopN) + ".myshopify.com",
 		ShopID:   int64(60_000_000_000 + 7_919*shopN),
-		UserID:   strconv.FormatInt(100_000_000_000+int64(shopN*f.UsersPerShop+userN)*1_301, 10),
+		UserID:   strconv.FormatInt(100_000_000_000+int64(user)*1_301, 10),
+		User:     user,
 		IssuedAt: time.Unix(iat, 0),
 	}
-	// sid is the same for every token of one user of one shop.
-	sr := fixtureRand{state: mix64(f.Seed ^ mix64(uint64(shopN)<<32|uint64(userN)) ^ 0x5151)}
+	// sid is the same for every token of one user.
+	sr := fixtureRand{state: mix64(f.Seed ^ mix64(uint64(user)) ^ 0x5151)}
 	var sid, sig [32]byte
 	sr.fill(sid[:])
 	var jti [16]byte

@@ -71,6 +71,8 @@ func keysInOrder(t *testing.T, payload []byte) []string {
 	return keys
 }
 
+type Fixture = sdktest.Fixture
+
 type fixtureClaims struct {
 	Iss, Dest, Aud, Sub, Jti, Sid, Sig string
 	Exp, Nbf, Iat                      int64
@@ -146,6 +148,36 @@ func TestFixturesVariety(t *testing.T) {
 	}
 	if got := f.Tokens(3); got[2] != f.Fixture(2).Token {
 		t.Fatal("Tokens disagrees with Fixture")
+	}
+}
+
+// Issue replays one user's tokens: same shop, sub and sid, a new jti and
+// signature for each issue time.
+func TestFixturesIssue(t *testing.T) {
+	f := sdktest.Fixtures{}
+	fx := f.Fixture(11)
+	first := f.Issue(fx.User, fx.IssuedAt.Add(time.Minute))
+	second := f.Issue(fx.User, fx.IssuedAt.Add(2*time.Minute))
+	if first.Shop != fx.Shop || second.Shop != fx.Shop || first.UserID != fx.UserID || first.User != fx.User {
+		t.Fatalf("reissued to %s/%s, want %s/%s", first.Shop, first.UserID, fx.Shop, fx.UserID)
+	}
+	var c0, c1, c2 fixtureClaims
+	for _, p := range []struct {
+		fx Fixture
+		c  *fixtureClaims
+	}{{fx, &c0}, {first, &c1}, {second, &c2}} {
+		if err := json.Unmarshal(payloadOf(t, "test-secret", p.fx.Token), p.c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c1.Sid != c0.Sid || c2.Sid != c0.Sid || c1.Jti == c2.Jti || c1.Sig == c2.Sig || c2.Iat-c1.Iat != 60 {
+		t.Fatalf("reissues: %+v, %+v of %+v", c1, c2, c0)
+	}
+	if again := f.Issue(fx.User, fx.IssuedAt.Add(time.Minute)); again != first {
+		t.Fatal("Issue is not deterministic")
+	}
+	if other := f.Issue(fx.User+20, fx.IssuedAt); other.Shop == fx.Shop { // 20 users per shop by default
+		t.Fatalf("user %d of another shop has shop %s", other.User, other.Shop)
 	}
 }
 
