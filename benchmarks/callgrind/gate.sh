@@ -69,7 +69,10 @@ export -f count
 export work N WARM
 start=$(date +%s)
 "$work/driver" -list >"$work/list"
-cut -f1 "$work/list" | xargs -P "$JOBS" -n 1 bash -c 'count "$0"' >"$work/raw"
+if ! cut -f1 "$work/list" | xargs -P "$JOBS" -n 1 bash -c 'count "$0"' >"$work/raw"; then
+  echo "gate: FAILED: a driver failed (above): a path that does not work is not measured"
+  exit 1
+fi
 echo "# callgrind: $(wc -l <"$work/raw") paths in $(($(date +%s) - start)) s (N=$N, WARM=$WARM, JOBS=$JOBS)"
 
 # In -list order, with the kind.
