@@ -36,6 +36,7 @@ var paths = []path{
 	{"verify-forged", "gated", verifyForged},
 	{"verify-malformed", "gated", verifyMalformed},
 	{"middleware-hit", "gated", middlewareHit},
+	{"access-offline", "gated", accessOffline},
 }
 
 func pathNamed(name string) (path, bool) {
