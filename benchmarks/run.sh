@@ -52,10 +52,13 @@ fi
 echo "# go test -bench, $COUNT samples, -benchtime $BENCHTIME, interleave=$INTERLEAVE ($(go version | cut -d' ' -f3), $(nproc) CPUs)"
 benchstat "$raw"
 
-# Medians of ns/op per benchmark name, and ratios of them: to the HMAC
-# floor over the same tokens, and each library's time over possession's.
-grep '^Benchmark' "$raw" | awk '{for (i = 2; i < NF; i++) if ($(i+1) == "ns/op") print $1, $i}' |
-  sort -k1,1 -k2,2g | awk -v procs="$(nproc)" '
+# summary METRIC: medians of METRIC (ns/op: wall time; cpu-ns/op: the
+# benchmark thread's CPU time, see cputime_test.go) per benchmark, and
+# ratios of them: to the HMAC floor over the same tokens, and each
+# library's over possession's.
+summary() {
+grep '^Benchmark' "$raw" | awk -v metric="$1" '{for (i = 2; i < NF; i++) if ($(i+1) == metric) print $1, $i}' |
+  sort -k1,1 -k2,2g | awk -v procs="$(nproc)" -v metric="$1" '
   { v[$1, ++n[$1]] = $2 }
   function t(ns) { return ns >= 1000 ? sprintf("%.2f us", ns / 1000) : sprintf("%.0f ns", ns) }
   function peers(scen, base,   l, out) {
@@ -75,17 +78,23 @@ grep '^Benchmark' "$raw" | awk '{for (i = 2; i < NF; i++) if ($(i+1) == "ns/op")
     forged = m["BenchmarkInvalidSignature/lib=possession" suf]
     expired = m["BenchmarkExpired/lib=possession" suf]
     mix = m["BenchmarkRealisticMix/lib=possession" suf]
-    printf "\n# ratios of medians from this run (possession vs the HMAC floor; the other libraries over possession)\n"
+    printf "\n# %s: medians and their ratios from this run (possession vs the HMAC floor; the other libraries over possession)\n", metric
     printf "HMAC floor, 32,768 distinct tokens     %9s\n", t(floor)
     printf "uncached, cache off                    %9s  %5.2fx floor %s\n", t(off), off / floor, peers("Uncached", off)
     printf "uncached, cache on (every lookup miss) %9s  %5.2fx floor\n", t(miss), miss / floor
     printf "HMAC floor, hot set of 1,024           %9s\n", t(hot)
     printf "cache hit (a copy of a cached token)   %9s  %5.3fx floor (hot set)\n", t(hit), hit / hot
-    hs = m["BenchmarkParallel/scenario=cached/lib=hmac-floor"] / m["BenchmarkParallel/scenario=cached/lib=hmac-floor" suf]
-    cs = m["BenchmarkParallel/scenario=cached/lib=possession"] / m["BenchmarkParallel/scenario=cached/lib=possession" suf]
-    if (procs > 1) printf "cache hit throughput -cpu %d / -cpu 1   %8.2fx  (HMAC: %.2fx)\n", procs, cs, hs
+    hs = cs = 0
+    if (m["BenchmarkParallel/scenario=cached/lib=possession" suf] > 0) {
+      hs = m["BenchmarkParallel/scenario=cached/lib=hmac-floor"] / m["BenchmarkParallel/scenario=cached/lib=hmac-floor" suf]
+      cs = m["BenchmarkParallel/scenario=cached/lib=possession"] / m["BenchmarkParallel/scenario=cached/lib=possession" suf]
+    }
+    if (procs > 1 && cs > 0) printf "cache hit throughput -cpu %d / -cpu 1   %8.2fx  (HMAC: %.2fx)\n", procs, cs, hs
     printf "forged (another secret)                %9s  %5.2fx uncached valid %s\n", t(forged), forged / off, peers("InvalidSignature", forged)
     printf "expired                                %9s  %5.2fx uncached valid %s\n", t(expired), expired / off, peers("Expired", expired)
     printf "Zipf mix (default cache)               %9s  %5.2fx floor %s\n", t(mix), mix / floor, peers("RealisticMix", mix)
   }'
+}
+summary ns/op
+summary cpu-ns/op
 echo "raw results: $raw" >&2
