@@ -4,7 +4,11 @@
 # requests) and unique ones (32,768 cycled: more than 3x the default cache
 # of 10,000, so every request misses). Prints req/s, p50 and p99 latency
 # per server, and req/s relative to the no-verification server of the same
-# round and token mode.
+# round and token mode; and the server's CPU use during the run (in % of
+# one core: below ~95%, something else limited it, on a shared machine
+# usually other processes) with its CPU time per request, which other
+# processes inflate much less than req/s, and its ratio to the
+# no-verification server's.
 #
 #   benchmarks/e2e/run.sh
 #   ROUNDS=1 DURATION=5s benchmarks/e2e/run.sh   # quicker
@@ -54,6 +58,9 @@ secret=$(sed -n 's/^\tSecret *= "\(.*\)"$/\1/p' "$root/benchmarks/internal/peers
 client=$(sed -n 's/^\tClientID *= "\(.*\)"$/\1/p' "$root/benchmarks/internal/peers/peers.go")
 [ -n "$secret" ] && [ -n "$client" ] || { echo "e2e: cannot read the secret and client ID from peers.go" >&2; exit 1; }
 
+# cputicks PID: the process's user + system CPU time, in clock ticks.
+cputicks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
 pid=""
 stop() {
   if [ -n "$pid" ]; then
@@ -96,7 +103,13 @@ for round in $(seq "$ROUNDS"); do
       "$OUT/e2e" requests -n "$n" -out "$OUT/requests.tsv"
       export REQUESTS=$OUT/requests.tsv
       taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$WARMUP" -s "$here/requests.lua" "$url/api/session" >/dev/null
+      cpu0=$(cputicks "$pid"); t0=$(date +%s%N)
       taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$DURATION" --latency -s "$here/requests.lua" "$url/api/session" >"$OUT/wrk.txt"
+      cpu1=$(cputicks "$pid"); t1=$(date +%s%N)
+      # The server's CPU use during the run, in % of one core: below ~95,
+      # something else (the load generator, other processes) limited it.
+      secs=$(awk -v c="$((cpu1 - cpu0))" -v hz="$(getconf CLK_TCK)" 'BEGIN { print c / hz }')
+      busy=$(awk -v c="$secs" -v ns="$((t1 - t0))" 'BEGIN { printf "%.0f", 100 * c / (ns / 1e9) }')
       stop
       : >"$OUT/posbackend.log"
       if grep -q 'Non-2xx' "$OUT/wrk.txt"; then
@@ -112,13 +125,14 @@ for round in $(seq "$ROUNDS"); do
         }
         $1 == "50%" { p50 = us($2) } $1 == "99%" { p99 = us($2) }
         $1 == "Requests/sec:" { rps = $2 }
-        END { printf "%s %s %s %.0f %.0f %.0f\n", r, m, s, rps, p50, p99 }' "$OUT/wrk.txt" | tee -a "$raw" >&2
+        $2 == "requests" && $3 == "in" { n = $1 }
+        END { printf "%s %s %s %.0f %.0f %.0f %s %.1f\n", r, m, s, rps, p50, p99, busy, n ? secs * 1e6 / n : 0 }' busy="$busy" secs="$secs" "$OUT/wrk.txt" | tee -a "$raw" >&2
     done
   done
 done
 
 echo "# wrk -t1 -c$CONNS -d$DURATION (after $WARMUP warm-up), server on CPU $SERVER_CPU, wrk on CPU $LOAD_CPU;"
-echo "# medians of $ROUNDS rounds; x none: req/s over the no-verification server's, per round, then the median"
+echo "# medians of $ROUNDS rounds; x none: req/s (then CPU/req) over the no-verification server's, per round, then the median"
 echo "# $(go version | cut -d' ' -f3), $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
 echo
 awk -v servers="$SERVERS" -v modes="$MODES" '
@@ -128,19 +142,24 @@ awk -v servers="$SERVERS" -v modes="$MODES" '
     return (c % 2) ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2
   }
   function add(key, v) { vals[key, ++cnt[key]] = v }
-  { rps[$1, $2, $3] = $4; add($2 SUBSEP $3 SUBSEP "rps", $4); add($2 SUBSEP $3 SUBSEP "p50", $5); add($2 SUBSEP $3 SUBSEP "p99", $6); rounds[$1] = 1 }
+  { rps[$1, $2, $3] = $4; add($2 SUBSEP $3 SUBSEP "rps", $4); add($2 SUBSEP $3 SUBSEP "p50", $5); add($2 SUBSEP $3 SUBSEP "p99", $6); add($2 SUBSEP $3 SUBSEP "cpu", $7); add($2 SUBSEP $3 SUBSEP "cpr", $8); cpr[$1, $2, $3] = $8; rounds[$1] = 1 }
   END {
     ns = split(servers, S, " "); nm = split(modes, M, " ")
     for (r in rounds) for (m = 1; m <= nm; m++) for (s = 1; s <= ns; s++)
-      if ((r, M[m], "none") in rps && (r, M[m], S[s]) in rps) add(M[m] SUBSEP S[s] SUBSEP "ratio", rps[r, M[m], S[s]] / rps[r, M[m], "none"])
-    printf "| tokens | server | req/s | p50 | p99 | x none |\n|---|---|---:|---:|---:|---:|\n"
+      if ((r, M[m], "none") in rps && (r, M[m], S[s]) in rps) {
+        add(M[m] SUBSEP S[s] SUBSEP "ratio", rps[r, M[m], S[s]] / rps[r, M[m], "none"])
+        if (cpr[r, M[m], "none"] > 0) add(M[m] SUBSEP S[s] SUBSEP "cratio", cpr[r, M[m], S[s]] / cpr[r, M[m], "none"])
+      }
+    printf "| tokens | server | req/s | p50 | p99 | x none | server CPU | CPU/req | x none |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
     for (m = 1; m <= nm; m++) for (s = 1; s <= ns; s++) {
       k = M[m] SUBSEP S[s]
       if (!cnt[k SUBSEP "rps"]) continue
       ratio = cnt[k SUBSEP "ratio"] ? sprintf("%.2fx", median(k SUBSEP "ratio", cnt[k SUBSEP "ratio"])) : "-"
-      printf "| %s | %s | %.0f | %.0f us | %.0f us | %s |\n", M[m], S[s], median(k SUBSEP "rps", cnt[k SUBSEP "rps"]),
-        median(k SUBSEP "p50", cnt[k SUBSEP "p50"]), median(k SUBSEP "p99", cnt[k SUBSEP "p99"]), ratio
+      cratio = cnt[k SUBSEP "cratio"] ? sprintf("%.2fx", median(k SUBSEP "cratio", cnt[k SUBSEP "cratio"])) : "-"
+      printf "| %s | %s | %.0f | %.0f us | %.0f us | %s | %.0f%% | %.1f us | %s |\n", M[m], S[s], median(k SUBSEP "rps", cnt[k SUBSEP "rps"]),
+        median(k SUBSEP "p50", cnt[k SUBSEP "p50"]), median(k SUBSEP "p99", cnt[k SUBSEP "p99"]), ratio,
+        median(k SUBSEP "cpu", cnt[k SUBSEP "cpu"]), median(k SUBSEP "cpr", cnt[k SUBSEP "cpr"]), cratio
     }
   }' "$raw"
 echo
-echo "raw results (round mode server req/s p50us p99us): $raw" >&2
+echo "raw results (round mode server req/s p50us p99us server-cpu% cpu-us/req): $raw" >&2
