@@ -6,7 +6,8 @@
 #   benchmarks/callgrind/gate.sh           # check, print the table
 #   benchmarks/callgrind/gate.sh -update   # measure and rewrite baseline.txt
 #
-# Each path runs once, in a fresh process: WARM uncounted iterations, then
+# Each path runs in a fresh process (three times, median, when the first
+# count is off; see below): WARM uncounted iterations, then
 # N counted ones; callgrind counts only inside the counted loop
 # (--toggle-collect=main.loop), so start-up, input generation and what
 # the first iterations do once (pools, lazy set-up) stay out, and the
@@ -52,31 +53,52 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/driver" .
 
-# count PATH: prints "PATH instructions/iter allocs/iter".
+# count PATH RUN: prints "PATH instructions/iter allocs/iter".
 count() {
-  local p=$1 log=$work/$1.log ir
+  local p=$1 log=$work/$1.$2.log ir
   if ! GOGC=off GOMAXPROCS=1 GODEBUG=asyncpreemptoff=1 \
     valgrind --tool=callgrind --callgrind-out-file=/dev/null --toggle-collect=main.loop \
     --toggle-collect=runtime.typeAssert --toggle-collect=runtime.interfaceSwitch \
     "$work/driver" -path "$p" -warm "$WARM" -n "$N" >"$log" 2>&1; then
     echo "gate: $p failed:" >&2; cat "$log" >&2; return 1
   fi
-  grep 'INJECTED' "$log" >&2 || true
+  [ "$2" = 1 ] && { grep 'INJECTED' "$log" >&2 || true; }
   ir=$(sed -n 's/.*Collected : //p' "$log")
   echo "$p $((ir / N)) $(sed -n 's/.* \([0-9.]*\) allocs\/iter/\1/p' "$log")"
 }
 export -f count
 export work N WARM
+# counts LINES: runs "PATH RUN" lines, JOBS at a time, appending to raw.
+counts() {
+  if ! xargs -P "$JOBS" -n 2 bash -c 'count "$0" "$1"' >>"$work/raw"; then
+    echo "gate: FAILED: a driver failed (above): a path that does not work is not measured"
+    exit 1
+  fi
+}
 start=$(date +%s)
 "$work/driver" -list >"$work/list"
-if ! cut -f1 "$work/list" | xargs -P "$JOBS" -n 1 bash -c 'count "$0"' >"$work/raw"; then
-  echo "gate: FAILED: a driver failed (above): a path that does not work is not measured"
-  exit 1
+: >"$work/raw"
+cut -f1 "$work/list" | awk '{ print $1, 1 }' | counts
+# A rare run miscounts (callgrind losing track of a toggle across one of
+# Go's stack switches, seen once in about 100 runs, 16% low): a path more
+# than 3% away from its baseline, or without one, runs twice more and its
+# median counts; with -update every path does.
+again=$(awk -v update="$update" '
+  NR == FNR { if ($0 !~ /^#/) base[$1] = $3; next }
+  update || !($1 in base) || $2 > 1.03 * base[$1] || $2 < 0.97 * base[$1] { print $1 }
+' "$( [ -f "$baseline" ] && echo "$baseline" || echo /dev/null)" "$work/raw")
+if [ -n "$again" ]; then
+  echo "# counting again: $(echo $again)"
+  for p in $again; do echo "$p 2"; echo "$p 3"; done | counts
 fi
-echo "# callgrind: $(wc -l <"$work/raw") paths in $(($(date +%s) - start)) s (N=$N, WARM=$WARM, JOBS=$JOBS)"
+echo "# callgrind: $(wc -l <"$work/raw") runs of $(wc -l <"$work/list") paths in $(($(date +%s) - start)) s (N=$N, WARM=$WARM, JOBS=$JOBS)"
 
-# In -list order, with the kind.
-awk 'NR == FNR { c[$1] = $2; a[$1] = $3; next } { print $1, $2, c[$1], a[$1] }' "$work/raw" "$work/list" >"$work/now"
+# Medians per path, in -list order, with the kind.
+sort -k1,1 -k2,2n "$work/raw" | awk '
+  { v[$1, ++n[$1]] = $2; if (!($1 in a)) a[$1] = $3 }
+  END { for (p in n) print p, v[p, int((n[p] + 1) / 2)], a[p] }
+' >"$work/medians"
+awk 'NR == FNR { c[$1] = $2; a[$1] = $3; next } { print $1, $2, c[$1], a[$1] }' "$work/medians" "$work/list" >"$work/now"
 
 env="$(go version | cut -d' ' -f3-) $(valgrind --version)"
 if [ "$update" = 1 ]; then
