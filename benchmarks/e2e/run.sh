@@ -161,5 +161,6 @@ awk -v servers="$SERVERS" -v modes="$MODES" '
         median(k SUBSEP "cpu", cnt[k SUBSEP "cpu"]), median(k SUBSEP "cpr", cnt[k SUBSEP "cpr"]), cratio
     }
   }' "$raw"
+awk '$7 < 90 { n++ } END { if (n) printf "\nWARNING: in %d of %d runs the server used less than 90%% of its core: other processes held it, so req/s and latency measure them more than the server; compare CPU/req, and run again on a quiet machine.\n", n, NR }' "$raw"
 echo
 echo "raw results (round mode server req/s p50us p99us server-cpu% cpu-us/req): $raw" >&2
