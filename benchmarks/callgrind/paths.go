@@ -62,7 +62,7 @@ var validAt = app.ValidAt()
 func clock() time.Time { return validAt }
 
 func newVerifier(cacheSize int) (*sdk.Verifier, error) {
-	return sdk.New(keysource.Static(peers.Secret), sdk.WithClientID(peers.ClientID),
+	return sdk.New(keysource.MustStatic(peers.Secret), sdk.WithClientID(peers.ClientID),
 		sdk.WithClock(clock), sdk.WithCacheSize(cacheSize))
 }
 

@@ -23,7 +23,7 @@ func accessOffline() (func(int) error, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := access.New(peers.ClientID, keysource.Static(peers.Secret), access.MemoryStore(),
+	m, err := access.New(peers.ClientID, keysource.MustStatic(peers.Secret), access.MemoryStore(),
 		access.WithShopifyBaseURL(shopify.URL), access.WithClock(clock))
 	if err != nil {
 		return nil, err

@@ -74,7 +74,7 @@ func handler(name string) (http.Handler, error) {
 			writeSession(w, "unverified.myshopify.com", "0")
 		}), nil
 	case "middleware":
-		v, err := sdk.New(keysource.Static(peers.Secret), sdk.WithClientID(peers.ClientID))
+		v, err := sdk.New(keysource.MustStatic(peers.Secret), sdk.WithClientID(peers.ClientID))
 		if err != nil {
 			return nil, err
 		}

@@ -191,7 +191,7 @@ func TestFixturesVerify(t *testing.T) {
 	if want := time.Unix(1_790_000_044, 0); !at.Equal(want) {
 		t.Fatalf("ValidAt %v, want %v", at, want)
 	}
-	v, err := sdk.New(keysource.Static(secret), sdk.WithClientID("client"), sdk.WithLeeway(0),
+	v, err := sdk.New(keysource.MustStatic(secret), sdk.WithClientID("client"), sdk.WithLeeway(0),
 		sdk.WithClock(func() time.Time { return at }), sdk.WithCacheSize(0))
 	if err != nil {
 		t.Fatal(err)
