@@ -6,22 +6,24 @@
 #   benchmarks/callgrind/gate.sh           # check, print the table
 #   benchmarks/callgrind/gate.sh -update   # measure and rewrite baseline.txt
 #
-# Each path runs in a fresh process (three times, median, when the first
-# count is off; see below): WARM uncounted iterations, then
-# N counted ones; callgrind counts only inside the counted loop
-# (--toggle-collect=main.loop), so start-up, input generation and what
-# the first iterations do once (pools, lazy set-up) stay out, and the
-# count per iteration is Ir / N. It repeats within 0.5% (0.1% but for
-# verify-malformed) because of GOMAXPROCS=1, GODEBUG=asyncpreemptoff=1
-# (callgrind and Go's signal-based preemption disagree), GOGC=off (a
-# collection's instructions depend on when it runs, which depends on
-# time: with GC on, whole-process counts move by 2-3%), and two runtime
-# functions left uncounted: runtime.typeAssert and runtime.interfaceSwitch,
-# the slow paths of type assertions and switches on interfaces, which
-# fill each call site's cache at random moments (1 call in 1,024); once
-# filled, the cached checks run in the caller, which is counted. So the
-# counts include allocation (malloc) but not collection: allocations per
-# iteration are gated separately (more than 0.5 above the baseline fails).
+# Each path runs in a fresh process (three times, and the median counts,
+# when the first count is off; see below): WARM uncounted iterations, then
+# N counted ones. Callgrind counts only inside the counted loop
+# (--toggle-collect=main.loop), so start-up, input generation and what the
+# first iterations do once (pools, lazy set-up) stay out, and the count per
+# iteration is Ir / N. Counts repeat within 0.5% (1-2% for the smallest
+# paths: verify-hit and access-offline, whose cache hash seeds are random
+# per process, and verify-malformed) thanks to GOMAXPROCS=1,
+# GODEBUG=asyncpreemptoff=1 (callgrind and Go's signal-based preemption
+# disagree), GOGC=off (a collection's instructions depend on when it runs,
+# which depends on time: with GC on, counts moved by up to 3.4%), and two
+# runtime functions left uncounted: runtime.typeAssert and
+# runtime.interfaceSwitch, the slow paths of type assertions and switches
+# on interfaces, which fill each call site's cache at random moments (1
+# call in 1,024); once filled, the cached checks run in the caller, which
+# is counted. So the counts include allocation (malloc) but not collection:
+# allocations per iteration are gated separately (more than 0.5 above the
+# baseline fails).
 #
 # The reference path (hmac-floor: HMAC-SHA256 over the same signing
 # inputs) is not gated; if it moved by more than 5%, the toolchain,
@@ -30,9 +32,8 @@
 # comparable: the gate fails and says so. Rebaseline then.
 #
 # Environment: N (counted iterations, a multiple of 256; default 4096),
-# WARM (default 1024),
-# JOBS (parallel valgrind runs, default 2), THRESHOLD (default 1.10),
-# GATE_INJECT_BYTES (passed to the driver: see main.go).
+# WARM (default 1024), JOBS (parallel valgrind runs, default 2), THRESHOLD
+# (default 1.10), GATE_INJECT_BYTES (passed to the driver: see main.go).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
