@@ -80,7 +80,7 @@ start=$(date +%s)
 "$work/driver" -list >"$work/list"
 : >"$work/raw"
 cut -f1 "$work/list" | awk '{ print $1, 1 }' | counts
-# A rare run miscounts (callgrind losing track of a toggle across one of
+# A rare run miscounts (probably callgrind losing track of a toggle across one of
 # Go's stack switches, seen once in about 100 runs, 16% low): a path more
 # than 3% away from its baseline, or without one, runs twice more and its
 # median counts; with -update every path does.
