@@ -37,6 +37,7 @@ var paths = []path{
 	{"verify-malformed", "gated", verifyMalformed},
 	{"middleware-hit", "gated", middlewareHit},
 	{"access-offline", "gated", accessOffline},
+	{"webhook-verify-4k", "gated", webhookVerify},
 }
 
 func pathNamed(name string) (path, bool) {
