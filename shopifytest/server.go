@@ -27,6 +27,8 @@ type Server struct {
 	requests map[string]int // by route name
 	faults   map[string][]Fault
 	grants   map[string]*grant // by access token
+
+	admin *adminState // admin.go
 }
 
 // Option configures a Server.
@@ -40,6 +42,7 @@ type config struct {
 	clientID     string
 	clientSecret string
 	now          func() time.Time
+	admin        adminConfig
 }
 
 // Default app credentials of a Server made without WithApp.
@@ -79,6 +82,7 @@ func NewServer(opts ...Option) *Server {
 	}
 	mux := http.NewServeMux()
 	// Each protocol registers its routes here, from its own file.
+	s.registerAdmin(mux)
 	s.srv = httptest.NewUnstartedServer(mux)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
