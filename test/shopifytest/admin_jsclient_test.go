@@ -71,7 +71,9 @@ func TestAdminAPIClientAgainstFake(t *testing.T) {
 	}
 	var got struct {
 		Shop struct {
-			Data struct{ Shop struct{ Name, CurrencyCode string } }
+			Data struct {
+				Shop struct{ Name, CurrencyCode string }
+			}
 			Cost struct {
 				RequestedQueryCost, ActualQueryCost int
 				ThrottleStatus                      struct{ MaximumAvailable, CurrentlyAvailable, RestoreRate float64 }
