@@ -97,6 +97,7 @@ type call struct {
 	shop, opType, opName string
 	estimate             float64
 	attempts, retries    int
+	authRetries          int // retries after a 401 (not bounded by maxRetries)
 	throttled            int
 	pacingWait           time.Duration
 	retryWait            time.Duration
@@ -192,7 +193,7 @@ func (c *Client) do(ctx context.Context, cl *call, info operationInfo, cc callCo
 		release()
 
 		retry := func(reason string, wait time.Duration, sentinel error, cause error) error {
-			if cl.retries >= c.cfg.maxRetries {
+			if cl.retries-cl.authRetries >= c.cfg.maxRetries {
 				return &ResponseError{sentinel: sentinel, Status: cl.httpStatus, RequestID: cl.requestID, Attempts: cl.attempts, cause: cause}
 			}
 			if err := c.sleep(ctx, wait); err != nil {
@@ -208,7 +209,7 @@ func (c *Client) do(ctx context.Context, cl *call, info operationInfo, cc callCo
 			if ctx.Err() != nil || !safe {
 				return &ResponseError{sentinel: ErrUnavailable, Attempts: cl.attempts, cause: sendErr}
 			}
-			if err := retry(retryUnavailable, c.backoff(cl.retries), ErrUnavailable, sendErr); err != nil {
+			if err := retry(retryUnavailable, c.backoff(cl.retries-cl.authRetries), ErrUnavailable, sendErr); err != nil {
 				return err
 			}
 			continue
@@ -230,7 +231,12 @@ func (c *Client) do(ctx context.Context, cl *call, info operationInfo, cc callCo
 			}
 			return c.finish(cl, info, wire, out)
 		case s == http.StatusUnauthorized:
-			if refreshed || !safe {
+			// The token expired or was revoked: renew it once (the token
+			// source refreshes it, once across the fleet, or says the shop
+			// must re-authorize), and send again if that is safe. An
+			// unsafe mutation is not sent again, but the renewed token
+			// serves the caller's next call.
+			if refreshed {
 				return &ResponseError{sentinel: ErrUnauthorized, Status: s, RequestID: cl.requestID, Attempts: cl.attempts}
 			}
 			refreshed = true
@@ -238,7 +244,13 @@ func (c *Client) do(ctx context.Context, cl *call, info operationInfo, cc callCo
 			if err != nil {
 				return &ResponseError{sentinel: ErrUnauthorized, Status: s, RequestID: cl.requestID, Attempts: cl.attempts, cause: err}
 			}
+			if !safe {
+				return &ResponseError{sentinel: ErrUnauthorized, Status: s, RequestID: cl.requestID, Attempts: cl.attempts,
+					cause: errors.New("the token was renewed, but the mutation is not marked RetrySafe: send it again")}
+			}
 			tok = fresh
+			cl.retries++
+			cl.authRetries++
 			c.tel.retried(ctx, retryUnauthorized, 0)
 		case s == http.StatusTooManyRequests:
 			wait, ok := retryAfter(resp.header.Get("Retry-After"), c.cfg.clock.Now())
@@ -252,7 +264,7 @@ func (c *Client) do(ctx context.Context, cl *call, info operationInfo, cc callCo
 			if !safe {
 				return &ResponseError{sentinel: ErrUnavailable, Status: s, RequestID: cl.requestID, Attempts: cl.attempts}
 			}
-			if err := retry(retryUnavailable, c.backoff(cl.retries), ErrUnavailable, nil); err != nil {
+			if err := retry(retryUnavailable, c.backoff(cl.retries-cl.authRetries), ErrUnavailable, nil); err != nil {
 				return err
 			}
 		default:

@@ -96,7 +96,7 @@ func newFake(t *testing.T, opts ...shopifytest.Option) (*shopifytest.Server, str
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 func TestAdminShopQuery(t *testing.T) {
-	s, tok := newFake(t)
+	s, tok := newFake(t, shopifytest.WithClock(newClock().Now))
 	r := post(t, s, testShop, version, tok, `{ shop { name currencyCode myshopifyDomain } }`, nil)
 	if r.status != 200 || len(r.Errors) > 0 {
 		t.Fatalf("status %d: %s", r.status, r.raw)
@@ -129,7 +129,7 @@ func TestAdminShopQuery(t *testing.T) {
 }
 
 func TestAdminProductsCostAndPagination(t *testing.T) {
-	s, tok := newFake(t)
+	s, tok := newFake(t, shopifytest.WithClock(newClock().Now)) // no refill between the queries
 	q := `query P($n: Int!, $after: String) { products(first: $n, after: $after) { edges { cursor node { id title } } pageInfo { hasNextPage endCursor } } }`
 	r := post(t, s, testShop, version, tok, q, map[string]any{"n": 48})
 	if len(r.Errors) > 0 {
