@@ -50,7 +50,9 @@ func TestDoDecodesData(t *testing.T) {
 		Shop struct{ Name, CurrencyCode string }
 	}
 	var err error
-	r.run(func() { err = c.Do(context.Background(), testShop, `query ShopInfo { shop { name currencyCode } }`, nil, &out) })
+	r.run(func() {
+		err = c.Do(context.Background(), testShop, `query ShopInfo { shop { name currencyCode } }`, nil, &out)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
