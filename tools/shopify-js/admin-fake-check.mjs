@@ -1,56 +1,22 @@
 // Runs Shopify's own @shopify/admin-api-client against possession's
 // shopifytest fake and prints what it saw as one JSON line, for
-// test/shopifytest/admin_js_test.go to assert. Shopify's client always
-// calls https://{storeDomain}/admin/api/{version}/graphql.json; the
-// customFetchApi below sends that request to the fake on 127.0.0.1 with
-// the shop as Host (the only thing it changes), over plain HTTP.
+// test/shopifytest/admin_jsclient_test.go to assert, through
+// admin-fake-check-fetch.mjs (Shopify's client's requests, sent to the
+// fake with the shop as Host).
 //
 // Environment: FAKE_URL (http://127.0.0.1:port), SHOP, TOKEN, VERSION,
 // THROTTLE_SHOP and THROTTLE_TOKEN (a shop whose bucket the Go test made
 // too small for the throttle query), REVOKED_TOKEN (a token of SHOP the
-// fake revoked... or never issued).
-import {request as httpRequest} from 'node:http';
+// fake revoked).
 import {createAdminApiClient} from '@shopify/admin-api-client';
+import {fakeFetch as makeFakeFetch} from './admin-fake-check-fetch.mjs';
 
 const env = (name) => {
   const v = process.env[name];
   if (!v) throw new Error(`${name} is not set`);
   return v;
 };
-const fake = new URL(env('FAKE_URL'));
-
-/**
- * A fetch for Shopify's client: the same method, path, headers and body,
- * sent to the fake with Host set to the store domain.
- * @param {string | URL} input
- * @param {RequestInit} [init]
- * @returns {Promise<Response>}
- */
-export function fakeFetch(input, init = {}) {
-  const url = new URL(String(input));
-  const headers = {...Object.fromEntries(new Headers(init.headers ?? {})), host: url.host};
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {hostname: fake.hostname, port: fake.port, path: url.pathname + url.search, method: init.method ?? 'GET', headers},
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const h = new Headers();
-          for (const [k, v] of Object.entries(res.headers)) {
-            if (Array.isArray(v)) v.forEach((x) => h.append(k, x));
-            else if (v !== undefined) h.set(k, v);
-          }
-          resolve(new Response(Buffer.concat(chunks), {status: res.statusCode ?? 0, statusText: res.statusMessage ?? "", headers: h}));
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    if (init.body) req.write(init.body);
-    req.end();
-  });
-}
+const fakeFetch = makeFakeFetch(new URL(env('FAKE_URL')));
 
 const logs = [];
 const client = (storeDomain, accessToken, retries = 0) =>
