@@ -18,11 +18,18 @@ var allKeys = []attribute.Key{
 	otel.ClientReportedShopIDKey, otel.ClientReportedLocationIDKey,
 	otel.ClientReportedStaffMemberIDKey, otel.ClientReportedUserIDKey,
 	otel.KeySourceKey, otel.RefreshOutcomeKey, otel.RefreshTriggerKey,
+	otel.GraphQLOperationTypeKey, otel.GraphQLOperationNameKey, otel.AdminAPIVersionKey, otel.AdminServedVersionKey,
+	otel.AdminCostRequestedKey, otel.AdminCostActualKey, otel.AdminCostEstimateKey,
+	otel.AdminBudgetAvailableKey, otel.AdminBudgetMaximumKey, otel.AdminBudgetRestoreRateKey,
+	otel.AdminAttemptsKey, otel.AdminRetriesKey, otel.AdminThrottledKey, otel.AdminPacingWaitKey, otel.AdminRetryWaitKey,
+	otel.AdminDeprecatedReasonKey, otel.AdminWaitReasonKey, otel.AdminRetryReasonKey,
 }
 
 var allMetrics = []string{
 	otel.MetricVerifications, otel.MetricVerificationDuration, otel.MetricCacheLookups,
 	otel.MetricKeySourceRefreshes, otel.MetricKeyAge,
+	otel.MetricAdminCalls, otel.MetricAdminCallDuration, otel.MetricAdminCost, otel.MetricAdminWait,
+	otel.MetricAdminRetries, otel.MetricAdminThrottled,
 }
 
 func TestSemanticConventionKeys(t *testing.T) {
@@ -30,6 +37,8 @@ func TestSemanticConventionKeys(t *testing.T) {
 		{otel.UserIDKey, semconv.UserIDKey},
 		{otel.UserHashKey, semconv.UserHashKey},
 		{otel.ErrorTypeKey, semconv.ErrorTypeKey},
+		{otel.GraphQLOperationTypeKey, semconv.GraphQLOperationTypeKey},
+		{otel.GraphQLOperationNameKey, semconv.GraphQLOperationNameKey},
 	} {
 		if c.ours != c.semconv {
 			t.Errorf("%s differs from the semantic convention %s", c.ours, c.semconv)
