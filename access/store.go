@@ -132,7 +132,8 @@ type Store interface {
 
 	// Expiring returns the keys of up to limit records whose access token
 	// expires before t (records with a zero AccessExpiresAt are never
-	// included), soonest first: for a background refresher.
+	// included), soonest first: for a background refresher. A limit of 0
+	// or less returns none.
 	Expiring(ctx context.Context, t time.Time, limit int) ([]Key, error)
 
 	// NonExpiring returns the keys of up to limit offline records whose

@@ -16,6 +16,13 @@
 // and error.type holds the sentinel's short name. With no OpenTelemetry
 // SDK installed, Verify starts no span and reads no clock at all.
 //
+// Each access Manager token request to Shopify (all attempts of one grant)
+// is one client span, SpanAccessExchange, SpanAccessRefresh or
+// SpanAccessMigrate; each store operation on the slow path is a
+// SpanAccessStore span; a wait for another holder's fleet-wide lock is a
+// SpanAccessLockWait span. A token served from the Manager's cache
+// records nothing.
+//
 // # Attributes
 //
 //	Key                                          Type    On                   Value
@@ -32,6 +39,12 @@
 //	possession.key_source                        string  key-source telemetry kind of source: "awssm"
 //	possession.refresh.outcome                   string  refresh span, metric "updated", "unchanged" or "error"
 //	possession.refresh.trigger                   string  refresh span, metric "initial", "interval", "manual", "unknown_signer"
+//	possession.access.mode                       string  access spans         "offline" or "online"
+//	possession.access.grant                      string  grant span, metrics  "exchange_offline", "exchange_online", "refresh", "migrate"
+//	possession.access.store.operation            string  store span, metric   "load", "lock", "unlock", "compare_and_swap", "delete"
+//	possession.access.attempts                   int     grant span           requests one grant took, retries included
+//	shopify.request_id                           string  grant span           Shopify's X-Request-Id, for support
+//	http.response.status_code                    int     grant span           HTTP status of Shopify's last answer
 //	shopify.pos.client_reported.shop_id          int     HTTP middleware      UNVERIFIED: reported by the POS client
 //	shopify.pos.client_reported.location_id      int     HTTP middleware      UNVERIFIED: reported by the POS client
 //	shopify.pos.client_reported.staff_member_id  int     HTTP middleware      UNVERIFIED: reported by the POS client
@@ -57,6 +70,11 @@
 //	possession.keysource.refreshes     counter          {refresh}       possession.key_source, possession.refresh.outcome,
 //	                                                                    possession.refresh.trigger, error.type (key sources)
 //	possession.keysource.key_age       gauge (async)    s               possession.key.id (verifier) or possession.key_source
+//	possession.access.grants           counter          {grant}         possession.access.grant, possession.outcome
+//	possession.access.grant.duration   histogram        s               as possession.access.grants
+//	possession.access.lock_wait.duration histogram      s               possession.outcome ("acquired", "served", "timeout", "error")
+//	possession.access.store.duration   histogram        s               possession.access.store.operation, possession.outcome
+//	possession.access.tokens.expiring  gauge (async)    {token}         none: stored tokens expiring within the refresh margin
 //
 // Metric attribute sets are precomputed, so recording a verification
 // allocates nothing. Attribute values on metrics come from small fixed
@@ -110,7 +128,9 @@
 //
 // # Never exported
 //
-// The token, any part of it, and any secret. The sdk's leak test verifies
+// The token, any part of it, and any secret; for access, no access or
+// refresh token and no Shopify error description (free text that could
+// echo what was sent). The sdk's leak test verifies
 // 1,000 varied tokens with recording providers and scans every exported
 // string for them.
 package otel

@@ -18,6 +18,8 @@ var allKeys = []attribute.Key{
 	otel.ClientReportedShopIDKey, otel.ClientReportedLocationIDKey,
 	otel.ClientReportedStaffMemberIDKey, otel.ClientReportedUserIDKey,
 	otel.KeySourceKey, otel.RefreshOutcomeKey, otel.RefreshTriggerKey,
+	otel.AccessModeKey, otel.AccessGrantKey, otel.AccessStoreOperationKey, otel.AccessAttemptsKey,
+	otel.ShopifyRequestIDKey, otel.HTTPResponseStatusCodeKey,
 	otel.GraphQLOperationTypeKey, otel.GraphQLOperationNameKey, otel.AdminAPIVersionKey, otel.AdminServedVersionKey,
 	otel.AdminCostRequestedKey, otel.AdminCostActualKey, otel.AdminCostEstimateKey,
 	otel.AdminBudgetAvailableKey, otel.AdminBudgetMaximumKey, otel.AdminBudgetRestoreRateKey,
@@ -28,6 +30,8 @@ var allKeys = []attribute.Key{
 var allMetrics = []string{
 	otel.MetricVerifications, otel.MetricVerificationDuration, otel.MetricCacheLookups,
 	otel.MetricKeySourceRefreshes, otel.MetricKeyAge,
+	otel.MetricAccessGrants, otel.MetricAccessGrantDuration, otel.MetricAccessLockWait,
+	otel.MetricAccessStoreDuration, otel.MetricAccessTokensExpiring,
 	otel.MetricAdminCalls, otel.MetricAdminCallDuration, otel.MetricAdminCost, otel.MetricAdminWait,
 	otel.MetricAdminRetries, otel.MetricAdminThrottled,
 }
@@ -37,6 +41,7 @@ func TestSemanticConventionKeys(t *testing.T) {
 		{otel.UserIDKey, semconv.UserIDKey},
 		{otel.UserHashKey, semconv.UserHashKey},
 		{otel.ErrorTypeKey, semconv.ErrorTypeKey},
+		{otel.HTTPResponseStatusCodeKey, semconv.HTTPResponseStatusCodeKey},
 		{otel.GraphQLOperationTypeKey, semconv.GraphQLOperationTypeKey},
 		{otel.GraphQLOperationNameKey, semconv.GraphQLOperationNameKey},
 	} {

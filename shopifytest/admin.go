@@ -1,8 +1,6 @@
 package shopifytest
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,8 +40,9 @@ const MaxQueryCost = 1000
 // sends when a query selects a deprecated field (Product.bodyHtml).
 const DeprecationNotice = "https://shopify.dev/api/usage/versioning#deprecation-practices"
 
-// maxAdminBody bounds a request body.
-const maxAdminBody = 1 << 20
+// maxAdminBody bounds a request body: begin reads at most maxRequestBody
+// bytes, so a body that filled them is taken as too large.
+const maxAdminBody = maxRequestBody - 1
 
 type adminConfig struct {
 	maximum, restoreRate float64
@@ -244,15 +243,6 @@ func resolveVersion(v string, now time.Time) string {
 	return ""
 }
 
-func newRequestID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b)
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
 // Shopify's answer to a missing, unknown, expired or revoked token.
 const invalidTokenBody = `{"errors":"[API] Invalid API key or access token (unrecognized login or wrong password)"}`
 
@@ -270,7 +260,6 @@ type adminRequest struct {
 }
 
 func (s *Server) handleAdminGraphQL(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("X-Request-Id", newRequestID())
 	if !s.begin(RouteAdminGraphQL, w, r) {
 		return
 	}

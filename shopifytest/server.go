@@ -1,8 +1,10 @@
 package shopifytest
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -26,7 +28,12 @@ type Server struct {
 	mu       sync.Mutex
 	requests map[string]int // by route name
 	faults   map[string][]Fault
-	grants   map[string]*grant // by access token
+	last     map[string]Request // by route name
+	grants   map[string]*grant  // by access token
+	// refreshes indexes expiring offline grants by refresh token.
+	refreshes   map[string]*grant
+	uninstalled map[string]bool
+	oauth       GrantCounts
 
 	admin *adminState // admin.go
 }
@@ -39,10 +46,16 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
-	clientID     string
-	clientSecret string
-	now          func() time.Time
-	admin        adminConfig
+	clientID      string
+	clientSecret  string
+	now           func() time.Time
+	scope         string
+	accessTTL     time.Duration
+	refreshTTL    time.Duration
+	onlineTTL     time.Duration
+	refreshGrace  time.Duration
+	sessionLeeway time.Duration
+	admin         adminConfig
 }
 
 // Default app credentials of a Server made without WithApp.
@@ -70,18 +83,32 @@ func WithClock(now func() time.Time) Option {
 
 // NewServer starts a fake on 127.0.0.1. Close stops it.
 func NewServer(opts ...Option) *Server {
-	cfg := config{clientID: DefaultClientID, clientSecret: DefaultClientSecret, now: time.Now}
+	cfg := config{
+		clientID:      DefaultClientID,
+		clientSecret:  DefaultClientSecret,
+		now:           time.Now,
+		scope:         DefaultScope,
+		accessTTL:     DefaultAccessTokenLifetime,
+		refreshTTL:    DefaultRefreshTokenLifetime,
+		onlineTTL:     DefaultOnlineTokenLifetime,
+		refreshGrace:  RefreshGrace,
+		sessionLeeway: SessionTokenLeeway,
+	}
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
 	s := &Server{
-		cfg:      cfg,
-		requests: map[string]int{},
-		faults:   map[string][]Fault{},
-		grants:   map[string]*grant{},
+		cfg:         cfg,
+		requests:    map[string]int{},
+		faults:      map[string][]Fault{},
+		last:        map[string]Request{},
+		grants:      map[string]*grant{},
+		refreshes:   map[string]*grant{},
+		uninstalled: map[string]bool{},
 	}
 	mux := http.NewServeMux()
 	// Each protocol registers its routes here, from its own file.
+	s.registerOAuth(mux)
 	s.registerAdmin(mux)
 	s.srv = httptest.NewUnstartedServer(mux)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -130,11 +157,55 @@ func (s *Server) Inject(route string, faults ...Fault) {
 	s.faults[route] = append(s.faults[route], faults...)
 }
 
-// begin counts a request to route and applies the next injected fault.
-// It returns false when the fault answered the request.
+// Request is a request the fake received, as it arrived: for tests that
+// compare what a client sends (possession's, or Shopify's own libraries).
+// It holds the client secret and tokens the client sent; it is a test
+// fake's record.
+type Request struct {
+	Method string
+	// Path is the URL path, "/admin/oauth/access_token".
+	Path string
+	// Host is the Host header: the shop the request was for.
+	Host   string
+	Header http.Header
+	Body   []byte
+}
+
+// LastRequest returns the last request that reached route (faults
+// included), and whether there was one.
+func (s *Server) LastRequest(route string) (Request, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.last[route]
+	if ok {
+		r.Header = r.Header.Clone()
+		r.Body = bytes.Clone(r.Body)
+	}
+	return r, ok
+}
+
+// maxRequestBody bounds what the fake reads of a request body.
+const maxRequestBody = 1 << 20
+
+// ClearFaults drops the faults still queued for route.
+func (s *Server) ClearFaults(route string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.faults, route)
+}
+
+// begin counts a request to route, records it, gives the answer an
+// X-Request-Id as Shopify does, and applies the next injected fault. It
+// returns false when the fault answered the request. The body stays
+// readable.
 func (s *Server) begin(route string, w http.ResponseWriter, r *http.Request) bool {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, maxRequestBody))
+	_ = r.Body.Close()
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	w.Header().Set("X-Request-Id", newRequestID())
 	s.mu.Lock()
 	s.requests[route]++
+	s.last[route] = Request{Method: r.Method, Path: r.URL.Path, Host: r.Host, Header: r.Header.Clone(), Body: body}
 	var f Fault
 	var faulted bool
 	if q := s.faults[route]; len(q) > 0 {
@@ -181,7 +252,8 @@ func shopFrom(r *http.Request) (string, bool) {
 	return host, true
 }
 
-// grant is one access token the fake issued.
+// grant is one access token the fake issued, with its refresh token if
+// it is an expiring offline token.
 type grant struct {
 	shop          string
 	online        bool
@@ -191,11 +263,27 @@ type grant struct {
 	accessExpires time.Time // zero: never
 	refreshToken  string
 	refreshExpiry time.Time
-	revoked       bool
+	revoked       bool // the access token is revoked
+
+	// used: the app used this grant (an Admin call with its access token,
+	// or a refresh with its refresh token). It ends its predecessor's
+	// grace.
+	used bool
+	// refreshRevoked: the refresh token is revoked (a new exchange, a
+	// branch that lost, Revoke). A redeemed refresh token is not revoked:
+	// it stays in grace (see RefreshGrace).
+	refreshRevoked bool
+	// refreshUsedAt is when the refresh token was first redeemed.
+	refreshUsedAt time.Time
+	// replacement is the grant the last redemption of the refresh token
+	// issued.
+	replacement *grant
 }
 
 // accessValid reports whether token is a live access token for shop:
-// issued by this fake, for this shop, not revoked and not expired.
+// issued by this fake, for this shop, not revoked and not expired. A valid
+// token counts as used from then on (the app started using it, which ends
+// its predecessor refresh token's grace).
 func (s *Server) accessValid(shop, token string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -203,7 +291,33 @@ func (s *Server) accessValid(shop, token string) bool {
 	if !ok || g.shop != shop || g.revoked {
 		return false
 	}
+	if !g.accessExpires.IsZero() && !s.cfg.now().Before(g.accessExpires) {
+		return false
+	}
+	g.used = true
+	return true
+}
+
+// AccessTokenValid reports whether token is a live access token for shop
+// (issued by this fake for that shop, not revoked, not expired), without
+// counting as a use of it: for tests' assertions.
+func (s *Server) AccessTokenValid(shop, token string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.grants[token]
+	if !ok || g.shop != shop || g.revoked {
+		return false
+	}
 	return g.accessExpires.IsZero() || s.cfg.now().Before(g.accessExpires)
+}
+
+// RefreshTokenValid reports whether a refresh grant with token would
+// succeed for shop now, without redeeming it.
+func (s *Server) RefreshTokenValid(shop, token string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.refreshes[token]
+	return g != nil && g.shop == shop && s.refreshableLocked(g, s.cfg.now()) == nil
 }
 
 // randomToken returns prefix followed by 32 random hex characters, shaped
@@ -214,20 +328,44 @@ func randomToken(prefix string) string {
 	return prefix + hex.EncodeToString(b)
 }
 
+// newRequestID returns an X-Request-Id shaped like Shopify's (a UUID).
+func newRequestID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
 // storeGrant records g as issued. An expiring offline grant revokes the
 // shop's earlier offline grants: only one expiring offline token is
 // active per app and shop, and acquiring a new one revokes the others.
 func (s *Server) storeGrant(g *grant) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.storeGrantLocked(g, nil)
+}
+
+// storeGrantLocked is storeGrant with s.mu held. An expiring offline
+// grant revokes the earlier offline grants' access tokens and refresh
+// tokens, except the refresh token of from (the grant whose refresh token
+// was just redeemed), which stays in grace.
+func (s *Server) storeGrantLocked(g *grant, from *grant) {
 	if !g.online && !g.accessExpires.IsZero() {
 		for _, old := range s.grants {
 			if old.shop == g.shop && !old.online {
 				old.revoked = true
+				if old != from {
+					old.refreshRevoked = true
+				}
 			}
 		}
 	}
 	s.grants[g.accessToken] = g
+	if g.refreshToken != "" {
+		s.refreshes[g.refreshToken] = g
+	}
 }
 
 // Revoke revokes every token the fake issued for shop, as uninstalling
@@ -239,8 +377,28 @@ func (s *Server) Revoke(shop string) {
 	for _, g := range s.grants {
 		if g.shop == shop {
 			g.revoked = true
+			g.refreshRevoked = true
 		}
 	}
+}
+
+// Uninstall revokes every token of shop, as Revoke does, and makes every
+// grant for the shop answer invalid_client ("Client authentication
+// failed"), as Shopify does for an app that is no longer installed, until
+// Install.
+func (s *Server) Uninstall(shop string) {
+	s.Revoke(shop)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.uninstalled[shop] = true
+}
+
+// Install undoes Uninstall: the shop's grants are answered again (its old
+// tokens stay revoked).
+func (s *Server) Install(shop string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.uninstalled, shop)
 }
 
 // IssueAccessToken issues a non-refreshable offline access token for shop
