@@ -167,10 +167,10 @@ func (t *telemetry) end(ctx context.Context, span trace.Span, cl *call, err erro
 				potel.AdminBudgetRestoreRateKey.Float64(s.RestoreRate))
 		}
 		if cl.httpStatus != 0 {
-			attrs = append(attrs, httpStatusKey.Int(cl.httpStatus))
+			attrs = append(attrs, potel.HTTPResponseStatusCodeKey.Int(cl.httpStatus))
 		}
 		if cl.requestID != "" {
-			attrs = append(attrs, requestIDKey.String(cl.requestID))
+			attrs = append(attrs, potel.ShopifyRequestIDKey.String(cl.requestID))
 		}
 		if cl.servedVersion != "" {
 			attrs = append(attrs, potel.AdminServedVersionKey.String(cl.servedVersion))
@@ -223,10 +223,3 @@ func (t *telemetry) budgetError(ctx context.Context, err error) {
 		span.AddEvent(potel.EventAdminBudgetError, trace.WithAttributes(attribute.String("exception.message", err.Error())))
 	}
 }
-
-// Keys the access work defines in package otel too (ShopifyRequestIDKey,
-// HTTPResponseStatusCodeKey); same names.
-var (
-	requestIDKey  = attribute.Key("shopify.request_id")
-	httpStatusKey = attribute.Key("http.response.status_code")
-)

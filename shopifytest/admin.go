@@ -138,6 +138,21 @@ func (s *Server) SetAdminBucket(shop string, maximum, restoreRate float64) {
 	st.available = math.Min(st.available, maximum)
 }
 
+// RevokeAccessToken revokes one access token the fake issued and leaves
+// its refresh token redeemable: Admin API calls with it get 401 before it
+// expires, and a refresh repairs that. It reports whether token was
+// live.
+func (s *Server) RevokeAccessToken(token string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.grants[token]
+	if !ok || g.revoked {
+		return false
+	}
+	g.revoked = true
+	return true
+}
+
 // AddOrder adds an order (a gid, "gid://shopify/Order/123") to shop's
 // data, as a sale in POS creates one; adding an existing order does
 // nothing.
