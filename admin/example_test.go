@@ -6,8 +6,61 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/possession-dev/possession/access"
 	"github.com/possession-dev/possession/admin"
+	"github.com/possession-dev/possession/keysource"
+	"github.com/possession-dev/possession/sdk"
+	"github.com/possession-dev/possession/sdk/sdktest"
+	"github.com/possession-dev/possession/shopifytest"
 )
+
+// From a POS session token to an Admin API call: the access Manager holds
+// the shop's offline token, the Client calls Shopify with it. shopifytest
+// plays Shopify.
+func ExampleNew() {
+	ctx := context.Background()
+	shopify := shopifytest.NewServer()
+	defer shopify.Close()
+	secret, _ := keysource.NewStatic(shopify.ClientSecret())
+	verifier, _ := sdk.New(secret, sdk.WithClientID(shopify.ClientID()))
+	tokens, _ := access.New(shopify.ClientID(), secret, access.MemoryStore(), access.WithShopifyBaseURL(shopify.URL))
+
+	// The merchant opened the app in POS: the session token is exchanged
+	// for the shop's offline token once.
+	raw := sdktest.Minter{Secret: shopify.ClientSecret(), ClientID: shopify.ClientID(), Shop: "example.myshopify.com"}.Admin()
+	session, _ := verifier.Verify(ctx, raw)
+	if _, err := tokens.Offline(ctx, session, raw); err != nil {
+		panic(err)
+	}
+
+	client, err := admin.New(tokens, admin.WithAPIVersion("2026-10"), admin.WithBaseURL(shopify.URL))
+	if err != nil {
+		panic(err)
+	}
+	var out struct {
+		Shop struct{ Name, CurrencyCode string }
+	}
+	if err := client.Do(ctx, "example.myshopify.com", `query { shop { name currencyCode } }`, nil, &out); err != nil {
+		panic(err)
+	}
+	fmt.Println(out.Shop.Name, out.Shop.CurrencyCode)
+
+	// A mutation: tagsAdd is idempotent, so it may be sent again after a
+	// 401 or a 503.
+	err = client.Do(ctx, "example.myshopify.com",
+		`mutation Tag($id: ID!, $tags: [String!]!) { tagsAdd(id: $id, tags: $tags) { userErrors { field message } } }`,
+		map[string]any{"id": "gid://shopify/Order/1001", "tags": []string{"pos"}}, nil, admin.RetrySafe())
+	fmt.Println(err, shopify.OrderTags("example.myshopify.com", "gid://shopify/Order/1001"))
+
+	// Without a version there is no client: the version is the program's
+	// choice.
+	_, err = admin.New(tokens)
+	fmt.Println(errors.Is(err, admin.ErrConfig))
+	// Output:
+	// example CAD
+	// <nil> [pos]
+	// true
+}
 
 // How a Budget paces: it learns the bucket from an answer's
 // throttleStatus, then tells each request how long to wait for its
