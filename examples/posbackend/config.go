@@ -19,6 +19,10 @@ var (
 	errDevNotLoopback = errors.New("posbackend: development mode listens on loopback only")
 )
 
+// defaultAPIVersion is the Admin API version this example's queries are
+// written against: chosen here, by the program, as admin requires.
+const defaultAPIVersion = "2026-10"
+
 // Shopify's documented origins of POS UI extension requests.
 var defaultOrigins = []string{"https://extensions.shopifycdn.com", "https://cdn.shopify.com"}
 
@@ -30,6 +34,9 @@ type config struct {
 	allowedOrigins []string
 	awsSecretID    string // AWS Secrets Manager secret name or ARN
 	awsJSONField   string // JSON field of the secret holding the client secret
+	store          string // where tokens and ingested transactions are kept
+	apiVersion     string // Admin API version
+	shopifyURL     string // base URL replacing https://{shop}; "" for Shopify
 }
 
 // dev reports whether no key source is configured: development mode.
@@ -64,13 +71,17 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.secretFile, "secret-file", "", "file holding the app's client secret (current first, then previous, one per line); reloaded on change")
 	fs.StringVar(&c.awsSecretID, "aws-secret-id", "", "AWS Secrets Manager secret (name or ARN) holding the app's client secret; AWSCURRENT and AWSPREVIOUS are used; AWS config from the default chain (AWS_REGION, AWS_ENDPOINT_URL, ...)")
 	fs.StringVar(&c.awsJSONField, "aws-json-field", "", "with -aws-secret-id: the JSON field holding the secret, e.g. SHOPIFY_API_SECRET (default: the whole value)")
+	fs.StringVar(&c.store, "store", storeMemory, "where shop tokens (encrypted) and ingested transactions are kept: memory (one process, lost on restart)")
+	fs.StringVar(&c.apiVersion, "api-version", defaultAPIVersion, "Shopify Admin API version the backend's queries are written against")
+	fs.StringVar(&c.shopifyURL, "shopify-url", "", "send token and Admin API requests to this base URL (scheme://host[:port], the shop as Host) instead of https://{shop}: a shopifytest fake or a proxy (development mode runs its own fake)")
 	fs.Var(originsFlag{&c.allowedOrigins}, "allowed-origin", "origin allowed to call /api from a browser (repeatable or comma-separated; \"*\" for any; default: Shopify's extension origins)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: posbackend [flags]
 
 With no -secret-env, -secret-file or -aws-secret-id, posbackend runs in
-DEVELOPMENT MODE on 127.0.0.1 with a random secret and prints a curl command
-to try it.
+DEVELOPMENT MODE on 127.0.0.1 with a random secret and an in-process fake
+of Shopify (shopifytest: token exchange, Admin API), and prints curl
+commands that go through the whole flow.
 
 Telemetry follows the standard OTEL_* variables: for example
 OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 exports traces and metrics
@@ -110,6 +121,20 @@ func (c *config) validate() error {
 	}
 	if !c.dev() && c.clientID == "" {
 		return errNoClientID
+	}
+	if c.store == "" {
+		c.store = storeMemory
+	}
+	if c.store != storeMemory {
+		return fmt.Errorf("%w: -store %q (known: %s)", errUsage, c.store, storeMemory)
+	}
+	if c.apiVersion == "" {
+		c.apiVersion = defaultAPIVersion
+	}
+	if c.shopifyURL != "" {
+		if err := checkOrigin(c.shopifyURL); err != nil || c.shopifyURL == "*" {
+			return fmt.Errorf("%w: -shopify-url %q is not scheme://host[:port]", errUsage, c.shopifyURL)
+		}
 	}
 	if len(c.allowedOrigins) == 0 {
 		c.allowedOrigins = defaultOrigins

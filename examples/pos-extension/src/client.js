@@ -13,9 +13,6 @@
 /** Response header that asks for one retry with a fresh token. */
 export const RETRY_HEADER = 'X-Shopify-Retry-Invalid-Session-Request';
 
-/** Request header carrying a transaction's idempotency key. */
-export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
-
 /** Backend paths. */
 export const PATHS = Object.freeze({
   session: '/api/session',
@@ -269,7 +266,7 @@ export async function fetchShop(backendUrl, session, options = {}) {
  * What POST /api/transactions carries: a summary of one completed
  * transaction and its idempotency key.
  * @typedef {object} TransactionRecord
- * @property {string} key the idempotency key (also the Idempotency-Key header)
+ * @property {string} key the idempotency key
  * @property {'Sale' | 'Return' | 'Exchange'} transactionType
  * @property {number} [orderId]
  * @property {number} [refundId]
@@ -342,12 +339,9 @@ export function transactionRecord(event, current) {
  * @returns {Promise<Success<IngestAnswer> | Failure>}
  */
 export function sendTransaction(backendUrl, session, record, options = {}) {
-  return callBackend(
-    backendUrl,
-    session,
-    {method: 'POST', path: PATHS.transactions, body: record, headers: {[IDEMPOTENCY_HEADER]: record.key}},
-    options,
-  );
+  // The key travels in the body: an Idempotency-Key header would need the
+  // backend's CORS preflight to allow it.
+  return callBackend(backendUrl, session, {method: 'POST', path: PATHS.transactions, body: record}, options);
 }
 
 /** Storage key prefix of transactions waiting to be sent. */

@@ -7,7 +7,6 @@ import {describe, test} from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  IDEMPOTENCY_HEADER,
   PENDING_PREFIX,
   createTransactionSync,
   startTransactionSync,
@@ -92,7 +91,7 @@ describe('transactionRecord', () => {
 });
 
 describe('createTransactionSync', () => {
-  test('stores before sending, sends with the idempotency key, deletes once ingested', async () => {
+  test('stores before sending, sends the record with its key, deletes once ingested', async () => {
     const storage = memoryStorage();
     const b = backend(() => 201);
     b.watch(storage.map);
@@ -101,7 +100,7 @@ describe('createTransactionSync', () => {
     assert.deepEqual(r, {sent: 1, kept: 0, dropped: 0});
     assert.equal(b.got.length, 1);
     assert.equal(b.got[0].storedBefore, true, 'the transaction was not stored before it was sent');
-    assert.equal(b.got[0].headers[IDEMPOTENCY_HEADER], 'Sale:1001:-:-:-:2026-12-01T12:00:00Z');
+    assert.equal(b.got[0].body.key, 'Sale:1001:-:-:-:2026-12-01T12:00:00Z');
     assert.equal(b.got[0].headers.Authorization, 'Bearer token');
     assert.equal(storage.map.size, 0);
   });
