@@ -263,11 +263,11 @@ func TestTelemetry(t *testing.T) {
 	for _, sp := range r.spans.Ended() {
 		var texts []string
 		for _, kv := range sp.Attributes() {
-			texts = append(texts, kv.Value.Emit())
+			texts = append(texts, kv.Value.String())
 		}
 		for _, e := range sp.Events() {
 			for _, kv := range e.Attributes {
-				texts = append(texts, kv.Value.Emit())
+				texts = append(texts, kv.Value.String())
 			}
 		}
 		texts = append(texts, sp.Status().Description, sp.Name())
@@ -320,7 +320,7 @@ func metricsByName(rm metricdata.ResourceMetrics) map[string]metricdata.Metrics 
 func attrKey(s attribute.Set) string {
 	var parts []string
 	for _, kv := range s.ToSlice() {
-		parts = append(parts, string(kv.Key)+"="+kv.Value.Emit())
+		parts = append(parts, string(kv.Key)+"="+kv.Value.String())
 	}
 	// outcome first reads better; keep a stable order otherwise.
 	for i, p := range parts {
