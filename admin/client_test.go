@@ -21,8 +21,8 @@ func TestNewConfig(t *testing.T) {
 		{"no version", nil},
 		{"bad version", []Option{WithAPIVersion("2026-02")}},
 		{"latest is not a version", []Option{WithAPIVersion("latest")}},
-		{"base URL with a path", []Option{WithAPIVersion(testVersion), WithBaseURL("http://127.0.0.1:1/admin")}},
-		{"base URL without scheme", []Option{WithAPIVersion(testVersion), WithBaseURL("127.0.0.1:1")}},
+		{"base URL with a path", []Option{WithAPIVersion(testVersion), WithShopifyBaseURL("http://127.0.0.1:1/admin")}},
+		{"base URL without scheme", []Option{WithAPIVersion(testVersion), WithShopifyBaseURL("127.0.0.1:1")}},
 		{"negative retries", []Option{WithAPIVersion(testVersion), WithMaxRetries(-1)}},
 	}
 	for _, tt := range tests {
@@ -371,7 +371,7 @@ func TestUnavailableBackoff(t *testing.T) {
 
 func TestNetworkError(t *testing.T) {
 	r := newRig(t, 1000, 100)
-	c := r.client(WithBaseURL("http://127.0.0.1:1"), WithMaxRetries(1))
+	c := r.client(WithShopifyBaseURL("http://127.0.0.1:1"), WithMaxRetries(1))
 	var err error
 	r.run(func() { err = c.Do(context.Background(), testShop, `{ shop { name } }`, nil, nil) })
 	var re *ResponseError

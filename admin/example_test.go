@@ -33,7 +33,7 @@ func ExampleNew() {
 		panic(err)
 	}
 
-	client, err := admin.New(tokens, admin.WithAPIVersion("2026-10"), admin.WithBaseURL(shopify.URL))
+	client, err := admin.New(tokens, admin.WithAPIVersion("2026-10"), admin.WithShopifyBaseURL(shopify.URL))
 	if err != nil {
 		panic(err)
 	}

@@ -97,7 +97,7 @@ func newRig(t *testing.T, maximum, rate float64, srvOpts ...shopifytest.Option) 
 func (r *rig) client(opts ...Option) *Client {
 	r.t.Helper()
 	base := []Option{
-		WithAPIVersion(testVersion), WithBaseURL(r.srv.URL), WithClock(r.clock),
+		WithAPIVersion(testVersion), WithShopifyBaseURL(r.srv.URL), WithClock(r.clock),
 		WithRandom(func() float64 { return 0.5 }), WithLogger(slog.New(r.logs)),
 	}
 	c, err := newClient(r.tokens, append(base, opts...)...)

@@ -75,7 +75,7 @@ func TestCompareWithShopifyJS(t *testing.T) {
 	// This client, on the system clock, same fake, same burst.
 	const shop = "possession.myshopify.com"
 	tokens := newFakeTokens(srv)
-	c, err := newClient(tokens, WithAPIVersion(testVersion), WithBaseURL(srv.URL))
+	c, err := newClient(tokens, WithAPIVersion(testVersion), WithShopifyBaseURL(srv.URL))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,7 @@ func newManagerRig(t *testing.T, fakeOpts ...shopifytest.Option) *managerRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := admin.New(tokens, admin.WithAPIVersion("2026-10"), admin.WithBaseURL(fake.URL), admin.WithClock(clock))
+	client, err := admin.New(tokens, admin.WithAPIVersion("2026-10"), admin.WithShopifyBaseURL(fake.URL), admin.WithClock(clock))
 	if err != nil {
 		t.Fatal(err)
 	}

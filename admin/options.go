@@ -104,11 +104,11 @@ func validVersion(v string) bool {
 	return err1 == nil && err2 == nil && y >= 2019 && (m == 1 || m == 4 || m == 7 || m == 10)
 }
 
-// WithBaseURL sends every request to base (scheme://host[:port], no path)
+// WithShopifyBaseURL sends every request to base (scheme://host[:port], no path)
 // instead of https://{shop}, with the shop in the Host header: for
 // shopifytest (its URL) or a proxy. The path stays
 // /admin/api/{version}/graphql.json.
-func WithBaseURL(base string) Option {
+func WithShopifyBaseURL(base string) Option {
 	return optionFunc(func(c *config) {
 		u, err := url.Parse(base)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {

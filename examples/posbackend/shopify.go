@@ -76,7 +76,7 @@ func newShopifyBackend(cfg config, clientID string, secret keysource.Source, st 
 	adminOpts := []admin.Option{admin.WithAPIVersion(version), admin.WithLogger(logger)}
 	if shopifyURL != "" {
 		accessOpts = append(accessOpts, access.WithShopifyBaseURL(shopifyURL))
-		adminOpts = append(adminOpts, admin.WithBaseURL(shopifyURL))
+		adminOpts = append(adminOpts, admin.WithShopifyBaseURL(shopifyURL))
 	}
 	tokens, err := access.New(clientID, secret, st, accessOpts...)
 	if err != nil {

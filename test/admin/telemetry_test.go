@@ -83,7 +83,7 @@ func newRig(t *testing.T) *rig {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
-	client, err := admin.New(tokens, admin.WithAPIVersion("2026-10"), admin.WithBaseURL(fake.URL), admin.WithClock(clock),
+	client, err := admin.New(tokens, admin.WithAPIVersion("2026-10"), admin.WithShopifyBaseURL(fake.URL), admin.WithClock(clock),
 		admin.WithHTTPClient(hc), admin.WithTracerProvider(tp), admin.WithMeterProvider(mp), admin.WithRandom(func() float64 { return 0.5 }))
 	if err != nil {
 		t.Fatal(err)
