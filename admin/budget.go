@@ -12,7 +12,8 @@ import (
 // Budget keeps what the clients sharing it know of each shop's cost
 // bucket, and hands out the points of requests about to be sent. The
 // default, NewMemoryBudget, serves the Clients of one process;
-// access/redisstore has one a fleet shares.
+// access/redisstore has one a fleet shares. admin/budgettest is the
+// conformance suite every implementation passes.
 //
 // The model. For each shop a Budget holds the bucket's maximum and
 // restore rate and a level: the points Shopify's bucket is estimated to
@@ -22,10 +23,12 @@ import (
 // wait for the level to climb back to zero: requests go out in the order
 // they reserved, each when its points are there. Settle removes the
 // reservation and, when Shopify answered with a throttleStatus, sets the
-// level to currentlyAvailable less the other pending reservations: the
-// server's word corrects the estimate both ways (refunds of actual costs
-// below the requested, other consumers), and counting requests Shopify
-// already processed as still pending only errs on the side of waiting.
+// level to currentlyAvailable less what that answer may not have counted
+// yet: the other pending reservations, and the requests answered since
+// this one was sent (Shopify may have run them after it: answers arrive
+// out of order). The server's word so corrects the estimate both ways
+// (refunds of actual costs below the requested, other consumers), and
+// counting a request twice only errs on the side of waiting.
 //
 // Implementations must be safe for concurrent use and survive a caller
 // that dies between Reserve and Settle: a reservation not settled by its
@@ -36,10 +39,8 @@ type Budget interface {
 	// reservation with Known false and takes nothing: the caller sends
 	// the request and Settles with what Shopify answered.
 	Reserve(ctx context.Context, shop string, cost float64, now time.Time) (Reservation, error)
-	// Settle ends r. sent tells whether the request may have reached
-	// Shopify (false: it was never sent, and its points are given back);
-	// status is the answer's throttleStatus, nil without one.
-	Settle(ctx context.Context, r Reservation, sent bool, status *ThrottleStatus, now time.Time) error
+	// Settle ends r with what became of its request, at now.
+	Settle(ctx context.Context, r Reservation, a Answer, now time.Time) error
 }
 
 // Reservation is points of a shop's budget held for one request.
@@ -51,10 +52,25 @@ type Reservation struct {
 	// Known is false when the budget knew nothing of the shop: nothing
 	// was reserved, and the request is sent to learn the bucket.
 	Known bool
-	// Wait is how long to wait before sending (0: now).
-	Wait time.Duration
+	// Wait is how long to wait before sending (0: now); SendAt is the
+	// reservation's time plus Wait.
+	Wait   time.Duration
+	SendAt time.Time
 	// Expires is when an unsettled reservation stops counting.
 	Expires time.Time
+}
+
+// Answer is what became of a reserved request.
+type Answer struct {
+	// Sent reports whether the request may have reached Shopify; false
+	// (it was never sent) gives the reservation's points back.
+	Sent bool
+	// Charged is what Shopify took: actualQueryCost when the query ran, 0
+	// when it was THROTTLED, the reservation's Cost when unknown (no
+	// answer, or an HTTP error).
+	Charged float64
+	// Status is the answer's throttleStatus, nil without one.
+	Status *ThrottleStatus
 }
 
 // ThrottleStatus is a response's extensions.cost.throttleStatus.
@@ -93,6 +109,7 @@ type memoryShop struct {
 	level         float64
 	at            time.Time
 	pending       map[string]pendingCost
+	settled       map[string]settledCost
 }
 
 type pendingCost struct {
@@ -100,20 +117,42 @@ type pendingCost struct {
 	expires time.Time
 }
 
+type settledCost struct {
+	charged float64
+	at      time.Time
+}
+
 // NewMemoryBudget returns an empty Budget for the Clients of one process.
 func NewMemoryBudget() *MemoryBudget { return &MemoryBudget{shops: map[string]*memoryShop{}} }
 
-// pendingSum drops expired reservations and returns the cost of the rest
-// but skip.
-func (s *memoryShop) pendingSum(now time.Time, skip string) float64 {
+func newMemoryShop() *memoryShop {
+	return &memoryShop{pending: map[string]pendingCost{}, settled: map[string]settledCost{}}
+}
+
+// pendingSum drops expired reservations and returns the cost of the rest.
+func (s *memoryShop) pendingSum(now time.Time) float64 {
 	sum := 0.0
 	for id, p := range s.pending {
 		if !now.Before(p.expires) {
 			delete(s.pending, id)
 			continue
 		}
-		if id != skip {
-			sum += p.cost
+		sum += p.cost
+	}
+	return sum
+}
+
+// settledSince drops settlements older than PendingTTL and returns what
+// the ones at or after since charged, but skip's.
+func (s *memoryShop) settledSince(since, now time.Time, skip string) float64 {
+	sum := 0.0
+	for id, c := range s.settled {
+		if c.at.Before(now.Add(-PendingTTL)) {
+			delete(s.settled, id)
+			continue
+		}
+		if id != skip && !c.at.Before(since) {
+			sum += c.charged
 		}
 	}
 	return sum
@@ -141,46 +180,58 @@ func waitFor(level, rate float64) time.Duration {
 func (b *MemoryBudget) Reserve(_ context.Context, shop string, cost float64, now time.Time) (Reservation, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	r := Reservation{Shop: shop, ID: newReservationID(), Cost: cost}
+	r := Reservation{Shop: shop, ID: newReservationID(), Cost: cost, SendAt: now}
 	s := b.shops[shop]
-	if s == nil {
+	if s == nil || s.rate <= 0 {
 		return r, nil
 	}
-	pending := s.pendingSum(now, "")
-	s.level = refill(s.level, s.maximum, s.rate, pending, s.at, now) - cost
-	s.at = now
+	pending := s.pendingSum(now)
+	if now.After(s.at) {
+		s.level = refill(s.level, s.maximum, s.rate, pending, s.at, now)
+		s.at = now
+	} else {
+		s.level = math.Min(s.level, s.maximum-pending)
+	}
+	s.level -= cost
 	r.Known = true
 	r.Wait = waitFor(s.level, s.rate)
-	r.Expires = now.Add(r.Wait + PendingTTL)
+	r.SendAt = now.Add(r.Wait)
+	r.Expires = r.SendAt.Add(PendingTTL)
 	s.pending[r.ID] = pendingCost{cost: cost, expires: r.Expires}
 	return r, nil
 }
 
 // Settle implements Budget.
-func (b *MemoryBudget) Settle(_ context.Context, r Reservation, sent bool, status *ThrottleStatus, now time.Time) error {
+func (b *MemoryBudget) Settle(_ context.Context, r Reservation, a Answer, now time.Time) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := b.shops[r.Shop]
-	if s != nil && r.Known {
-		if _, held := s.pending[r.ID]; held {
-			delete(s.pending, r.ID)
-			if !sent {
-				pending := s.pendingSum(now, "")
-				s.level = refill(s.level, s.maximum, s.rate, pending, s.at, now) + r.Cost
-				s.level = math.Min(s.level, s.maximum-pending)
-				s.at = now
-			}
-		}
-	}
-	if !status.valid() {
-		return nil
-	}
 	if s == nil {
-		s = &memoryShop{pending: map[string]pendingCost{}}
+		s = newMemoryShop()
 		b.shops[r.Shop] = s
 	}
-	s.maximum, s.rate = status.MaximumAvailable, status.RestoreRate
-	s.level = math.Min(status.CurrentlyAvailable, s.maximum) - s.pendingSum(now, "")
+	_, held := s.pending[r.ID]
+	delete(s.pending, r.ID)
+	switch {
+	case !a.Sent && held && s.rate > 0:
+		pending := s.pendingSum(now)
+		if now.After(s.at) {
+			s.level = refill(s.level, s.maximum, s.rate, pending, s.at, now)
+			s.at = now
+		}
+		s.level = math.Min(s.level+r.Cost, s.maximum-pending)
+	case a.Sent && (held || !r.Known):
+		s.settled[r.ID] = settledCost{charged: math.Max(a.Charged, 0), at: now}
+	}
+	if !a.Status.valid() {
+		return nil
+	}
+	since := r.SendAt
+	if since.IsZero() {
+		since = now
+	}
+	s.maximum, s.rate = a.Status.MaximumAvailable, a.Status.RestoreRate
+	s.level = math.Min(a.Status.CurrentlyAvailable, s.maximum) - s.pendingSum(now) - s.settledSince(since, now, r.ID)
 	s.at = now
 	return nil
 }

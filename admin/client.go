@@ -164,7 +164,13 @@ func (c *Client) do(ctx context.Context, cl *call, info operationInfo, cc callCo
 		var status *ThrottleStatus
 		var wire *wireResponse
 		var decodeErr error
+		// What Shopify took for this request: unknown (the estimate) unless
+		// the answer says.
+		charged := estimate
 		if sendErr == nil {
+			if resp.status == http.StatusUnauthorized || resp.status == http.StatusTooManyRequests {
+				charged = 0 // refused before anything ran
+			}
 			cl.httpStatus = resp.status
 			cl.requestID = resp.header.Get("X-Request-Id")
 			c.noteHeaders(ctx, cl, query, resp.header)
@@ -178,6 +184,9 @@ func (c *Client) do(ctx context.Context, cl *call, info operationInfo, cc callCo
 					}
 					if aq := wire.Extensions.Cost.ActualQueryCost; aq != nil {
 						cl.actual = *aq
+						charged = *aq
+					} else if wire.throttled() {
+						charged = 0
 					}
 					if status.valid() {
 						cl.status = status
@@ -186,7 +195,8 @@ func (c *Client) do(ctx context.Context, cl *call, info operationInfo, cc callCo
 			}
 		}
 		if res != nil {
-			if err := c.cfg.budget.Settle(context.WithoutCancel(ctx), *res, true, status, c.cfg.clock.Now()); err != nil {
+			answer := Answer{Sent: true, Charged: charged, Status: status}
+			if err := c.cfg.budget.Settle(context.WithoutCancel(ctx), *res, answer, c.cfg.clock.Now()); err != nil {
 				c.tel.budgetError(ctx, err)
 			}
 		}
@@ -371,7 +381,7 @@ func (c *Client) pace(ctx context.Context, cl *call, cost float64) (*Reservation
 		if r.Known {
 			if r.Wait > 0 {
 				if err := c.sleep(ctx, r.Wait); err != nil {
-					_ = c.cfg.budget.Settle(context.WithoutCancel(ctx), r, false, nil, c.cfg.clock.Now())
+					_ = c.cfg.budget.Settle(context.WithoutCancel(ctx), r, Answer{}, c.cfg.clock.Now())
 					return nil, noop, err
 				}
 				cl.pacingWait += r.Wait

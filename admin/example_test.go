@@ -74,7 +74,7 @@ func ExampleMemoryBudget() {
 	// Nothing known yet: the first request is sent at once to learn.
 	first, _ := b.Reserve(ctx, shop, 50, now)
 	fmt.Println("known:", first.Known)
-	_ = b.Settle(ctx, first, true, &admin.ThrottleStatus{MaximumAvailable: 1000, CurrentlyAvailable: 120, RestoreRate: 100}, now)
+	_ = b.Settle(ctx, first, admin.Answer{Sent: true, Charged: 50, Status: &admin.ThrottleStatus{MaximumAvailable: 1000, CurrentlyAvailable: 120, RestoreRate: 100}}, now)
 
 	// 120 points left, restoring 100 a second: two 50-point queries go
 	// now, the third waits for its missing 30 points.

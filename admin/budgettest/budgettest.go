@@ -27,16 +27,25 @@ func status(max, avail, rate float64) *admin.ThrottleStatus {
 	return &admin.ThrottleStatus{MaximumAvailable: max, CurrentlyAvailable: avail, RestoreRate: rate}
 }
 
-// learn makes b know shop's bucket: maximum max, avail available now,
-// restoring rate per second.
+// learn makes b know shop's bucket: maximum max, avail available a
+// millisecond before now (so that the answer that taught it is not one
+// "answered since" a request sent at now), restoring rate per second.
 func learn(t *testing.T, b admin.Budget, shop string, max, avail, rate float64, now time.Time) {
 	t.Helper()
 	ctx := context.Background()
+	now = now.Add(-time.Millisecond)
 	r, err := b.Reserve(ctx, shop, 1, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Settle(ctx, r, true, status(max, avail, rate), now); err != nil {
+	if err := b.Settle(ctx, r, admin.Answer{Sent: true, Charged: 1, Status: status(max, avail, rate)}, now); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func settle(t *testing.T, b admin.Budget, r admin.Reservation, a admin.Answer, now time.Time) {
+	t.Helper()
+	if err := b.Settle(context.Background(), r, a, now); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -49,6 +58,9 @@ func reserve(t *testing.T, b admin.Budget, shop string, cost float64, now time.T
 	}
 	if r.Shop != shop || r.Cost != cost || r.ID == "" {
 		t.Fatalf("reservation %+v for %s, cost %v", r, shop, cost)
+	}
+	if d := r.SendAt.Sub(now.Add(r.Wait)); d < -time.Millisecond || d > time.Millisecond {
+		t.Fatalf("reservation sends at %v, want now + wait = %v", r.SendAt, now.Add(r.Wait))
 	}
 	return r
 }
@@ -75,9 +87,7 @@ func Run(t *testing.T, newBudget func(t *testing.T) admin.Budget) {
 		if r.Known || r.Wait != 0 {
 			t.Fatalf("unknown shop: %+v", r)
 		}
-		if err := b.Settle(ctx, r, true, nil, Start); err != nil {
-			t.Fatal(err)
-		}
+		settle(t, b, r, admin.Answer{Sent: true, Charged: 50}, Start)
 		if r := reserve(t, b, shop, 50, Start); r.Known {
 			t.Fatal("a settlement without a status taught the budget")
 		}
@@ -115,9 +125,7 @@ func Run(t *testing.T, newBudget func(t *testing.T) admin.Budget) {
 		r1 := reserve(t, b, shop, 50, Start)
 		reserve(t, b, shop, 30, Start) // still pending
 		// Shopify charged r1 only 10 (refund) and reports 90 available.
-		if err := b.Settle(ctx, r1, true, status(100, 90, 10), Start); err != nil {
-			t.Fatal(err)
-		}
+		settle(t, b, r1, admin.Answer{Sent: true, Charged: 10, Status: status(100, 90, 10)}, Start)
 		// 90 - 30 pending = 60 left: a 70-point call waits 1 s.
 		wantWait(t, reserve(t, b, shop, 70, Start), time.Second)
 	})
@@ -127,10 +135,35 @@ func Run(t *testing.T, newBudget func(t *testing.T) admin.Budget) {
 		learn(t, b, shop, 100, 100, 10, Start)
 		r := reserve(t, b, shop, 10, Start)
 		// Someone else spent 80: Shopify reports 10 after this call.
-		if err := b.Settle(ctx, r, true, status(100, 10, 10), Start); err != nil {
-			t.Fatal(err)
-		}
+		settle(t, b, r, admin.Answer{Sent: true, Charged: 10, Status: status(100, 10, 10)}, Start)
 		wantWait(t, reserve(t, b, shop, 50, Start), 4*time.Second)
+	})
+
+	t.Run("answers out of order: the older one does not undo the newer", func(t *testing.T) {
+		b := newBudget(t)
+		learn(t, b, shop, 100, 100, 10, Start)
+		r1 := reserve(t, b, shop, 50, Start)
+		r2 := reserve(t, b, shop, 30, Start)
+		// Shopify ran r1, then r2 (0.1 s later), but r2's answer comes
+		// first: 100 - 50 - 30 + 1 refilled.
+		settle(t, b, r2, admin.Answer{Sent: true, Charged: 30, Status: status(100, 21, 10)}, Start.Add(100*time.Millisecond))
+		// r1's answer, written before r2 ran: 51. Taken as is it would
+		// forget r2's 30 points.
+		settle(t, b, r1, admin.Answer{Sent: true, Charged: 50, Status: status(100, 51, 10)}, Start.Add(200*time.Millisecond))
+		// 51 - 30 = 21 left: a 30-point call waits 0.9 s.
+		wantWait(t, reserve(t, b, shop, 30, Start.Add(200*time.Millisecond)), 900*time.Millisecond)
+	})
+
+	t.Run("a THROTTLED answer took nothing", func(t *testing.T) {
+		b := newBudget(t)
+		learn(t, b, shop, 100, 100, 10, Start)
+		r1 := reserve(t, b, shop, 50, Start)
+		// Throttled: someone else left only 40.
+		settle(t, b, r1, admin.Answer{Sent: true, Charged: 0, Status: status(100, 40, 10)}, Start)
+		r2 := reserve(t, b, shop, 30, Start)
+		settle(t, b, r2, admin.Answer{Sent: true, Charged: 30, Status: status(100, 10, 10)}, Start)
+		// 10 left, not 10 - 50.
+		wantWait(t, reserve(t, b, shop, 10, Start), 0)
 	})
 
 	t.Run("a reservation never sent gives its points back", func(t *testing.T) {
@@ -139,14 +172,10 @@ func Run(t *testing.T, newBudget func(t *testing.T) admin.Budget) {
 		wantWait(t, reserve(t, b, shop, 50, Start), 0)
 		r := reserve(t, b, shop, 50, Start)
 		wantWait(t, r, 5*time.Second)
-		if err := b.Settle(ctx, r, false, nil, Start); err != nil {
-			t.Fatal(err)
-		}
+		settle(t, b, r, admin.Answer{}, Start)
 		wantWait(t, reserve(t, b, shop, 50, Start), 5*time.Second)
 		// Settling twice changes nothing.
-		if err := b.Settle(ctx, r, false, nil, Start); err != nil {
-			t.Fatal(err)
-		}
+		settle(t, b, r, admin.Answer{}, Start)
 		wantWait(t, reserve(t, b, shop, 10, Start), 6*time.Second)
 	})
 
@@ -165,9 +194,7 @@ func Run(t *testing.T, newBudget func(t *testing.T) admin.Budget) {
 	t.Run("an unusable status is ignored", func(t *testing.T) {
 		b := newBudget(t)
 		r := reserve(t, b, shop, 1, Start)
-		if err := b.Settle(ctx, r, true, status(100, 5, 0), Start); err != nil {
-			t.Fatal(err)
-		}
+		settle(t, b, r, admin.Answer{Sent: true, Charged: 1, Status: status(100, 5, 0)}, Start)
 		if r := reserve(t, b, shop, 1, Start); r.Known {
 			t.Fatal("a zero restore rate was taken")
 		}
