@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"math"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -26,7 +28,8 @@ import (
 // level to currentlyAvailable less what that answer may not have counted
 // yet: the other pending reservations, and the requests answered since
 // this one was sent (Shopify may have run them after it: answers arrive
-// out of order). The server's word so corrects the estimate both ways
+// out of order; of answers at the very instant of the send, those after
+// the reservation). The server's word so corrects the estimate both ways
 // (refunds of actual costs below the requested, other consumers), and
 // counting a request twice only errs on the side of waiting.
 //
@@ -46,7 +49,8 @@ type Budget interface {
 // Reservation is points of a shop's budget held for one request.
 type Reservation struct {
 	Shop string
-	// ID tells the reservation apart from the shop's others.
+	// ID tells the reservation apart from the shop's others; its form is
+	// the Budget's own.
 	ID   string
 	Cost float64
 	// Known is false when the budget knew nothing of the shop: nothing
@@ -110,6 +114,9 @@ type memoryShop struct {
 	at            time.Time
 	pending       map[string]pendingCost
 	settled       map[string]settledCost
+	// settles counts answers; a reservation's ID starts with the count at
+	// its reservation, to order an answer at the very instant of a send.
+	settles int64
 }
 
 type pendingCost struct {
@@ -120,6 +127,7 @@ type pendingCost struct {
 type settledCost struct {
 	charged float64
 	at      time.Time
+	seq     int64
 }
 
 // NewMemoryBudget returns an empty Budget for the Clients of one process.
@@ -143,19 +151,32 @@ func (s *memoryShop) pendingSum(now time.Time) float64 {
 }
 
 // settledSince drops settlements older than PendingTTL and returns what
-// the ones at or after since charged, but skip's.
-func (s *memoryShop) settledSince(since, now time.Time, skip string) float64 {
+// the others that may have come after r was sent charged: answered after
+// r.SendAt, or at that very instant but after r was reserved.
+func (s *memoryShop) settledSince(r Reservation, now time.Time) float64 {
+	since := r.SendAt
+	if since.IsZero() {
+		since = now
+	}
+	seq := reservationSeq(r.ID)
 	sum := 0.0
 	for id, c := range s.settled {
 		if c.at.Before(now.Add(-PendingTTL)) {
 			delete(s.settled, id)
 			continue
 		}
-		if id != skip && !c.at.Before(since) {
+		if id != r.ID && (c.at.After(since) || c.at.Equal(since) && c.seq > seq) {
 			sum += c.charged
 		}
 	}
 	return sum
+}
+
+// reservationSeq reads the answer count a reservation ID starts with.
+func reservationSeq(id string) int64 {
+	n, _, _ := strings.Cut(id, ".")
+	v, _ := strconv.ParseInt(n, 10, 64)
+	return v
 }
 
 // refill returns level refilled at rate from at to now, capped at
@@ -180,8 +201,12 @@ func waitFor(level, rate float64) time.Duration {
 func (b *MemoryBudget) Reserve(_ context.Context, shop string, cost float64, now time.Time) (Reservation, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	r := Reservation{Shop: shop, ID: newReservationID(), Cost: cost, SendAt: now}
 	s := b.shops[shop]
+	var seq int64
+	if s != nil {
+		seq = s.settles
+	}
+	r := Reservation{Shop: shop, ID: strconv.FormatInt(seq, 10) + "." + newReservationID(), Cost: cost, SendAt: now}
 	if s == nil || s.rate <= 0 {
 		return r, nil
 	}
@@ -221,17 +246,14 @@ func (b *MemoryBudget) Settle(_ context.Context, r Reservation, a Answer, now ti
 		}
 		s.level = math.Min(s.level+r.Cost, s.maximum-pending)
 	case a.Sent && (held || !r.Known):
-		s.settled[r.ID] = settledCost{charged: math.Max(a.Charged, 0), at: now}
+		s.settles++
+		s.settled[r.ID] = settledCost{charged: math.Max(a.Charged, 0), at: now, seq: s.settles}
 	}
 	if !a.Status.valid() {
 		return nil
 	}
-	since := r.SendAt
-	if since.IsZero() {
-		since = now
-	}
 	s.maximum, s.rate = a.Status.MaximumAvailable, a.Status.RestoreRate
-	s.level = math.Min(a.Status.CurrentlyAvailable, s.maximum) - s.pendingSum(now) - s.settledSince(since, now, r.ID)
+	s.level = math.Min(a.Status.CurrentlyAvailable, s.maximum) - s.pendingSum(now) - s.settledSince(r, now)
 	s.at = now
 	return nil
 }

@@ -125,6 +125,38 @@
 //	possession.admin.throttled         counter     {response}  (none)
 //
 // No shop becomes a metric attribute.
+// # Webhooks
+//
+// The webhook middleware starts one span per delivery it answers,
+// SpanWebhookDelivery ("possession.webhook.Deliver"), of kind internal, a
+// child of the HTTP server span. Its attributes are set once the HMAC
+// matched (before that, nothing the sender wrote is recorded): topic,
+// shop domain, webhook ID, family and whether the delivery was a
+// duplicate; then possession.outcome, and error.type on failure. The body
+// never reaches telemetry.
+//
+//	Key                            Type    On                      Value
+//	shopify.webhook.topic          string  delivery span, metrics  topic as sent: "orders/create" (metrics: verified only)
+//	shopify.webhook.id             string  delivery span           X-Shopify-Webhook-Id, the deduplication key
+//	shopify.webhook.family         string  delivery span           "classic" (X-Shopify-*) or "events" (shopify-*)
+//	possession.webhook.duplicate   bool    delivery span           handled before: answered 200, handler not called
+//	possession.signed_query.kind   string  signed-query metric     "app_proxy" or "oauth_callback"
+//
+// Outcomes (possession.outcome) of deliveries: "ok", "duplicate", or the
+// webhook package's error name: method, header, empty_body,
+// body_too_large, read_body, signature, no_keys, stale, in_progress,
+// dedupe, timeout, handler, unknown_topic, payload. Of signed queries:
+// "ok" or query, missing_param, duplicate_param, timestamp, state,
+// signature, no_keys.
+//
+//	Name                                   Instrument  Unit        Attributes
+//	possession.webhook.deliveries          counter     {delivery}  possession.outcome, shopify.webhook.topic (verified only)
+//	possession.webhook.delivery.duration   histogram   s           as possession.webhook.deliveries
+//	possession.webhook.signed_queries      counter     {query}     possession.signed_query.kind, possession.outcome
+//
+// The topic comes from an unsigned header; a sender holding one signed
+// body could vary it freely, so the metric records at most 128 distinct
+// topics per Verifier and "other" beyond.
 //
 // # Never exported
 //

@@ -25,6 +25,8 @@ var allKeys = []attribute.Key{
 	otel.AdminBudgetAvailableKey, otel.AdminBudgetMaximumKey, otel.AdminBudgetRestoreRateKey,
 	otel.AdminAttemptsKey, otel.AdminRetriesKey, otel.AdminThrottledKey, otel.AdminPacingWaitKey, otel.AdminRetryWaitKey,
 	otel.AdminDeprecatedReasonKey, otel.AdminWaitReasonKey, otel.AdminRetryReasonKey,
+	otel.WebhookTopicKey, otel.WebhookIDKey, otel.WebhookFamilyKey, otel.WebhookDuplicateKey,
+	otel.SignedQueryKindKey,
 }
 
 var allMetrics = []string{
@@ -34,6 +36,7 @@ var allMetrics = []string{
 	otel.MetricAccessStoreDuration, otel.MetricAccessTokensExpiring,
 	otel.MetricAdminCalls, otel.MetricAdminCallDuration, otel.MetricAdminCost, otel.MetricAdminWait,
 	otel.MetricAdminRetries, otel.MetricAdminThrottled,
+	otel.MetricWebhookDeliveries, otel.MetricWebhookDeliveryDuration, otel.MetricSignedQueries,
 }
 
 func TestSemanticConventionKeys(t *testing.T) {

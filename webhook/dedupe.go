@@ -28,6 +28,7 @@ type Deduper interface {
 
 	// ReleaseDelivery ends claim without recording id as handled (the
 	// handler failed), so that Shopify's retry is handled. It is a no-op if
-	// claim no longer holds id.
+	// claim no longer holds id; in particular it never frees a done id
+	// (another holder, whose claim followed an expired one, completed it).
 	ReleaseDelivery(ctx context.Context, id string, claim int64) error
 }

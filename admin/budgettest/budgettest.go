@@ -27,13 +27,11 @@ func status(max, avail, rate float64) *admin.ThrottleStatus {
 	return &admin.ThrottleStatus{MaximumAvailable: max, CurrentlyAvailable: avail, RestoreRate: rate}
 }
 
-// learn makes b know shop's bucket: maximum max, avail available a
-// millisecond before now (so that the answer that taught it is not one
-// "answered since" a request sent at now), restoring rate per second.
+// learn makes b know shop's bucket: maximum max, avail available now,
+// restoring rate per second.
 func learn(t *testing.T, b admin.Budget, shop string, max, avail, rate float64, now time.Time) {
 	t.Helper()
 	ctx := context.Background()
-	now = now.Add(-time.Millisecond)
 	r, err := b.Reserve(ctx, shop, 1, now)
 	if err != nil {
 		t.Fatal(err)
@@ -152,6 +150,20 @@ func Run(t *testing.T, newBudget func(t *testing.T) admin.Budget) {
 		settle(t, b, r1, admin.Answer{Sent: true, Charged: 50, Status: status(100, 51, 10)}, Start.Add(200*time.Millisecond))
 		// 51 - 30 = 21 left: a 30-point call waits 0.9 s.
 		wantWait(t, reserve(t, b, shop, 30, Start.Add(200*time.Millisecond)), 900*time.Millisecond)
+	})
+
+	t.Run("answers out of order at one instant", func(t *testing.T) {
+		b := newBudget(t)
+		learn(t, b, shop, 100, 100, 10, Start)
+		// Both reserved and sent at Start, after the answer that taught
+		// the budget (which therefore counts in both answers).
+		r1 := reserve(t, b, shop, 50, Start)
+		r2 := reserve(t, b, shop, 30, Start)
+		settle(t, b, r2, admin.Answer{Sent: true, Charged: 30, Status: status(100, 20, 10)}, Start)
+		settle(t, b, r1, admin.Answer{Sent: true, Charged: 50, Status: status(100, 50, 10)}, Start)
+		// 50 - 30 = 20 left (the learning answer not subtracted again).
+		wantWait(t, reserve(t, b, shop, 20, Start), 0)
+		wantWait(t, reserve(t, b, shop, 10, Start), time.Second)
 	})
 
 	t.Run("a THROTTLED answer took nothing", func(t *testing.T) {
