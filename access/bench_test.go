@@ -23,7 +23,7 @@ func BenchmarkHotPath(b *testing.B) {
 	mint := e.minter(testShop, "42")
 	mint.Now = time.Now
 	tok := mint.Admin()
-	v, err := sdk.New(keysource.Static(e.fake.ClientSecret()), sdk.WithClientID(e.fake.ClientID()))
+	v, err := sdk.New(keysource.MustStatic(e.fake.ClientSecret()), sdk.WithClientID(e.fake.ClientID()))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -23,7 +23,7 @@ func Example() {
 	shopify := shopifytest.NewServer(shopifytest.WithClock(clock.Now))
 	defer shopify.Close()
 
-	secret, err := keysource.NewStatic(shopify.ClientSecret())
+	secret, err := keysource.Static(shopify.ClientSecret())
 	if err != nil {
 		panic(err)
 	}
@@ -75,7 +75,7 @@ func ExampleManager_RefreshAfterUnauthorized() {
 	ctx := context.Background()
 	shopify := shopifytest.NewServer()
 	defer shopify.Close()
-	secret, _ := keysource.NewStatic(shopify.ClientSecret())
+	secret, _ := keysource.Static(shopify.ClientSecret())
 	tokens, _ := access.New(shopify.ClientID(), secret, access.MemoryStore(), access.WithShopifyBaseURL(shopify.URL))
 	raw := sdktest.Minter{Secret: shopify.ClientSecret(), ClientID: shopify.ClientID(), Shop: "example.myshopify.com"}.Admin()
 	verifier, _ := sdk.New(secret, sdk.WithClientID(shopify.ClientID()))

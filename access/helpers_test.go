@@ -63,7 +63,7 @@ func newEnv(t *testing.T, opts ...shopifytest.Option) *env {
 // recorded in e.sleeps.
 func (e *env) manager(opts ...Option) *Manager {
 	e.t.Helper()
-	src, err := keysource.NewStatic(e.fake.ClientSecret())
+	src, err := keysource.Static(e.fake.ClientSecret())
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func (e *env) session(shop, user string) (*sdk.Session, string) {
 
 func (e *env) verify(tok string) *sdk.Session {
 	e.t.Helper()
-	v, err := sdk.New(keysource.Static(e.fake.ClientSecret()), sdk.WithClientID(e.fake.ClientID()), sdk.WithClock(e.clock.Now), sdk.WithCacheSize(0))
+	v, err := sdk.New(keysource.MustStatic(e.fake.ClientSecret()), sdk.WithClientID(e.fake.ClientID()), sdk.WithClock(e.clock.Now), sdk.WithCacheSize(0))
 	if err != nil {
 		e.t.Fatal(err)
 	}

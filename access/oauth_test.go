@@ -36,7 +36,7 @@ func cannedManager(t *testing.T, c *cannedShopify, opts ...Option) *Manager {
 	t.Helper()
 	srv := httptest.NewServer(c)
 	t.Cleanup(srv.Close)
-	src, _ := keysource.NewStatic("canned-client-secret-0123456789abcdef")
+	src, _ := keysource.Static("canned-client-secret-0123456789abcdef")
 	m, err := New("canned-client-id", src, MemoryStore(), append([]Option{WithShopifyBaseURL(srv.URL)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +128,7 @@ func TestNetworkErrorsAreRetriedAndBounded(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close() // nothing listens there any more
-	src, _ := keysource.NewStatic("canned-client-secret-0123456789abcdef")
+	src, _ := keysource.Static("canned-client-secret-0123456789abcdef")
 	m, err := New("id", src, MemoryStore(), WithShopifyBaseURL(url), WithMaxAttempts(3))
 	if err != nil {
 		t.Fatal(err)

@@ -9,8 +9,8 @@ import (
 )
 
 func TestNewRefusesBadConfiguration(t *testing.T) {
-	src, _ := keysource.NewStatic("client-secret-0123456789abcdef0123456789")
-	short, _ := keysource.NewStatic("short")
+	src, _ := keysource.Static("client-secret-0123456789abcdef0123456789")
+	short, _ := keysource.Static("short")
 	store := MemoryStore()
 	for _, c := range []struct {
 		name     string
@@ -23,7 +23,7 @@ func TestNewRefusesBadConfiguration(t *testing.T) {
 		{"empty client id", "", src, store, nil, "empty client id"},
 		{"nil secret", "id", nil, store, nil, "nil client secret source"},
 		{"nil store", "id", src, nil, nil, "nil store"},
-		{"secret source without keys", "id", keysource.Static(), store, nil, "has no keys"},
+		{"secret source without keys", "id", noKeys{}, store, nil, "has no keys"},
 		{"short secret as default encryption key", "id", short, store, nil, "too short"},
 		{"short encryption key", "id", src, store, []Option{WithEncryptionKeys(short)}, "too short"},
 		{"nil encryption source", "id", src, store, []Option{WithEncryptionKeys(nil)}, "nil encryption key source"},
@@ -79,3 +79,8 @@ func TestRecordTimesAreMilliseconds(t *testing.T) {
 		t.Errorf("record %+v", rec)
 	}
 }
+
+// noKeys is a source that has no usable keys yet.
+type noKeys struct{}
+
+func (noKeys) Keyring() *keysource.Keyring { return nil }

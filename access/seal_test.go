@@ -18,7 +18,7 @@ const (
 
 func newTestSealer(t testing.TB, secrets ...string) *sealer {
 	t.Helper()
-	src, err := keysource.NewStatic(secrets...)
+	src, err := keysource.Static(secrets...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestSealRotation(t *testing.T) {
 }
 
 func TestSealerRejectsShortSecrets(t *testing.T) {
-	src, _ := keysource.NewStatic("too-short")
+	src, _ := keysource.Static("too-short")
 	if _, err := newSealer(src, rand.Reader); err == nil {
 		t.Error("a 9-byte secret was accepted as an encryption key")
 	}
@@ -186,14 +186,14 @@ func TestStoreHoldsNoPlaintext(t *testing.T) {
 // next write (here, the refresh).
 func TestManagerRotatesEncryptionKeysLazily(t *testing.T) {
 	e := newEnv(t)
-	srcA, _ := keysource.NewStatic(encKeyA)
+	srcA, _ := keysource.Static(encKeyA)
 	m1 := e.manager(WithEncryptionKeys(srcA))
 	s, id := e.session(testShop, "42")
 	first, err := m1.Offline(ctx, s, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srcBA, _ := keysource.NewStatic(encKeyB, encKeyA)
+	srcBA, _ := keysource.Static(encKeyB, encKeyA)
 	m2 := e.manager(WithEncryptionKeys(srcBA))
 	if got, err := m2.OfflineFor(ctx, testShop); err != nil || got.Value() != first.Value() {
 		t.Fatalf("rotating manager cannot read the old row: %v", err)
@@ -203,13 +203,13 @@ func TestManagerRotatesEncryptionKeysLazily(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srcB, _ := keysource.NewStatic(encKeyB)
+	srcB, _ := keysource.Static(encKeyB)
 	m3 := e.manager(WithEncryptionKeys(srcB))
 	if got, err := m3.OfflineFor(ctx, testShop); err != nil || got.Value() != refreshed.Value() {
 		t.Fatalf("the refreshed row is not sealed with the new key: %v", err)
 	}
 	// A Manager with the wrong key says so, and asks Shopify nothing.
-	wrong, _ := keysource.NewStatic("some-other-key-0123456789abcdef0123")
+	wrong, _ := keysource.Static("some-other-key-0123456789abcdef0123")
 	m4 := e.manager(WithEncryptionKeys(wrong))
 	before := e.fake.GrantCounts()
 	_, err = m4.OfflineFor(ctx, testShop)

@@ -21,7 +21,7 @@ func ExampleNew() {
 	ctx := context.Background()
 	shopify := shopifytest.NewServer()
 	defer shopify.Close()
-	secret, _ := keysource.NewStatic(shopify.ClientSecret())
+	secret, _ := keysource.Static(shopify.ClientSecret())
 	verifier, _ := sdk.New(secret, sdk.WithClientID(shopify.ClientID()))
 	tokens, _ := access.New(shopify.ClientID(), secret, access.MemoryStore(), access.WithShopifyBaseURL(shopify.URL))
 

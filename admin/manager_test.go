@@ -32,7 +32,7 @@ func newManagerRig(t *testing.T, fakeOpts ...shopifytest.Option) *managerRig {
 	clock := shopifytest.NewSimClock(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
 	fake := shopifytest.NewServer(append([]shopifytest.Option{shopifytest.WithClock(clock.Now)}, fakeOpts...)...)
 	t.Cleanup(fake.Close)
-	secret, err := keysource.NewStatic(fake.ClientSecret())
+	secret, err := keysource.Static(fake.ClientSecret())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func TestPeersCheckTheSameThings(t *testing.T) {
 
 func TestFixtureTokenIsShopifySized(t *testing.T) {
 	if n := len(fixtures().valid[0]); n != 583 {
-		t.Errorf("fixture token is %d bytes, want 583 (the issue's reference token)", n)
+		t.Errorf("fixture token is %d bytes, want 583 (the reference token the README's numbers use)", n)
 	}
 }
 

@@ -38,7 +38,7 @@ func peers(now func() time.Time, cacheSize int) []peer {
 }
 
 func possessionPeer(now func() time.Time, cacheSize int) peer {
-	v, err := sdk.New(keysource.Static(secret),
+	v, err := sdk.New(keysource.MustStatic(secret),
 		sdk.WithClientID(clientID),
 		sdk.WithLeeway(leeway),
 		sdk.WithClock(now),

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the comparison suite and prints a benchstat table, then the issue's
+# Runs the comparison suite and prints a benchstat table, then the performance
 # targets as ratios of medians measured in this same run.
 #
 #   benchmarks/run.sh                 # the full suite, 10 samples each
@@ -61,7 +61,7 @@ grep '^Benchmark' "$raw" | awk '{for (i = 2; i < NF; i++) if ($(i+1) == "ns/op")
     floor = m["BenchmarkUncached/lib=hmac-floor-2"]
     off = m["BenchmarkUncached/lib=possession-nocache-2"]
     miss = m["BenchmarkUncached/lib=possession-miss-2"]
-    printf "\n# targets (issue 4), ratios of medians from this run\n"
+    printf "\n# targets, ratios of medians from this run\n"
     printf "uncached, cache off / HMAC floor      %6.2fx  (target <= 2.0)\n", off / floor
     printf "uncached, cache miss / HMAC floor     %6.2fx  (target <= 2.0)\n", miss / floor
     printf "golang-jwt / possession, cache off    %6.2fx  (target >= 6)\n", m["BenchmarkUncached/lib=golang-jwt-2"] / off

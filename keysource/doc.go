@@ -11,8 +11,8 @@
 // generation, which tells the verifier's cache to forget sessions verified
 // under the old one.
 //
-//   - Static: secrets given in code (tests, or secrets your program already
-//     loaded).
+//   - Static: secrets given in code (secrets your program already loaded;
+//     MustStatic in tests and examples).
 //   - Env: NAME, and NAME_PREVIOUS during a rotation.
 //   - File: one secret per line, reloaded on change; survives Kubernetes'
 //     ..data symlink swaps and editors' rename-writes, and keeps the last
@@ -23,6 +23,18 @@
 // UnknownSignerRefresher, so that a token signed with a just-rotated secret
 // triggers one rate-limited refresh instead of failing until the next
 // scheduled one.
+//
+// # Key IDs
+//
+// A key's ID names it in sdk.Session.KeyID and in telemetry (the
+// possession.key.id attribute), never its secret. Static, Env and File
+// spell it "<source>:<position>", the position in the rotation:
+// "static:current", "env:previous", "file:previous-2" (the third line of
+// the file). So a dashboard reads the same whichever source is in use, and
+// a rotation is finished once no session reports a ":previous" key.
+// keysource/awssm names keys by the Secrets Manager version ID instead
+// (with "/<client ID>" for a client-map secret), which identifies the exact
+// version in AWS's own console and audit logs.
 //
 // # Secrets
 //

@@ -8,8 +8,9 @@ import (
 
 // Env reads the current secret from the environment variable name and, when
 // set, the previous secret from name+"_PREVIOUS" (during a rotation). Key IDs
-// are "env:"+name and "env:"+name+"_PREVIOUS". Surrounding whitespace is
-// trimmed. The environment is read once: restart the process to change it.
+// are "env:current" and "env:previous" (see the package doc). Surrounding
+// whitespace is trimmed. The environment is read once: restart the process
+// to change it.
 func Env(name string, opts ...Option) (Source, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {
@@ -19,9 +20,9 @@ func Env(name string, opts ...Option) (Source, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrNotSet, name)
 	}
-	keys := []Key{{ID: "env:" + name, ClientID: cfg.clientID, Secret: NewSecret(strings.TrimSpace(current))}}
+	keys := []Key{{ID: keyID("env", 0), ClientID: cfg.clientID, Secret: NewSecret(strings.TrimSpace(current))}}
 	if prev, ok := os.LookupEnv(name + "_PREVIOUS"); ok && strings.TrimSpace(prev) != "" {
-		keys = append(keys, Key{ID: "env:" + name + "_PREVIOUS", ClientID: cfg.clientID, Secret: NewSecret(strings.TrimSpace(prev))})
+		keys = append(keys, Key{ID: keyID("env", 1), ClientID: cfg.clientID, Secret: NewSecret(strings.TrimSpace(prev))})
 	}
 	ring, err := NewKeyring(cfg.now(), keys...)
 	if err != nil {

@@ -10,13 +10,23 @@ import (
 
 func ExampleStatic() {
 	// Current secret first, then the one being rotated out.
-	src := keysource.Static("new-client-secret", "old-client-secret")
+	src, err := keysource.Static("new-client-secret", "old-client-secret")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	for _, k := range src.Keyring().Keys() {
 		fmt.Println(k.ID, k.Secret) // a Secret never prints itself
 	}
+
+	// No secret, or an empty one, is an error, not a source that fails
+	// every request.
+	_, err = keysource.Static("")
+	fmt.Println(err)
 	// Output:
 	// static:current [REDACTED]
 	// static:previous [REDACTED]
+	// keysource: static: keysource: empty secret: key 0 (id "static:current")
 }
 
 func ExampleEnv() {
@@ -37,8 +47,8 @@ func ExampleEnv() {
 	_, err = keysource.Env("SHOPIFY_API_SECRET_MISSING")
 	fmt.Println(err)
 	// Output:
-	// env:SHOPIFY_API_SECRET
-	// env:SHOPIFY_API_SECRET_PREVIOUS
+	// env:current
+	// env:previous
 	// keysource: environment variable not set: SHOPIFY_API_SECRET_MISSING
 }
 

@@ -41,7 +41,8 @@ type FileSource struct {
 // File reads secrets from path, one per line, current first then previous
 // ones; blank lines are skipped and surrounding whitespace (the trailing
 // newline editors and `kubectl create secret` leave) is trimmed. Key IDs are
-// "file:current", "file:previous", ...
+// "file:current", "file:previous", "file:previous-2", ... (see the package
+// doc).
 //
 // File watches the file's directory and reloads on change, which covers
 // in-place writes, editors' write-to-temp-and-rename, and Kubernetes'
@@ -146,7 +147,7 @@ func (s *FileSource) read() (*Keyring, error) {
 		if secret == "" {
 			continue
 		}
-		keys = append(keys, Key{ID: "file:" + positionName(len(keys)), ClientID: s.cfg.clientID, Secret: NewSecret(secret)})
+		keys = append(keys, Key{ID: keyID("file", len(keys)), ClientID: s.cfg.clientID, Secret: NewSecret(secret)})
 	}
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("keysource: file %s: %w", s.path, ErrEmptySecret)

@@ -3,6 +3,8 @@ package keysource_test
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -70,19 +72,84 @@ func TestKeyring(t *testing.T) {
 }
 
 func TestStatic(t *testing.T) {
-	r := keysource.Static("s1", "s2", "s3").Keyring()
+	src, err := keysource.Static("s1", "s2", "s3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := src.Keyring()
 	if r.Len() != 3 || r.Key(0).ID != "static:current" || r.Key(1).ID != "static:previous" || r.Key(2).ID != "static:previous-2" {
 		t.Fatalf("keyring %v", r)
 	}
 	if string(r.Key(1).Secret.Bytes()) != "s2" {
 		t.Fatalf("order wrong")
 	}
-	for _, bad := range [][]string{nil, {""}, {"a", ""}} {
-		if keysource.Static(bad...).Keyring() != nil {
-			t.Errorf("Static(%q) has keys", bad)
+	if got := keysource.MustStatic("s1", "s2", "s3").Keyring(); !got.SameKeys(r) {
+		t.Fatalf("MustStatic keyring %v, want %v", got, r)
+	}
+}
+
+// TestStaticValidates: a static source without usable secrets is an error
+// (it used to be a source that made every request a 503), and MustStatic
+// panics with that error.
+func TestStaticValidates(t *testing.T) {
+	tests := []struct {
+		name    string
+		secrets []string
+		want    error
+	}{
+		{"no secrets", nil, keysource.ErrNoKeys},
+		{"empty current", []string{""}, keysource.ErrEmptySecret},
+		{"empty previous", []string{"a", ""}, keysource.ErrEmptySecret},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src, err := keysource.Static(tt.secrets...)
+			if src != nil || !errors.Is(err, tt.want) {
+				t.Fatalf("Static(%q) = %v, %v; want nil, %v", tt.secrets, src, err, tt.want)
+			}
+			defer func() {
+				r := recover()
+				if perr, ok := r.(error); !ok || !errors.Is(perr, tt.want) {
+					t.Fatalf("MustStatic(%q) panicked with %v, want an error wrapping %v", tt.secrets, r, tt.want)
+				}
+			}()
+			keysource.MustStatic(tt.secrets...)
+		})
+	}
+}
+
+// TestKeyIDScheme: Static, Env and File name keys the same way,
+// "<source>:<position>".
+func TestKeyIDScheme(t *testing.T) {
+	t.Setenv("POSSESSION_TEST_SECRET", "a")
+	t.Setenv("POSSESSION_TEST_SECRET_PREVIOUS", "b")
+	path := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(path, []byte("a\nb\nc\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env, err := keysource.Env("POSSESSION_TEST_SECRET")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := keysource.File(path, keysource.WithPollInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	for name, tc := range map[string]struct {
+		src  keysource.Source
+		want []string
+	}{
+		"static": {keysource.MustStatic("a", "b", "c"), []string{"static:current", "static:previous", "static:previous-2"}},
+		"env":    {env, []string{"env:current", "env:previous"}},
+		"file":   {file, []string{"file:current", "file:previous", "file:previous-2"}},
+	} {
+		var got []string
+		for _, k := range tc.src.Keyring().Keys() {
+			got = append(got, k.ID)
 		}
-		if _, err := keysource.NewStatic(bad...); !errors.Is(err, keysource.ErrNoKeys) && !errors.Is(err, keysource.ErrEmptySecret) {
-			t.Errorf("NewStatic(%q): %v", bad, err)
+		if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("%s key IDs %q, want %q", name, got, tc.want)
 		}
 	}
 }
@@ -96,7 +163,7 @@ func TestEnv(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := src.Keyring()
-		if r.Len() != 2 || r.Key(0).ID != "env:POSSESSION_TEST_SECRET" || r.Key(1).ID != "env:POSSESSION_TEST_SECRET_PREVIOUS" {
+		if r.Len() != 2 || r.Key(0).ID != "env:current" || r.Key(1).ID != "env:previous" {
 			t.Fatalf("keyring %v", r)
 		}
 		if string(r.Key(0).Secret.Bytes()) != "current-secret" || string(r.Key(1).Secret.Bytes()) != "previous-secret" || r.Key(0).ClientID != "app" {

@@ -34,22 +34,14 @@ func (s staticSource) Keyring() *Keyring { return s.ring }
 
 // Static serves fixed secrets: the first is current, the rest are previous
 // secrets in order of preference. Key IDs are "static:current",
-// "static:previous", "static:previous-2", ... If no secret is given or one
-// is empty, the source holds no keys and every verification fails with
-// sdk.ErrNoKeys; use NewStatic to get that mistake as an error instead.
-func Static(secrets ...string) Source {
-	s, err := NewStatic(secrets...)
-	if err != nil {
-		return staticSource{}
-	}
-	return s
-}
-
-// NewStatic is Static returning an error for no or empty secrets.
-func NewStatic(secrets ...string) (Source, error) {
+// "static:previous", "static:previous-2", ... (see the package doc). It
+// fails, wrapping ErrNoKeys, without secrets, and, wrapping
+// ErrEmptySecret, for an empty one: a source without keys would make
+// every verification fail.
+func Static(secrets ...string) (Source, error) {
 	keys := make([]Key, len(secrets))
 	for i, s := range secrets {
-		keys[i] = Key{ID: "static:" + positionName(i), Secret: NewSecret(s)}
+		keys[i] = Key{ID: keyID("static", i), Secret: NewSecret(s)}
 	}
 	ring, err := NewKeyring(time.Now(), keys...)
 	if err != nil {
@@ -57,6 +49,20 @@ func NewStatic(secrets ...string) (Source, error) {
 	}
 	return staticSource{ring: ring}, nil
 }
+
+// MustStatic is Static for tests and examples: it panics where Static
+// returns an error.
+func MustStatic(secrets ...string) Source {
+	src, err := Static(secrets...)
+	if err != nil {
+		panic(err)
+	}
+	return src
+}
+
+// keyID is the ID of the i-th key (in preference order) of a source of
+// the given kind: "static:current", "env:previous", "file:previous-2".
+func keyID(kind string, i int) string { return kind + ":" + positionName(i) }
 
 // positionName names the i-th key of a rotation: current, previous,
 // previous-2, ...

@@ -47,8 +47,8 @@
 //	http.response.status_code                    int     grant span           HTTP status of Shopify's last answer
 //	shopify.pos.client_reported.shop_id          int     HTTP middleware      UNVERIFIED: reported by the POS client
 //	shopify.pos.client_reported.location_id      int     HTTP middleware      UNVERIFIED: reported by the POS client
-//	shopify.pos.client_reported.staff_member_id  int     HTTP middleware      UNVERIFIED: reported by the POS client
-//	shopify.pos.client_reported.user_id          int     HTTP middleware      UNVERIFIED: reported by the POS client
+//	shopify.pos.client_reported.staff_member_id  string  HTTP middleware      UNVERIFIED: reported by the POS client
+//	shopify.pos.client_reported.user_id          string  HTTP middleware      UNVERIFIED: reported by the POS client
 //
 // user.id and error.type follow the OpenTelemetry semantic conventions
 // (as does user.hash); the rest are in the shopify.* and possession.*

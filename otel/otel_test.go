@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
 	"github.com/possession-dev/possession/otel"
 )
@@ -39,20 +38,9 @@ var allMetrics = []string{
 	otel.MetricWebhookDeliveries, otel.MetricWebhookDeliveryDuration, otel.MetricSignedQueries,
 }
 
-func TestSemanticConventionKeys(t *testing.T) {
-	for _, c := range []struct{ ours, semconv attribute.Key }{
-		{otel.UserIDKey, semconv.UserIDKey},
-		{otel.UserHashKey, semconv.UserHashKey},
-		{otel.ErrorTypeKey, semconv.ErrorTypeKey},
-		{otel.HTTPResponseStatusCodeKey, semconv.HTTPResponseStatusCodeKey},
-		{otel.GraphQLOperationTypeKey, semconv.GraphQLOperationTypeKey},
-		{otel.GraphQLOperationNameKey, semconv.GraphQLOperationNameKey},
-	} {
-		if c.ours != c.semconv {
-			t.Errorf("%s differs from the semantic convention %s", c.ours, c.semconv)
-		}
-	}
-}
+// TestSemanticConventionKeys (the keys that follow the semantic
+// conventions equal theirs) lives in the test module, test/otel: the
+// semconv package with user.hash is newer than the API this module pins.
 
 // OpenTelemetry naming: lower-case ASCII, dot-separated namespaces of
 // snake_case words, at most 255 characters; metric names carry no unit

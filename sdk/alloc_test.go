@@ -9,7 +9,7 @@ import (
 	"github.com/possession-dev/possession/keysource"
 )
 
-// Allocation budgets of Verify (issue 4), asserted with
+// Allocation budgets of Verify, asserted with
 // testing.AllocsPerRun, which is deterministic where timings are not.
 // Each budget is the measured count; raising one needs a reason.
 func TestAllocationBudgets(t *testing.T) {
@@ -51,7 +51,7 @@ func TestAllocationBudgets(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			v := newCacheTestVerifier(t, keysource.Static(cacheTestSecret), c.clock, c.size)
+			v := newCacheTestVerifier(t, keysource.MustStatic(cacheTestSecret), c.clock, c.size)
 			if c.warm {
 				for _, tok := range c.tokens {
 					_, _ = v.Verify(ctx, tok)
@@ -97,7 +97,7 @@ func TestCheapErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			v := newCacheTestVerifier(t, keysource.Static(cacheTestSecret), newTestClock(c.at), 10)
+			v := newCacheTestVerifier(t, keysource.MustStatic(cacheTestSecret), newTestClock(c.at), 10)
 			s, err := v.Verify(ctx, c.token)
 			if s != nil || !errors.Is(err, c.want) {
 				t.Fatalf("session %v, err %v; want %v", s, err, c.want)

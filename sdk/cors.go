@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -19,7 +20,8 @@ import (
 //   - answers a preflight (OPTIONS with Origin and
 //     Access-Control-Request-Method) itself, without a token: 204 allowing
 //     GET, POST, PUT, PATCH, DELETE and the headers Authorization,
-//     Content-Type and the hint headers; 403 for an origin not allowed;
+//     Content-Type and the hint headers; 403 for an origin not allowed
+//     (an error wrapping ErrOrigin, written by the error handler);
 //   - adds Access-Control-Allow-Origin and Access-Control-Expose-Headers
 //     (X-Shopify-Retry-Invalid-Session-Request, WWW-Authenticate) to every
 //     other response to an allowed origin, including its own 401s, so the
@@ -80,11 +82,16 @@ func (p *corsPolicy) allowed(origin string) (string, bool) {
 	return "", false
 }
 
-// handle adds CORS headers for r and reports whether it answered r (a
-// preflight) itself.
-func (p *corsPolicy) handle(w http.ResponseWriter, r *http.Request) bool {
+// errOriginNotAllowed is the rejection of a preflight from an origin not
+// allowed.
+var errOriginNotAllowed = fmt.Errorf("%w: preflight from an origin not allowed", ErrOrigin)
+
+// handle adds CORS headers for r and reports whether r is a preflight,
+// which it answers itself when the origin is allowed; for an origin not
+// allowed it returns an error for the caller to answer.
+func (p *corsPolicy) handle(w http.ResponseWriter, r *http.Request) (answered bool, err error) {
 	if !p.enabled() {
-		return false
+		return false, nil
 	}
 	h := w.Header()
 	h.Add("Vary", "Origin")
@@ -94,19 +101,18 @@ func (p *corsPolicy) handle(w http.ResponseWriter, r *http.Request) bool {
 		h.Add("Vary", "Access-Control-Request-Method")
 		h.Add("Vary", "Access-Control-Request-Headers")
 		if !ok {
-			writeJSONError(w, http.StatusForbidden, "origin", "this origin may not call this API; see the server's allowed origins")
-			return true
+			return true, errOriginNotAllowed
 		}
 		h.Set("Access-Control-Allow-Origin", allowOrigin)
 		h.Set("Access-Control-Allow-Methods", corsAllowMethods)
 		h.Set("Access-Control-Allow-Headers", corsAllowHeaders)
 		h.Set("Access-Control-Max-Age", corsMaxAge)
 		w.WriteHeader(http.StatusNoContent)
-		return true
+		return true, nil
 	}
 	if ok {
 		h.Set("Access-Control-Allow-Origin", allowOrigin)
 		h.Set("Access-Control-Expose-Headers", corsExposeHeaders)
 	}
-	return false
+	return false, nil
 }

@@ -8,7 +8,9 @@
 // Create one Verifier at start-up from a key source and your app's client
 // ID, and call Verify on every request:
 //
-//	v, err := sdk.New(keysource.Static(secret), sdk.WithClientID(clientID))
+//	src, err := keysource.Env("SHOPIFY_API_SECRET") // or keysource.Static, keysource.File
+//	...
+//	v, err := sdk.New(src, sdk.WithClientID(clientID))
 //	...
 //	session, err := v.Verify(ctx, token)
 //
@@ -19,7 +21,8 @@
 //
 // # Rules
 //
-// In this order: the token is at most MaxTokenSize bytes and has three
+// In this order: the token is at most MaxTokenSize bytes (WithMaxTokenSize);
+// a token verified before is served from the cache; the token has three
 // base64url segments; the header's alg is HS256 (none, HS384, RS256 and
 // anything else fail with ErrAlgorithm before the signature is looked at);
 // the HMAC-SHA256 signature matches one of the source's keys, tried in
@@ -28,22 +31,26 @@
 // expired token); exp is present and now < exp + leeway; now >= nbf - leeway
 // and now >= iat - leeway when present (leeway 10 s by default); aud is a
 // configured client ID; dest is a shop domain (one DNS label followed by
-// .myshopify.com, or another suffix set with WithShopDomainSuffixes) with
-// or without https://; iss, when present, has dest's host.
+// .myshopify.com, or another suffix added with WithShopDomainSuffixes)
+// with or without https://; iss, when present, has dest's host.
 //
 // Claims are decoded by a small strict JSON decoder: escapes such as
 // https:\/\/ are decoded, unknown claims are ignored, and a duplicate or
 // wrongly typed registered claim is ErrMalformed. The differential test
-// against golang-jwt lists every input this makes us stricter on.
+// against golang-jwt (in the repository's test module, test/sdk) lists
+// every input this makes us stricter on.
 //
 // # Errors
 //
 // Every error wraps exactly one sentinel (ErrMalformed, ErrAlgorithm,
 // ErrSignature, ErrExpired, ErrNotYetValid, ErrAudience, ErrIssuer,
-// ErrNoKeys): branch with errors.Is. Messages explain the cause (for clock
-// errors, by how many seconds and with which leeway) and never contain the
-// token or a secret. ErrorName gives a short stable name for logs, metrics
-// and response bodies.
+// ErrNoKeys): branch with errors.Is. Clock failures are also typed,
+// *ExpiredError and *NotYetValidError, whose fields (errors.As) give the
+// token's time, the verifier's clock and the leeway. ErrNoKeys is
+// keysource.ErrNoKeys. Messages explain the cause (for clock errors, by how
+// many seconds and with which leeway) and never contain the token or a
+// secret. ErrorName gives a short stable name for logs, metrics and
+// response bodies.
 //
 // # Token kinds
 //
@@ -54,13 +61,18 @@
 //
 // # HTTP
 //
-// Verifier.Middleware puts Verify in front of a handler: it reads the
-// bearer token, answers 401 with X-Shopify-Retry-Invalid-Session-Request
-// for a bad token (App Bridge and the extension client retry once with a
-// fresh one), 503 when the key source has no keys, reads the POS client
-// hints (HeaderShopID and friends) into Session.Hints, rejecting hints that
-// contradict the token, and answers CORS preflights for the origins given
-// with WithAllowedOrigins. Handlers get the session with SessionFrom.
+// Verifier.Middleware puts Verify in front of a handler (NewMiddleware
+// gives the func(http.Handler) http.Handler form for chi's Use and alice):
+// it reads the bearer token (TokenFromRequest; the id_token query
+// parameter of embedded admin pages with WithIDTokenQuery), answers 401
+// with X-Shopify-Retry-Invalid-Session-Request for a bad token (App Bridge
+// and the extension client retry once with a fresh one), 503 when the key
+// source has no keys, reads the POS client hints (HeaderShopID and
+// friends) into Session.Hints, rejecting hints that contradict the token,
+// and answers CORS preflights for the origins given with
+// WithAllowedOrigins. WithErrorHandler writes rejections in your own
+// format. Handlers get the session with SessionFrom; their unit tests put
+// one in a context with ContextWithSession.
 //
 // # Telemetry
 //

@@ -1,6 +1,12 @@
 package sdk
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/possession-dev/possession/keysource"
+)
 
 // Sentinel errors. Every error Verify returns wraps exactly one of them, so
 // callers branch with errors.Is. Messages carry what a developer needs to
@@ -24,11 +30,14 @@ var (
 	// ErrIssuer: dest is not an allowed shop domain, or iss's host differs
 	// from dest's.
 	ErrIssuer = errors.New("sdk: wrong issuer or destination")
-	// ErrNoKeys: the key source has no usable keys.
-	ErrNoKeys = errors.New("sdk: no keys available")
+	// ErrNoKeys: the key source has no usable keys. It is
+	// keysource.ErrNoKeys, the same value, so errors.Is finds either
+	// package's name in a Verify error and in a key source's error.
+	ErrNoKeys = keysource.ErrNoKeys
 )
 
-// Sentinel errors of the HTTP middleware (passed to WithOnReject).
+// Sentinel errors of the HTTP middleware (passed to WithErrorHandler and
+// WithOnReject).
 var (
 	// ErrNoToken: the request carries no usable bearer token (no
 	// Authorization header, another scheme, "Bearer" without a token, or
@@ -37,7 +46,55 @@ var (
 	// ErrHint: a client hint header is malformed or contradicts the
 	// verified token (user ID, shop domain).
 	ErrHint = errors.New("sdk: bad client hint")
+	// ErrOrigin: a CORS preflight from an origin that WithAllowedOrigins
+	// does not allow.
+	ErrOrigin = errors.New("sdk: origin not allowed")
 )
+
+// ExpiredError is the error of a token past its expiry: errors.Is(err,
+// ErrExpired) holds, and errors.As(err, &e) gives the times, to log by how
+// much a token expired or to tell clock skew from a stale token. It holds
+// no token content. Its message is built only when read, so a flood of
+// expired tokens costs one small allocation each.
+type ExpiredError struct {
+	// ExpiresAt is the token's exp.
+	ExpiresAt time.Time
+	// Now is the verifier's clock at the check.
+	Now time.Time
+	// Leeway is the allowance in force: the token failed because Now >=
+	// ExpiresAt + Leeway.
+	Leeway time.Duration
+}
+
+func (e *ExpiredError) Error() string {
+	return fmt.Sprintf("%v: exp was %s ago (leeway %v)", ErrExpired, seconds(e.Now.Sub(e.ExpiresAt)), e.Leeway)
+}
+
+// Unwrap returns ErrExpired.
+func (e *ExpiredError) Unwrap() error { return ErrExpired }
+
+// NotYetValidError is the error of a token whose nbf or iat lies beyond the
+// leeway in the future, usually a sign that this server's clock is behind:
+// errors.Is(err, ErrNotYetValid) holds, and errors.As(err, &e) gives the
+// times. It holds no token content.
+type NotYetValidError struct {
+	// Claim is the claim that failed: "nbf" or "iat".
+	Claim string
+	// ValidFrom is that claim's time.
+	ValidFrom time.Time
+	// Now is the verifier's clock at the check.
+	Now time.Time
+	// Leeway is the allowance in force: the token failed because Now <
+	// ValidFrom - Leeway.
+	Leeway time.Duration
+}
+
+func (e *NotYetValidError) Error() string {
+	return fmt.Sprintf("%v: %s is %s in the future (leeway %v); check this server's clock", ErrNotYetValid, e.Claim, seconds(e.ValidFrom.Sub(e.Now)), e.Leeway)
+}
+
+// Unwrap returns ErrNotYetValid.
+func (e *NotYetValidError) Unwrap() error { return ErrNotYetValid }
 
 // sentinels pairs every sentinel with its short name, the one list that
 // errorName and the telemetry's precomputed metric attributes both use.
@@ -55,6 +112,7 @@ var sentinels = [...]struct {
 	{ErrNoKeys, "no_keys"},
 	{ErrNoToken, "no_token"},
 	{ErrHint, "hint"},
+	{ErrOrigin, "origin"},
 }
 
 // sentinelIndex returns the position in sentinels of the sentinel err

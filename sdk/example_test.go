@@ -13,11 +13,11 @@ import (
 
 func ExampleNew() {
 	// The client ID is required: tokens for other apps are rejected.
-	v, err := sdk.New(keysource.Static("your-client-secret"), sdk.WithClientID("your-client-id"))
+	v, err := sdk.New(keysource.MustStatic("your-client-secret"), sdk.WithClientID("your-client-id"))
 	fmt.Println(v != nil, err)
 
 	// Forgetting it is an error at start-up, not a silent hole.
-	_, err = sdk.New(keysource.Static("your-client-secret"))
+	_, err = sdk.New(keysource.MustStatic("your-client-secret"))
 	fmt.Println(err != nil)
 	// Output:
 	// true <nil>
@@ -30,7 +30,7 @@ func ExampleVerifier_Verify() {
 		UserID: "1001", Now: func() time.Time { return now }}
 	token := pos.Admin() // what api.session.getSessionToken() hands the extension
 
-	v, _ := sdk.New(keysource.Static("your-client-secret"), sdk.WithClientID("your-client-id"),
+	v, _ := sdk.New(keysource.MustStatic("your-client-secret"), sdk.WithClientID("your-client-id"),
 		sdk.WithClock(func() time.Time { return now }))
 	s, err := v.Verify(context.Background(), token)
 	if err != nil {
@@ -44,7 +44,7 @@ func ExampleVerifier_Verify() {
 func ExampleVerifier_Verify_errors() {
 	now := time.Unix(1_800_000_000, 0)
 	clock := func() time.Time { return now }
-	v, _ := sdk.New(keysource.Static("your-client-secret"), sdk.WithClientID("your-client-id"), sdk.WithClock(clock))
+	v, _ := sdk.New(keysource.MustStatic("your-client-secret"), sdk.WithClientID("your-client-id"), sdk.WithClock(clock))
 	pos := sdktest.Minter{Secret: "your-client-secret", ClientID: "your-client-id", Now: clock}
 
 	for _, token := range []string{
@@ -74,7 +74,24 @@ func ExampleWithoutAudienceCheck() {
 	// Shopify's own libraries skip the audience check for extension tokens.
 	// Prefer WithClientID; this option exists for backends that accept
 	// tokens of any app signed with their keys.
-	v, err := sdk.New(keysource.Static("your-client-secret"), sdk.WithoutAudienceCheck())
+	v, err := sdk.New(keysource.MustStatic("your-client-secret"), sdk.WithoutAudienceCheck())
 	fmt.Println(v != nil, err)
 	// Output: true <nil>
+}
+
+func ExampleExpiredError() {
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	v, _ := sdk.New(keysource.MustStatic("your-client-secret"), sdk.WithClientID("your-client-id"), sdk.WithClock(clock))
+	pos := sdktest.Minter{Secret: "your-client-secret", ClientID: "your-client-id", Now: clock}
+
+	_, err := v.Verify(context.Background(), pos.Admin(sdktest.At(now.Add(-90*time.Second))))
+	var expired *sdk.ExpiredError
+	if errors.As(err, &expired) {
+		fmt.Println("expired", expired.Now.Sub(expired.ExpiresAt), "ago, leeway", expired.Leeway)
+	}
+	fmt.Println(errors.Is(err, sdk.ErrExpired))
+	// Output:
+	// expired 30s ago, leeway 10s
+	// true
 }

@@ -33,12 +33,12 @@ func TestFastSplitKeepsShapeErrorsFirst(t *testing.T) {
 		token string
 		want  error
 	}{
-		{"dot in payload", keysource.Static(cacheTestSecret), withDotInPayload, ErrMalformed},
-		{"dot in signature", keysource.Static(cacheTestSecret), withDotInSig, ErrMalformed},
+		{"dot in payload", keysource.MustStatic(cacheTestSecret), withDotInPayload, ErrMalformed},
+		{"dot in signature", keysource.MustStatic(cacheTestSecret), withDotInSig, ErrMalformed},
 		{"dot in payload, no keys", emptySource{}, withDotInPayload, ErrMalformed},
 		{"valid, no keys", emptySource{}, valid, ErrNoKeys},
-		{"valid", keysource.Static(cacheTestSecret), valid, nil},
-		{"other secret", keysource.Static("other"), valid, ErrSignature},
+		{"valid", keysource.MustStatic(cacheTestSecret), valid, nil},
+		{"other secret", keysource.MustStatic("other"), valid, ErrSignature},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -70,7 +70,7 @@ func (r *countingRefresher) RefreshUnknownSigner(context.Context) *keysource.Key
 // A malformed token must not make the source refresh its keys, as an
 // unknown signer does.
 func TestMalformedTokenDoesNotRefreshKeys(t *testing.T) {
-	src := &countingRefresher{Source: keysource.Static(cacheTestSecret)}
+	src := &countingRefresher{Source: keysource.MustStatic(cacheTestSecret)}
 	v := newCacheTestVerifier(t, src, newTestClock(cacheTestIssued.Add(time.Second)), 0)
 	valid := newFastMinter(cacheTestSecret).token(1)
 	dot1 := strings.IndexByte(valid, '.')

@@ -21,7 +21,7 @@ func FuzzVerify(f *testing.F) {
 		b64(`{"alg":"none"}`)+"."+b64(`{}`)+".") {
 		f.Add(tok)
 	}
-	v, err := sdk.New(keysource.Static(testSecret, prevSecret), sdk.WithClientID(testClientID), sdk.WithClock(fixedClock(epoch)))
+	v, err := sdk.New(keysource.MustStatic(testSecret, prevSecret), sdk.WithClientID(testClientID), sdk.WithClock(fixedClock(epoch)))
 	if err != nil {
 		f.Fatal(err)
 	}

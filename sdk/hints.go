@@ -14,7 +14,9 @@ import (
 // a client can send any value.
 //
 // IDs are positive decimal integers, as POS reports them (shopId: 1234,
-// not a GID). The shop domain is a bare host, "example.myshopify.com".
+// not a GID); user IDs (HeaderUserID, HeaderStaffMemberID) land in Hints
+// as their decimal strings, shop and location IDs as int64. The shop
+// domain is a bare host, "example.myshopify.com".
 const (
 	// HeaderShopID carries currentSession.shopId. Unverified.
 	HeaderShopID = "X-Possession-Shop-Id"
@@ -65,16 +67,16 @@ func parseHints(h http.Header, s *Session) (Hints, error) {
 	if hints.ShopID, err = hintID(h, HeaderShopID); err != nil {
 		return Hints{}, err
 	}
-	if hints.UserID, err = hintID(h, HeaderUserID); err != nil {
+	if hints.UserID, err = hintUserID(h, HeaderUserID); err != nil {
 		return Hints{}, err
 	}
 	if hints.LocationID, err = hintID(h, HeaderLocationID); err != nil {
 		return Hints{}, err
 	}
-	if hints.StaffMemberID, err = hintID(h, HeaderStaffMemberID); err != nil {
+	if hints.StaffMemberID, err = hintUserID(h, HeaderStaffMemberID); err != nil {
 		return Hints{}, err
 	}
-	if hints.UserID != 0 && strconv.FormatInt(hints.UserID, 10) != s.UserID {
+	if hints.UserID != "" && hints.UserID != s.UserID {
 		return Hints{}, &hintError{HeaderUserID, "contradicts the session token's user (sub)"}
 	}
 	domain, ok, err := hintValue(h, HeaderShopDomain)
@@ -117,6 +119,25 @@ func hintID(h http.Header, name string) (int64, error) {
 	if err != nil || !ok {
 		return 0, err
 	}
+	return parseID(name, v)
+}
+
+// hintUserID parses a user ID hint as hintID does and returns it as its
+// decimal string, the type of Session.UserID. "" means absent.
+func hintUserID(h http.Header, name string) (string, error) {
+	v, ok, err := hintValue(h, name)
+	if err != nil || !ok {
+		return "", err
+	}
+	if _, err := parseID(name, v); err != nil {
+		return "", err
+	}
+	return v, nil
+}
+
+// parseID parses a positive decimal integer without sign or leading
+// zeros, at most int64.
+func parseID(name, v string) (int64, error) {
 	if len(v) > 19 || v[0] == '0' {
 		return 0, &hintError{name, "is not a positive decimal ID"}
 	}

@@ -23,25 +23,73 @@ type middlewareOptionFunc func(*middlewareConfig)
 func (f middlewareOptionFunc) applyMiddleware(c *middlewareConfig) { f(c) }
 
 type middlewareConfig struct {
-	cors     corsPolicy
-	onReject func(r *http.Request, status int, err error)
+	cors         corsPolicy
+	onReject     func(r *http.Request, status int, err error)
+	onError      func(w http.ResponseWriter, r *http.Request, status int, err error)
+	idTokenQuery bool
+}
+
+func newMiddlewareConfig(opts []MiddlewareOption) middlewareConfig {
+	var cfg middlewareConfig
+	for _, o := range opts {
+		if o != nil {
+			o.applyMiddleware(&cfg)
+		}
+	}
+	return cfg
 }
 
 // WithOnReject calls fn for every request the middleware rejects, after
-// the response is written, with the HTTP status and an error wrapping one
-// of the Err* sentinels (branch with errors.Is, name with ErrorName). Use
-// it to log or count rejections: the error never contains the token.
+// the response is written, with the HTTP status sent and an error
+// wrapping one of the Err* sentinels (branch with errors.Is, name with
+// ErrorName). Use it to log or count rejections: the error never contains
+// the token. To shape the response itself, use WithErrorHandler.
 func WithOnReject(fn func(r *http.Request, status int, err error)) MiddlewareOption {
 	return middlewareOptionFunc(func(c *middlewareConfig) { c.onReject = fn })
 }
 
+// WithErrorHandler lets fn write the response to every request the
+// middleware rejects (default: DefaultErrorHandler, a small JSON body).
+// fn gets the status the middleware chose (400, 401, 403 or 503; see
+// Middleware) and an error wrapping one of the Err* sentinels; it may
+// send another status or body. The protocol headers are already on
+// w.Header() when fn runs: WWW-Authenticate, the
+// X-Shopify-Retry-Invalid-Session-Request header that makes Shopify's
+// clients fetch a fresh token and retry, and the CORS headers; keep them
+// unless you mean to change the protocol. A CORS preflight from an origin
+// not allowed (403) reaches fn with an error wrapping ErrOrigin.
+// WithOnReject, if set, still runs after fn.
+func WithErrorHandler(fn func(w http.ResponseWriter, r *http.Request, status int, err error)) MiddlewareOption {
+	return middlewareOptionFunc(func(c *middlewareConfig) { c.onError = fn })
+}
+
+// WithIDTokenQuery also accepts the session token from the id_token query
+// parameter, where Shopify puts it when it loads an embedded admin app's
+// page (GET /?embedded=1&host=...&id_token=...&shop=...), for requests
+// without an Authorization header (which wins when both are present).
+// Off by default: a token in a URL reaches access logs and the browser's
+// history, so accept it only on the routes that need it.
+func WithIDTokenQuery() MiddlewareOption {
+	return middlewareOptionFunc(func(c *middlewareConfig) { c.idTokenQuery = true })
+}
+
 type sessionKey struct{}
 
-// SessionFrom returns the session Middleware verified for this request.
-// The session is shared: treat it as read-only.
+// SessionFrom returns the session Middleware verified for this request
+// (or ContextWithSession stored). The session is shared: treat it as
+// read-only.
 func SessionFrom(ctx context.Context) (*Session, bool) {
 	s, ok := ctx.Value(sessionKey{}).(*Session)
 	return s, ok && s != nil
+}
+
+// ContextWithSession returns a copy of ctx carrying s, as Middleware
+// passes it to the next handler, so that SessionFrom(ctx) returns s. Use
+// it to unit-test your handlers without minting tokens:
+//
+//	r = r.WithContext(sdk.ContextWithSession(r.Context(), &sdk.Session{Shop: "example.myshopify.com", UserID: "42"}))
+func ContextWithSession(ctx context.Context, s *Session) context.Context {
+	return context.WithValue(ctx, sessionKey{}, s)
 }
 
 // Middleware verifies the request's bearer token and calls next with the
@@ -60,7 +108,8 @@ func SessionFrom(ctx context.Context) (*Session, bool) {
 //   - a client hint header is malformed or contradicts the token: 400.
 //
 // Error bodies are JSON, {"error":"expired","message":"..."}, where error
-// is ErrorName of the cause; they never echo the token.
+// is ErrorName of the cause; they never echo the token. WithErrorHandler
+// writes other responses.
 //
 // Client hints (HeaderShopID and friends) are read after the token is
 // verified, stored in Session.Hints (on a copy: the verified session may
@@ -71,13 +120,20 @@ func SessionFrom(ctx context.Context) (*Session, bool) {
 // requests without a token and adds CORS headers to its responses; see
 // WithAllowedOrigins.
 func (v *Verifier) Middleware(next http.Handler, opts ...MiddlewareOption) http.Handler {
-	var cfg middlewareConfig
-	for _, o := range opts {
-		if o != nil {
-			o.applyMiddleware(&cfg)
-		}
+	return &middleware{v: v, next: next, cfg: newMiddlewareConfig(opts)}
+}
+
+// NewMiddleware returns Middleware in the shape routers and middleware
+// chains take, func(http.Handler) http.Handler: chi's Use, alice.New,
+// gorilla/mux's Use.
+//
+//	r := chi.NewRouter()
+//	r.Use(verifier.NewMiddleware(sdk.WithAllowedOrigins("https://extensions.shopifycdn.com", "https://cdn.shopify.com")))
+func (v *Verifier) NewMiddleware(opts ...MiddlewareOption) func(http.Handler) http.Handler {
+	cfg := newMiddlewareConfig(opts)
+	return func(next http.Handler) http.Handler {
+		return &middleware{v: v, next: next, cfg: cfg}
 	}
-	return &middleware{v: v, next: next, cfg: cfg}
 }
 
 type middleware struct {
@@ -87,10 +143,13 @@ type middleware struct {
 }
 
 func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if m.cfg.cors.handle(w, r) {
+	if answered, err := m.cfg.cors.handle(w, r); answered {
+		if err != nil {
+			m.reject(w, r, err)
+		}
 		return // preflight answered
 	}
-	token, err := bearerToken(r.Header)
+	token, err := m.cfg.token(r)
 	if err != nil {
 		m.reject(w, r, err)
 		return
@@ -112,12 +171,55 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s = &cp
 		m.v.setHintAttributes(ctx, hints)
 	}
-	m.next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, sessionKey{}, s)))
+	m.next.ServeHTTP(w, r.WithContext(ContextWithSession(ctx, s)))
 }
 
-// errMalformedAuthorization marks ErrNoToken cases that are a malformed
-// header (400) rather than an absent token (401).
-var errMalformedAuthorization = errors.New("malformed Authorization header")
+// errMalformedAuthorization and errMalformedIDToken mark ErrNoToken cases
+// that are a malformed request (400) rather than an absent token (401).
+var (
+	errMalformedAuthorization = errors.New("malformed Authorization header")
+	errMalformedIDToken       = errors.New("malformed id_token query parameter")
+)
+
+// TokenFromRequest returns the session token r carries, as Middleware
+// reads it: the one token of its "Authorization: Bearer <token>" header
+// (scheme in any case, surrounding spaces and tabs tolerated) or, with
+// WithIDTokenQuery among opts, of its id_token query parameter when it has
+// no Authorization header. Options other than WithIDTokenQuery are
+// ignored. The error wraps ErrNoToken. Pass the token to Verify: Verify
+// takes the token alone, not the header's value.
+func TokenFromRequest(r *http.Request, opts ...MiddlewareOption) (string, error) {
+	cfg := newMiddlewareConfig(opts)
+	return cfg.token(r)
+}
+
+// token extracts r's session token (see TokenFromRequest).
+func (c *middlewareConfig) token(r *http.Request) (string, error) {
+	if c.idTokenQuery && r.URL != nil && len(r.Header.Values("Authorization")) == 0 {
+		if tok, ok, err := idTokenParam(r); ok || err != nil {
+			return tok, err
+		}
+	}
+	return bearerToken(r.Header)
+}
+
+// idTokenParam returns the id_token query parameter; ok is false when it
+// is absent.
+func idTokenParam(r *http.Request) (tok string, ok bool, err error) {
+	if !strings.Contains(r.URL.RawQuery, "id_token") {
+		return "", false, nil // skips parsing the query of most requests
+	}
+	values, ok := r.URL.Query()["id_token"]
+	switch {
+	case !ok:
+		return "", false, nil
+	case len(values) != 1:
+		return "", false, fmt.Errorf("%w: %w: %d id_token parameters, want one", ErrNoToken, errMalformedIDToken, len(values))
+	case values[0] == "":
+		return "", false, fmt.Errorf("%w: %w: empty id_token parameter", ErrNoToken, errMalformedIDToken)
+	}
+	return values[0], true, nil
+}
 
 // bearerToken extracts the one token of an "Authorization: Bearer <token>"
 // header. The scheme is case-insensitive and surrounding or repeated
@@ -151,38 +253,105 @@ func bearerToken(h http.Header) (string, error) {
 // Unicode spaces are not separators in an HTTP header.
 func isHeaderSpace(r rune) bool { return r == ' ' || r == '\t' }
 
-// reject writes the error response for err and reports it.
+// reject sets the protocol headers for err, has the error handler write
+// the response, and reports it.
 func (m *middleware) reject(w http.ResponseWriter, r *http.Request, err error) {
-	h := w.Header()
-	status := http.StatusInternalServerError
-	message := "the session token could not be verified"
+	status := rejectStatus(w.Header(), err)
 	switch {
-	case errors.Is(err, ErrNoToken) && errors.Is(err, errMalformedAuthorization):
-		status = http.StatusBadRequest
-		message = `the Authorization header must be "Bearer <session token>" with exactly one token`
-		h.Set("WWW-Authenticate", `Bearer error="invalid_request"`)
-	case errors.Is(err, ErrNoToken):
-		status = http.StatusUnauthorized
-		message = "no session token: send Authorization: Bearer <token from getSessionToken()>; POS returns no token to users without permission for this app"
-		h.Set("WWW-Authenticate", "Bearer")
-	case errors.Is(err, ErrHint):
-		status = http.StatusBadRequest
-		message = hintMessage(err)
-	case errors.Is(err, ErrNoKeys):
-		status = http.StatusServiceUnavailable
-		message = "the server has no keys to verify session tokens; try again later"
-	case errors.Is(err, ErrMalformed), errors.Is(err, ErrAlgorithm), errors.Is(err, ErrSignature),
-		errors.Is(err, ErrExpired), errors.Is(err, ErrNotYetValid), errors.Is(err, ErrAudience),
-		errors.Is(err, ErrIssuer):
-		status = http.StatusUnauthorized
-		message = invalidTokenMessage(err)
-		h.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		h.Set(HeaderRetryInvalidSession, "1")
+	case m.cfg.onError == nil:
+		DefaultErrorHandler(w, r, status, err)
+	case m.cfg.onReject != nil:
+		// Report the status the error handler sent.
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		m.cfg.onError(sw, r, status, err)
+		status = sw.status
+	default:
+		m.cfg.onError(w, r, status, err)
 	}
-	writeJSONError(w, status, ErrorName(err), message)
 	if m.cfg.onReject != nil {
 		m.cfg.onReject(r, status, err)
 	}
+}
+
+// statusWriter records the status an error handler writes.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if !w.wrote {
+		w.status, w.wrote = status, true
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// rejectStatus returns the status for err and sets the headers the
+// protocol needs with it.
+func rejectStatus(h http.Header, err error) int {
+	switch {
+	case errors.Is(err, ErrNoToken) && (errors.Is(err, errMalformedAuthorization) || errors.Is(err, errMalformedIDToken)):
+		h.Set("WWW-Authenticate", `Bearer error="invalid_request"`)
+		return http.StatusBadRequest
+	case errors.Is(err, ErrNoToken):
+		h.Set("WWW-Authenticate", "Bearer")
+		return http.StatusUnauthorized
+	case errors.Is(err, ErrHint):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrOrigin):
+		return http.StatusForbidden
+	case errors.Is(err, ErrNoKeys):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, ErrMalformed), errors.Is(err, ErrAlgorithm), errors.Is(err, ErrSignature),
+		errors.Is(err, ErrExpired), errors.Is(err, ErrNotYetValid), errors.Is(err, ErrAudience),
+		errors.Is(err, ErrIssuer):
+		h.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		h.Set(HeaderRetryInvalidSession, "1")
+		return http.StatusUnauthorized
+	}
+	return http.StatusInternalServerError
+}
+
+// DefaultErrorHandler is how the middleware answers a request it rejects,
+// unless WithErrorHandler says otherwise: status and a JSON body,
+// {"error":"<ErrorName(err)>","message":"<what to do>"}, with
+// Cache-Control: no-store. The message is a fixed string per cause, never
+// err's text (which is for your logs). Call it from your own handler for
+// the cases you do not change.
+func DefaultErrorHandler(w http.ResponseWriter, _ *http.Request, status int, err error) {
+	writeJSONError(w, status, ErrorName(err), errorMessage(err))
+}
+
+// errorMessage is the client-facing explanation of a rejection.
+func errorMessage(err error) string {
+	switch {
+	case errors.Is(err, ErrNoToken) && errors.Is(err, errMalformedAuthorization):
+		return `the Authorization header must be "Bearer <session token>" with exactly one token`
+	case errors.Is(err, ErrNoToken) && errors.Is(err, errMalformedIDToken):
+		return "the id_token query parameter must appear once, holding a session token"
+	case errors.Is(err, ErrNoToken):
+		return "no session token: send Authorization: Bearer <token from getSessionToken()>; POS returns no token to users without permission for this app"
+	case errors.Is(err, ErrHint):
+		return hintMessage(err)
+	case errors.Is(err, ErrOrigin):
+		return "this origin may not call this API; see the server's allowed origins"
+	case errors.Is(err, ErrNoKeys):
+		return "the server has no keys to verify session tokens; try again later"
+	case errors.Is(err, ErrMalformed), errors.Is(err, ErrAlgorithm), errors.Is(err, ErrSignature),
+		errors.Is(err, ErrExpired), errors.Is(err, ErrNotYetValid), errors.Is(err, ErrAudience),
+		errors.Is(err, ErrIssuer):
+		return invalidTokenMessage(err)
+	}
+	return "the session token could not be verified"
 }
 
 // invalidTokenMessage explains a Verify error without its details (which

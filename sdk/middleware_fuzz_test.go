@@ -31,7 +31,7 @@ func FuzzBearerHeader(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	v := mwVerifier(f, keysource.Static(mwSecret))
+	v := mwVerifier(f, keysource.MustStatic(mwSecret))
 	f.Fuzz(func(t *testing.T, header string) {
 		r := get(map[string][]string{"Authorization": {header}})
 		resp, s, rej := serve(t, v, r)
@@ -69,7 +69,7 @@ func FuzzHintID(f *testing.F) {
 		f.Add(s)
 	}
 	tok := fixedToken()
-	v := mwVerifier(f, keysource.Static(mwSecret))
+	v := mwVerifier(f, keysource.MustStatic(mwSecret))
 	f.Fuzz(func(t *testing.T, value string) {
 		r := get(map[string][]string{"Authorization": {"Bearer " + tok}})
 		r.Header[sdk.HeaderLocationID] = []string{value}

@@ -11,10 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
-
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/sdk"
 	"github.com/possession-dev/possession/sdk/sdktest"
@@ -108,7 +104,7 @@ func decodeBody(t testing.TB, resp *http.Response) (errBody, string) {
 func TestMiddlewareAuthorizationShapes(t *testing.T) {
 	m := mwMinter()
 	tok := m.Admin()
-	v := mwVerifier(t, keysource.Static(mwSecret))
+	v := mwVerifier(t, keysource.MustStatic(mwSecret))
 
 	tests := []struct {
 		name          string
@@ -209,7 +205,7 @@ func TestMiddlewareVerifyErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			src := tt.src
 			if src == nil {
-				src = keysource.Static(mwSecret)
+				src = keysource.MustStatic(mwSecret)
 			}
 			v := mwVerifier(t, src)
 			resp, s, rej := serve(t, v, get(map[string][]string{"Authorization": {"Bearer " + tt.token}}))
@@ -257,7 +253,7 @@ func mustSignRaw(t testing.TB, header, payload string) string {
 func TestMiddlewareHints(t *testing.T) {
 	m := mwMinter()
 	tok := m.Admin()
-	v := mwVerifier(t, keysource.Static(mwSecret))
+	v := mwVerifier(t, keysource.MustStatic(mwSecret))
 	tests := []struct {
 		name      string
 		hints     map[string][]string
@@ -269,11 +265,14 @@ func TestMiddlewareHints(t *testing.T) {
 		{name: "all", hints: map[string][]string{
 			sdk.HeaderShopID: {"1001"}, sdk.HeaderUserID: {mwUser}, sdk.HeaderLocationID: {"77"},
 			sdk.HeaderStaffMemberID: {"9"}, sdk.HeaderShopDomain: {mwShop},
-		}, want: sdk.Hints{ShopID: 1001, UserID: 4242, LocationID: 77, StaffMemberID: 9}},
+		}, want: sdk.Hints{ShopID: 1001, UserID: mwUser, LocationID: 77, StaffMemberID: "9"}},
 		{name: "surrounding spaces", hints: map[string][]string{sdk.HeaderLocationID: {"  77 "}}, want: sdk.Hints{LocationID: 77}},
 		{name: "shop domain other case", hints: map[string][]string{sdk.HeaderShopDomain: {"MW-Shop.MyShopify.com"}}, want: sdk.Hints{}},
 		{name: "largest ID", hints: map[string][]string{sdk.HeaderShopID: {"9223372036854775807"}}, want: sdk.Hints{ShopID: 9223372036854775807}},
-		{name: "staff member differs from user", hints: map[string][]string{sdk.HeaderUserID: {mwUser}, sdk.HeaderStaffMemberID: {"5"}}, want: sdk.Hints{UserID: 4242, StaffMemberID: 5}},
+		{name: "user ID types agree", hints: map[string][]string{sdk.HeaderUserID: {" " + mwUser + "\t"}}, want: sdk.Hints{UserID: mwUser}},
+		{name: "staff member ID validated", hints: map[string][]string{sdk.HeaderStaffMemberID: {"007"}}, wantErr: true, wantInMsg: sdk.HeaderStaffMemberID},
+		{name: "user ID validated", hints: map[string][]string{sdk.HeaderUserID: {"0" + mwUser}}, wantErr: true, wantInMsg: sdk.HeaderUserID},
+		{name: "staff member differs from user", hints: map[string][]string{sdk.HeaderUserID: {mwUser}, sdk.HeaderStaffMemberID: {"5"}}, want: sdk.Hints{UserID: mwUser, StaffMemberID: "5"}},
 
 		{name: "user contradicts sub", hints: map[string][]string{sdk.HeaderUserID: {"4243"}}, wantErr: true, wantInMsg: sdk.HeaderUserID + " contradicts"},
 		{name: "shop contradicts dest", hints: map[string][]string{sdk.HeaderShopDomain: {"other.myshopify.com"}}, wantErr: true, wantInMsg: sdk.HeaderShopDomain + " contradicts"},
@@ -318,6 +317,10 @@ func TestMiddlewareHints(t *testing.T) {
 			if s.Hints != tt.want {
 				t.Errorf("hints = %+v, want %+v", s.Hints, tt.want)
 			}
+			// Same type, same value: the hint is the token's user.
+			if s.Hints.UserID != "" && s.Hints.UserID != s.UserID {
+				t.Errorf("Hints.UserID %q != Session.UserID %q", s.Hints.UserID, s.UserID)
+			}
 		})
 	}
 }
@@ -326,7 +329,7 @@ func TestMiddlewareHints(t *testing.T) {
 // request with that token: hints must land on a copy.
 func TestMiddlewareHintsDoNotMutateCachedSession(t *testing.T) {
 	tok := mwMinter().Admin()
-	v := mwVerifier(t, keysource.Static(mwSecret))
+	v := mwVerifier(t, keysource.MustStatic(mwSecret))
 	auth := []string{"Bearer " + tok}
 	_, s1, _ := serve(t, v, get(map[string][]string{"Authorization": auth, sdk.HeaderLocationID: {"1"}}))
 	_, s2, _ := serve(t, v, get(map[string][]string{"Authorization": auth, sdk.HeaderLocationID: {"2"}}))
@@ -352,82 +355,15 @@ func TestSessionFromEmptyContext(t *testing.T) {
 	}
 }
 
-func TestMiddlewareHintsOnSpan(t *testing.T) {
-	v := mwVerifier(t, keysource.Static(mwSecret))
-	got := hintSpanAttributes(t, v)
-	want := map[attribute.Key]int64{
-		"shopify.pos.client_reported.shop_id":         1001,
-		"shopify.pos.client_reported.user_id":         4242,
-		"shopify.pos.client_reported.location_id":     77,
-		"shopify.pos.client_reported.staff_member_id": 9,
-	}
-	for k, w := range want {
-		if got[k] != w {
-			t.Errorf("%s = %d, want %d (all: %v)", k, got[k], w, got)
-		}
-	}
-}
-
-// TestMiddlewareHintsFollowUserIDPrivacy: the user ID hint equals the
-// token's sub, so when telemetry must not show sub, it must not show the
-// hint either.
-func TestMiddlewareHintsFollowUserIDPrivacy(t *testing.T) {
-	for name, opt := range map[string]sdk.Option{
-		"dropped": sdk.WithoutUserIDTelemetry(),
-		"hashed":  sdk.WithHashedUserID([]byte("0123456789abcdef0123")),
-	} {
-		t.Run(name, func(t *testing.T) {
-			v, err := sdk.New(keysource.Static(mwSecret), sdk.WithClientID(mwClientID), sdk.WithClock(func() time.Time { return mwNow }), opt)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := hintSpanAttributes(t, v)
-			if _, ok := got["shopify.pos.client_reported.user_id"]; ok {
-				t.Errorf("user ID hint recorded despite the privacy option: %v", got)
-			}
-			if got["shopify.pos.client_reported.location_id"] != 77 {
-				t.Errorf("other hints missing: %v", got)
-			}
-		})
-	}
-}
-
-// hintSpanAttributes serves a request with every hint under a recording
-// server span and returns the span's integer attributes.
-func hintSpanAttributes(t *testing.T, v *sdk.Verifier) map[attribute.Key]int64 {
-	t.Helper()
-	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-
-	ctx, span := tp.Tracer("test").Start(context.Background(), "server")
-	r := get(map[string][]string{
-		"Authorization":  {"Bearer " + mwMinter().Admin()},
-		sdk.HeaderShopID: {"1001"}, sdk.HeaderLocationID: {"77"}, sdk.HeaderStaffMemberID: {"9"}, sdk.HeaderUserID: {mwUser},
-	}).WithContext(ctx)
-	resp, _, rej := serve(t, v, r)
-	span.End()
-	if resp.StatusCode != 200 {
-		t.Fatalf("status %d: %+v", resp.StatusCode, rej)
-	}
-	ended := rec.Ended()
-	if len(ended) != 1 {
-		t.Fatalf("%d spans", len(ended))
-	}
-	got := map[attribute.Key]int64{}
-	for _, kv := range ended[0].Attributes() {
-		if kv.Value.Type() == attribute.INT64 {
-			got[kv.Key] = kv.Value.AsInt64()
-		}
-	}
-	return got
-}
+// The hint span attributes (TestMiddlewareHintsOnSpan and
+// TestMiddlewareHintsFollowUserIDPrivacy) are tested with the
+// OpenTelemetry SDK in the test module, test/sdk.
 
 func TestMiddlewareCORS(t *testing.T) {
 	const ext = "https://extensions.shopifycdn.com"
 	tok := mwMinter().Admin()
 	expired := mwMinter().Admin(sdktest.At(mwNow.Add(-time.Hour)))
-	v := mwVerifier(t, keysource.Static(mwSecret))
+	v := mwVerifier(t, keysource.MustStatic(mwSecret))
 	allow := sdk.WithAllowedOrigins(ext+"/", "https://CDN.shopify.com")
 
 	preflight := func(origin string) *http.Request {
@@ -469,9 +405,12 @@ func TestMiddlewareCORS(t *testing.T) {
 		}
 	})
 	t.Run("preflight from other origin", func(t *testing.T) {
-		resp, s, _ := serve(t, v, preflight("https://evil.example"), allow)
+		resp, s, rej := serve(t, v, preflight("https://evil.example"), allow)
 		if resp.StatusCode != http.StatusForbidden || s != nil {
 			t.Fatalf("status %d", resp.StatusCode)
+		}
+		if rej == nil || rej.status != http.StatusForbidden || !errors.Is(rej.err, sdk.ErrOrigin) {
+			t.Errorf("rejection %+v, want 403 with ErrOrigin", rej)
 		}
 		if resp.Header.Get("Access-Control-Allow-Origin") != "" {
 			t.Error("Allow-Origin set for a foreign origin")
@@ -556,7 +495,7 @@ func BenchmarkMiddlewareCached(b *testing.B) {
 		hints bool
 	}{{"no-hints", false}, {"hints", true}} {
 		b.Run(bc.name, func(b *testing.B) {
-			v := mwVerifier(b, keysource.Static(mwSecret))
+			v := mwVerifier(b, keysource.MustStatic(mwSecret))
 			h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 			r := get(map[string][]string{"Authorization": {"Bearer " + mwMinter().Admin()}})
 			if bc.hints {

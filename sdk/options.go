@@ -3,6 +3,7 @@ package sdk
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -18,6 +19,12 @@ const (
 	defaultLeeway    = 10 * time.Second
 	defaultCacheSize = 10_000
 	maxLeeway        = 5 * time.Minute
+	// maxCacheSize bounds WithCacheSize: a million sessions, about 1.3 GB
+	// of cached sessions at 1.26 KB each, and 16 MB of index allocated by
+	// New. Far more than one process sees within a token's minute.
+	maxCacheSize = 1 << 20
+	// maxTokenSizeLimit bounds WithMaxTokenSize.
+	maxTokenSizeLimit = 64 << 10
 )
 
 type config struct {
@@ -26,6 +33,7 @@ type config struct {
 	leeway          time.Duration
 	now             func() time.Time
 	cacheSize       int
+	maxTokenSize    int
 	shopSuffixes    []string
 	telemetryConfig
 }
@@ -35,11 +43,12 @@ func newConfig(opts []Option) (config, error) {
 		leeway:       defaultLeeway,
 		now:          time.Now,
 		cacheSize:    defaultCacheSize,
-		shopSuffixes: []string{".myshopify.com"},
+		maxTokenSize: MaxTokenSize,
 	}
 	for _, o := range opts {
 		o.apply(&c)
 	}
+	c.shopSuffixes = withDefaultSuffix(c.shopSuffixes)
 	var errs []error
 	if len(c.clientIDs) == 0 && !c.noAudienceCheck {
 		errs = append(errs, errors.New("sdk: no client ID: pass sdk.WithClientID(yourAppClientID), or sdk.WithoutAudienceCheck() to accept tokens for any app signed with your keys"))
@@ -55,12 +64,30 @@ func newConfig(opts []Option) (config, error) {
 	if c.cacheSize < 0 {
 		errs = append(errs, fmt.Errorf("sdk: negative cache size %d", c.cacheSize))
 	}
+	if c.cacheSize > maxCacheSize {
+		errs = append(errs, fmt.Errorf("sdk: cache size %d is more than the limit of %d sessions", c.cacheSize, maxCacheSize))
+	}
+	if c.maxTokenSize < 1 || c.maxTokenSize > maxTokenSizeLimit {
+		errs = append(errs, fmt.Errorf("sdk: max token size %d out of range [1, %d]", c.maxTokenSize, maxTokenSizeLimit))
+	}
 	for _, s := range c.shopSuffixes {
 		if !strings.HasPrefix(s, ".") || !isHostname(s[1:]) {
 			errs = append(errs, fmt.Errorf("sdk: shop domain suffix %q must look like \".myshopify.com\"", s))
 		}
 	}
 	return c, errors.Join(errs...)
+}
+
+// withDefaultSuffix returns ".myshopify.com" followed by the other
+// suffixes, each once.
+func withDefaultSuffix(extra []string) []string {
+	out := []string{defaultShopSuffix}
+	for _, s := range extra {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // WithClientID sets the app's client ID (API key): a token's aud must equal
@@ -96,14 +123,31 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithCacheSize bounds the verified-session cache (default 10,000
-// sessions); 0 disables it.
+// sessions, about 12.6 MB when full); 0 disables it. At most 1,048,576
+// (2^20): New returns an error for more, and for a negative size. New
+// allocates the cache's index at once, about 16 bytes per session; the
+// sessions themselves (about 1.26 KB each) as they are cached.
 func WithCacheSize(n int) Option {
 	return optionFunc(func(c *config) { c.cacheSize = n })
 }
 
-// WithShopDomainSuffixes replaces the allowed shop domain suffixes (default
-// ".myshopify.com"). A shop domain is a single DNS label followed by one of
-// them: "example" + ".myshopify.com".
+// WithMaxTokenSize sets the longest token Verify accepts, in bytes
+// (default MaxTokenSize, 4096; at most 65536): longer ones are
+// ErrMalformed before anything is decoded. Shopify's session tokens are
+// under 1 KiB; raise the limit only for tokens that carry more claims.
+func WithMaxTokenSize(n int) Option {
+	return optionFunc(func(c *config) { c.maxTokenSize = n })
+}
+
+// defaultShopSuffix is the suffix of every real shop's domain.
+const defaultShopSuffix = ".myshopify.com"
+
+// WithShopDomainSuffixes allows shop domains ending in the given suffixes
+// besides ".myshopify.com", which stays allowed: for a development or
+// test platform whose shops live elsewhere. A shop domain is a single DNS
+// label followed by an allowed suffix: "example" + ".myshopify.com". Each
+// suffix starts with a dot and is a lower-case host name; the option may
+// be given several times.
 func WithShopDomainSuffixes(suffixes ...string) Option {
-	return optionFunc(func(c *config) { c.shopSuffixes = append([]string(nil), suffixes...) })
+	return optionFunc(func(c *config) { c.shopSuffixes = append(c.shopSuffixes, suffixes...) })
 }

@@ -37,9 +37,10 @@ type Session struct {
 	Kind Kind
 	// Shop is the shop's domain, the host of dest: "example.myshopify.com".
 	Shop string
-	// UserID is sub: a numeric staff user ID for admin/POS tokens, a
-	// customer GID (or empty) for checkout tokens. For POS it is the user
-	// logged into POS, not the staff member who pinned in.
+	// UserID is sub: a numeric staff user ID for admin/POS tokens
+	// ("4242"), a customer GID (or empty) for checkout tokens. For POS it
+	// is the user logged into POS, not the staff member who pinned in
+	// (Hints.StaffMemberID). User IDs are strings everywhere in the sdk.
 	UserID string
 	// ClientID is aud, the app's client ID.
 	ClientID string
@@ -60,12 +61,22 @@ type Session struct {
 // Hints are identifiers the POS client reports about itself (from
 // api.session.currentSession), sent in request headers next to the token.
 // They are NOT verified: only Session.Shop and Session.UserID come from
-// the signed token. Zero means not reported.
+// the signed token. The zero value (0, "") means not reported.
+//
+// User IDs are strings throughout the package, as in Session.UserID (whose
+// sub claim may also hold a customer GID), so that Hints.UserID and
+// Hints.StaffMemberID, staff user IDs as POS reports them (positive
+// decimals, "4242"), compare with Session.UserID directly. Shop and
+// location IDs are numbers.
 type Hints struct {
-	ShopID        int64
-	UserID        int64
-	LocationID    int64
-	StaffMemberID int64
+	ShopID int64
+	// UserID is the user logged into POS. The middleware rejects a request
+	// whose hint differs from Session.UserID, so when set it equals it.
+	UserID     string
+	LocationID int64
+	// StaffMemberID is the staff member pinned in, who may differ from
+	// the logged-in user (UserID).
+	StaffMemberID string
 }
 
 // IsZero reports whether no hint was reported.

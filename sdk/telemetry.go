@@ -413,7 +413,7 @@ func (v *Verifier) setHintAttributes(ctx context.Context, h Hints) {
 		return
 	}
 	if v.cfg.userID != userIDPlain {
-		h.UserID = 0
+		h.UserID = ""
 	}
 	span.SetAttributes(hintAttributes(h)...)
 }
@@ -422,14 +422,18 @@ func (v *Verifier) setHintAttributes(ctx context.Context, h Hints) {
 // out.
 func hintAttributes(h Hints) []attribute.KeyValue {
 	attrs := make([]attribute.KeyValue, 0, 4)
-	add := func(k attribute.Key, v int64) {
-		if v != 0 {
-			attrs = append(attrs, k.Int64(v))
-		}
+	if h.ShopID != 0 {
+		attrs = append(attrs, otel.ClientReportedShopIDKey.Int64(h.ShopID))
 	}
-	add(otel.ClientReportedShopIDKey, h.ShopID)
-	add(otel.ClientReportedLocationIDKey, h.LocationID)
-	add(otel.ClientReportedStaffMemberIDKey, h.StaffMemberID)
-	add(otel.ClientReportedUserIDKey, h.UserID)
+	if h.LocationID != 0 {
+		attrs = append(attrs, otel.ClientReportedLocationIDKey.Int64(h.LocationID))
+	}
+	// User IDs are strings, as user.id is.
+	if h.StaffMemberID != "" {
+		attrs = append(attrs, otel.ClientReportedStaffMemberIDKey.String(h.StaffMemberID))
+	}
+	if h.UserID != "" {
+		attrs = append(attrs, otel.ClientReportedUserIDKey.String(h.UserID))
+	}
 	return attrs
 }

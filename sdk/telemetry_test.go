@@ -2,31 +2,24 @@ package sdk
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"os"
 	"os/exec"
-	"runtime"
 	"testing"
 	"time"
 
 	gotel "go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
-	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/otel"
 	"github.com/possession-dev/possession/sdk/sdktest"
 )
+
+// The telemetry tests that need the OpenTelemetry SDK (spans, metrics,
+// the leak scan, the key-age gauge) are in the test module, test/sdk.
+// These need the verifier's internals and only the OpenTelemetry API.
 
 // telemetryNow is the fixed clock of the telemetry tests.
 var telemetryNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -36,39 +29,6 @@ const (
 	telClientID = "telemetry-client"
 )
 
-// recording is a pair of SDK providers that keep what they get.
-type recording struct {
-	spans  *tracetest.SpanRecorder
-	tp     *sdktrace.TracerProvider
-	reader *sdkmetric.ManualReader
-	mp     *sdkmetric.MeterProvider
-}
-
-func newRecording(t testing.TB) *recording {
-	t.Helper()
-	r := &recording{spans: tracetest.NewSpanRecorder(), reader: sdkmetric.NewManualReader()}
-	r.tp = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(r.spans))
-	r.mp = sdkmetric.NewMeterProvider(sdkmetric.WithReader(r.reader))
-	t.Cleanup(func() {
-		_ = r.tp.Shutdown(context.Background())
-		_ = r.mp.Shutdown(context.Background())
-	})
-	return r
-}
-
-func (r *recording) options() []Option {
-	return []Option{WithTracerProvider(r.tp), WithMeterProvider(r.mp)}
-}
-
-func (r *recording) metrics(t testing.TB) metricdata.ResourceMetrics {
-	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := r.reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatalf("collect metrics: %v", err)
-	}
-	return rm
-}
-
 func telMinter() sdktest.Minter {
 	return sdktest.Minter{Secret: telSecret, ClientID: telClientID, Shop: "tele.myshopify.com", UserID: "4242",
 		Now: func() time.Time { return telemetryNow }}
@@ -77,7 +37,7 @@ func telMinter() sdktest.Minter {
 func newTelVerifier(t testing.TB, src keysource.Source, opts ...Option) *Verifier {
 	t.Helper()
 	if src == nil {
-		src = keysource.Static(telSecret)
+		src = keysource.MustStatic(telSecret)
 	}
 	opts = append([]Option{WithClientID(telClientID), WithClock(func() time.Time { return telemetryNow })}, opts...)
 	v, err := New(src, opts...)
@@ -95,320 +55,28 @@ func attrMap(kvs []attribute.KeyValue) map[attribute.Key]attribute.Value {
 	return m
 }
 
-// sumByAttrs returns an Int64 sum's data points keyed by their attribute
-// set's encoding.
-func findMetric(rm metricdata.ResourceMetrics, name string) (metricdata.Metrics, bool) {
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name == name {
-				return m, true
-			}
-		}
-	}
-	return metricdata.Metrics{}, false
-}
-
-func counterValue(t testing.TB, rm metricdata.ResourceMetrics, name string, want ...attribute.KeyValue) int64 {
-	t.Helper()
-	m, ok := findMetric(rm, name)
-	if !ok {
-		return 0
-	}
-	sum, ok := m.Data.(metricdata.Sum[int64])
-	if !ok {
-		t.Fatalf("%s is %T, want Sum[int64]", name, m.Data)
-	}
-	set := attribute.NewSet(want...)
-	for _, dp := range sum.DataPoints {
-		if dp.Attributes.Equals(&set) {
-			return dp.Value
-		}
-	}
-	return 0
-}
-
-func histogramCount(t testing.TB, rm metricdata.ResourceMetrics, name string, want ...attribute.KeyValue) uint64 {
-	t.Helper()
-	m, ok := findMetric(rm, name)
-	if !ok {
-		return 0
-	}
-	h, ok := m.Data.(metricdata.Histogram[float64])
-	if !ok {
-		t.Fatalf("%s is %T, want Histogram[float64]", name, m.Data)
-	}
-	set := attribute.NewSet(want...)
-	for _, dp := range h.DataPoints {
-		if dp.Attributes.Equals(&set) {
-			if dp.Sum < 0 {
-				t.Errorf("%s: negative duration sum %v", name, dp.Sum)
-			}
-			return dp.Count
-		}
-	}
-	return 0
-}
-
-// TestTelemetryOutcomes verifies one token per outcome and checks the
-// span and the metrics each leaves.
-func TestTelemetryOutcomes(t *testing.T) {
-	m := telMinter()
-	past := telemetryNow.Add(-time.Hour)
-	hs512, err := sdktest.SignRaw(telSecret, []byte(`{"alg":"HS512","typ":"JWT"}`), []byte(`{"exp":1}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	forger := m
-	forger.Secret = "not-the-secret-at-all-0123456789"
-	otherApp := m
-	otherApp.ClientID = "someone-elses-app"
-	badShop := m
-	badShop.Shop = "tele.example.com"
-
-	tests := []struct {
-		name    string
-		src     keysource.Source
-		token   string
-		wantErr error
-		outcome string
-		kind    string // on success
-	}{
-		{name: "admin", token: m.Admin(), outcome: "ok", kind: "admin"},
-		{name: "checkout", token: m.Checkout(sdktest.Set("sub", "gid://shopify/Customer/7")), outcome: "ok", kind: "checkout"},
-		{name: "malformed", token: "not-a-token", wantErr: ErrMalformed, outcome: "malformed"},
-		{name: "algorithm", token: hs512, wantErr: ErrAlgorithm, outcome: "algorithm"},
-		{name: "signature", token: forger.Admin(), wantErr: ErrSignature, outcome: "signature"},
-		{name: "expired", token: m.Admin(sdktest.At(past)), wantErr: ErrExpired, outcome: "expired"},
-		{name: "not yet valid", token: m.Admin(sdktest.Set("nbf", telemetryNow.Add(time.Hour).Unix())), wantErr: ErrNotYetValid, outcome: "not_yet_valid"},
-		{name: "audience", token: otherApp.Admin(), wantErr: ErrAudience, outcome: "audience"},
-		{name: "issuer", token: badShop.Admin(), wantErr: ErrIssuer, outcome: "issuer"},
-		{name: "no keys", src: keysource.Static(), token: m.Admin(), wantErr: ErrNoKeys, outcome: "no_keys"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			rec := newRecording(t)
-			v := newTelVerifier(t, tc.src, rec.options()...)
-
-			ctx, parent := rec.tp.Tracer("test").Start(context.Background(), "caller")
-			s, err := v.Verify(ctx, tc.token)
-			parent.End()
-			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
-				t.Fatalf("Verify error = %v, want %v", err, tc.wantErr)
-			}
-
-			spans := rec.spans.Ended()
-			if len(spans) != 2 {
-				t.Fatalf("%d spans ended, want 2 (caller and verify)", len(spans))
-			}
-			vs := spans[0]
-			if vs.Name() != otel.SpanVerify {
-				t.Fatalf("first span %q, want %q", vs.Name(), otel.SpanVerify)
-			}
-			if vs.Parent().SpanID() != parent.SpanContext().SpanID() || vs.SpanContext().TraceID() != parent.SpanContext().TraceID() {
-				t.Errorf("verify span is not a child of the caller's span")
-			}
-			if vs.SpanKind() != trace.SpanKindInternal {
-				t.Errorf("span kind %v, want internal", vs.SpanKind())
-			}
-			if got := vs.InstrumentationScope(); got.Name != otel.ScopeName || got.Version != otel.Version {
-				t.Errorf("scope %+v, want %s %s", got, otel.ScopeName, otel.Version)
-			}
-			attrs := attrMap(vs.Attributes())
-			if tc.wantErr != nil {
-				if vs.Status().Code != codes.Error {
-					t.Errorf("status %v, want Error", vs.Status())
-				}
-				if got := attrs[otel.ErrorTypeKey].AsString(); got != tc.outcome || got != ErrorName(err) {
-					t.Errorf("error.type %q, want %q", got, tc.outcome)
-				}
-				if _, ok := attrs[otel.ShopDomainKey]; ok {
-					t.Errorf("failed verification carries a shop domain")
-				}
-			} else {
-				if vs.Status().Code == codes.Error {
-					t.Errorf("status Error on success")
-				}
-				if _, ok := attrs[otel.ErrorTypeKey]; ok {
-					t.Errorf("success carries error.type")
-				}
-				want := map[attribute.Key]string{
-					otel.ShopDomainKey:  "tele.myshopify.com",
-					otel.ClientIDKey:    telClientID,
-					otel.SessionKindKey: tc.kind,
-					otel.KeyIDKey:       "static:current",
-					otel.UserIDKey:      s.UserID,
-				}
-				for k, w := range want {
-					if got := attrs[k].AsString(); got != w {
-						t.Errorf("%s = %q, want %q", k, got, w)
-					}
-				}
-				if hit, ok := attrs[otel.CacheHitKey]; !ok || hit.AsBool() {
-					t.Errorf("cache hit attribute %v (present %v), want false", hit.AsBool(), ok)
-				}
-			}
-
-			rm := rec.metrics(t)
-			want := []attribute.KeyValue{otel.OutcomeKey.String(tc.outcome)}
-			if tc.kind != "" {
-				want = append(want, otel.SessionKindKey.String(tc.kind))
-			}
-			if got := counterValue(t, rm, otel.MetricVerifications, want...); got != 1 {
-				t.Errorf("%s%v = %d, want 1", otel.MetricVerifications, want, got)
-			}
-			if got := histogramCount(t, rm, otel.MetricVerificationDuration, want...); got != 1 {
-				t.Errorf("%s%v count = %d, want 1", otel.MetricVerificationDuration, want, got)
-			}
-			// The cache is consulted for every token of acceptable length
-			// while the source has keys, before the shape is scanned.
-			wantMiss := int64(1)
-			if tc.outcome == "no_keys" {
-				wantMiss = 0
-			}
-			if got := counterValue(t, rm, otel.MetricCacheLookups, otel.CacheHitKey.Bool(false)); got != wantMiss {
-				t.Errorf("cache misses = %d, want %d", got, wantMiss)
-			}
-		})
-	}
-}
-
-func TestTelemetryCacheHit(t *testing.T) {
-	rec := newRecording(t)
-	v := newTelVerifier(t, nil, rec.options()...)
-	tok := telMinter().Admin()
-	for range 3 {
-		if _, err := v.Verify(context.Background(), tok); err != nil {
-			t.Fatal(err)
-		}
-	}
-	spans := rec.spans.Ended()
-	if len(spans) != 3 {
-		t.Fatalf("%d spans, want 3", len(spans))
-	}
-	for i, s := range spans {
-		hit := attrMap(s.Attributes())[otel.CacheHitKey].AsBool()
-		if want := i > 0; hit != want {
-			t.Errorf("span %d: cache hit %v, want %v", i, hit, want)
-		}
-	}
-	rm := rec.metrics(t)
-	if got := counterValue(t, rm, otel.MetricCacheLookups, otel.CacheHitKey.Bool(true)); got != 2 {
-		t.Errorf("cache hits = %d, want 2", got)
-	}
-	if got := counterValue(t, rm, otel.MetricCacheLookups, otel.CacheHitKey.Bool(false)); got != 1 {
-		t.Errorf("cache misses = %d, want 1", got)
-	}
-	ok := []attribute.KeyValue{otel.OutcomeKey.String("ok"), otel.SessionKindKey.String("admin")}
-	if got := counterValue(t, rm, otel.MetricVerifications, ok...); got != 3 {
-		t.Errorf("verifications ok = %d, want 3", got)
-	}
-}
-
-func TestTelemetryCacheDisabledCountsNoLookups(t *testing.T) {
-	rec := newRecording(t)
-	v := newTelVerifier(t, nil, append(rec.options(), WithCacheSize(0))...)
-	if _, err := v.Verify(context.Background(), telMinter().Admin()); err != nil {
-		t.Fatal(err)
-	}
-	rm := rec.metrics(t)
-	if _, ok := findMetric(rm, otel.MetricCacheLookups); ok {
-		t.Errorf("cache lookups recorded with the cache disabled")
-	}
-	if _, ok := attrMap(rec.spans.Ended()[0].Attributes())[otel.CacheHitKey]; ok {
-		t.Errorf("cache hit attribute with the cache disabled")
-	}
-}
-
-func TestTelemetryUserIDPrivacy(t *testing.T) {
-	key := []byte("0123456789abcdef-user-hash-key")
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte("4242"))
-	wantHash := hex.EncodeToString(mac.Sum(nil))
-
-	tests := []struct {
-		name     string
-		opt      Option
-		wantID   string
-		wantHash string
-	}{
-		{name: "default records user.id", opt: WithCacheSize(1), wantID: "4242"},
-		{name: "hashed", opt: WithHashedUserID(key), wantHash: wantHash},
-		{name: "omitted", opt: WithoutUserIDTelemetry()},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			rec := newRecording(t)
-			v := newTelVerifier(t, nil, append(rec.options(), tc.opt)...)
-			if _, err := v.Verify(context.Background(), telMinter().Admin()); err != nil {
-				t.Fatal(err)
-			}
-			attrs := attrMap(rec.spans.Ended()[0].Attributes())
-			id, hasID := attrs[otel.UserIDKey]
-			hash, hasHash := attrs[otel.UserHashKey]
-			if hasID != (tc.wantID != "") || id.AsString() != tc.wantID {
-				t.Errorf("user.id = %q (present %v), want %q", id.AsString(), hasID, tc.wantID)
-			}
-			if hasHash != (tc.wantHash != "") || hash.AsString() != tc.wantHash {
-				t.Errorf("user.hash = %q (present %v), want %q", hash.AsString(), hasHash, tc.wantHash)
-			}
-		})
-	}
-}
-
 func TestWithHashedUserIDRejectsShortKey(t *testing.T) {
 	for _, key := range [][]byte{nil, []byte("short")} {
-		if _, err := New(keysource.Static(telSecret), WithClientID(telClientID), WithHashedUserID(key)); err == nil {
+		if _, err := New(keysource.MustStatic(telSecret), WithClientID(telClientID), WithHashedUserID(key)); err == nil {
 			t.Errorf("New accepted a %d-byte user ID hashing key", len(key))
 		}
 	}
 }
 
-func TestTelemetryKeyAge(t *testing.T) {
-	loaded := telemetryNow.Add(-90 * time.Second)
-	ring, err := keysource.NewKeyring(loaded, keysource.Key{ID: "k1", Secret: keysource.NewSecret(telSecret)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := newRecording(t)
-	v := newTelVerifier(t, ringSource{ring}, rec.options()...)
-	m, ok := findMetric(rec.metrics(t), otel.MetricKeyAge)
-	if !ok {
-		t.Fatalf("no %s metric", otel.MetricKeyAge)
-	}
-	g := m.Data.(metricdata.Gauge[float64])
-	if len(g.DataPoints) != 1 {
-		t.Fatalf("%d key age points, want 1", len(g.DataPoints))
-	}
-	dp := g.DataPoints[0]
-	if dp.Value != 90 {
-		t.Errorf("key age %v s, want 90", dp.Value)
-	}
-	if id, _ := dp.Attributes.Value(otel.KeyIDKey); id.AsString() != "k1" {
-		t.Errorf("key age key ID %q, want k1", id.AsString())
-	}
-	if m.Unit != "s" {
-		t.Errorf("key age unit %q, want s", m.Unit)
-	}
-	_ = v
-}
-
-type ringSource struct{ ring *keysource.Keyring }
-
-func (s ringSource) Keyring() *keysource.Keyring { return s.ring }
-
 func TestHintAttributes(t *testing.T) {
-	got := attrMap(hintAttributes(Hints{ShopID: 1, LocationID: 2, StaffMemberID: 3}))
-	want := map[attribute.Key]int64{
-		otel.ClientReportedShopIDKey:        1,
-		otel.ClientReportedLocationIDKey:    2,
-		otel.ClientReportedStaffMemberIDKey: 3,
+	got := attrMap(hintAttributes(Hints{ShopID: 1, LocationID: 2, StaffMemberID: "3", UserID: "4"}))
+	want := map[attribute.Key]attribute.Value{
+		otel.ClientReportedShopIDKey:        attribute.Int64Value(1),
+		otel.ClientReportedLocationIDKey:    attribute.Int64Value(2),
+		otel.ClientReportedStaffMemberIDKey: attribute.StringValue("3"),
+		otel.ClientReportedUserIDKey:        attribute.StringValue("4"),
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d attributes %v, want %d", len(got), got, len(want))
 	}
 	for k, w := range want {
-		if got[k].AsInt64() != w {
-			t.Errorf("%s = %v, want %d", k, got[k], w)
+		if got[k] != w {
+			t.Errorf("%s = %v (%s), want %v (%s)", k, got[k].AsInterface(), got[k].Type(), w.AsInterface(), w.Type())
 		}
 	}
 	if a := hintAttributes(Hints{}); len(a) != 0 {
@@ -456,6 +124,13 @@ func TestTelemetryOffAllocs(t *testing.T) {
 	}
 }
 
+// sdkTracerProvider and sdkMeterProvider stand in for an installed
+// OpenTelemetry SDK: providers that are neither no-ops nor the global
+// delegate. (The test module runs the same scenario with the real SDK.)
+type sdkTracerProvider struct{ tracenoop.TracerProvider }
+
+type sdkMeterProvider struct{ metricnoop.MeterProvider }
+
 // TestTelemetryGlobalInstalledAfterNew runs in a child process, since
 // installing a global provider cannot be undone.
 func TestTelemetryGlobalInstalledAfterNew(t *testing.T) {
@@ -482,60 +157,21 @@ func globalInstalledAfterNew(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rec := newRecording(t)
-	gotel.SetTracerProvider(rec.tp)
-	gotel.SetMeterProvider(rec.mp)
+	gotel.SetTracerProvider(&sdkTracerProvider{})
+	gotel.SetMeterProvider(&sdkMeterProvider{})
 	if !v.tel.tracing() || !v.tel.metrics() {
 		t.Fatal("telemetry still off after installing global providers")
 	}
 	if _, err := v.Verify(context.Background(), tok); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(rec.spans.Ended()); n != 1 {
-		t.Errorf("%d spans after installing the global provider, want 1", n)
-	}
-	rm := rec.metrics(t)
-	ok := []attribute.KeyValue{otel.OutcomeKey.String("ok"), otel.SessionKindKey.String("admin")}
-	if got := counterValue(t, rm, otel.MetricVerifications, ok...); got != 1 {
-		t.Errorf("verifications after installing the global provider = %d, want 1", got)
-	}
-	if _, ok := findMetric(rm, otel.MetricKeyAge); !ok {
-		t.Errorf("key age gauge registered before the global provider was installed is not reported")
-	}
 
-	// A verifier created now uses the installed SDK directly.
+	// A verifier created now uses the installed provider directly.
 	v2 := newTelVerifier(t, nil)
 	if v2.tel.unsetTP != nil || !v2.tel.tracing() {
 		t.Error("verifier created after installation does not trace")
 	}
-}
-
-// TestKeyAgeCallbackDoesNotKeepVerifierAlive: a meter provider outlives
-// the verifiers registered with it (the global one lives forever), so
-// the key-age callback must not keep a verifier reachable.
-func TestKeyAgeCallbackDoesNotKeepVerifierAlive(t *testing.T) {
-	rec := newRecording(t)
-	collected := make(chan struct{})
-	func() {
-		v := newTelVerifier(t, nil, rec.options()...)
-		runtime.AddCleanup(v, func(c chan struct{}) { close(c) }, collected)
-		if _, ok := findMetric(rec.metrics(t), otel.MetricKeyAge); !ok {
-			t.Fatal("no key age while the verifier lives")
-		}
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for done := false; !done; {
-		runtime.GC()
-		select {
-		case <-collected:
-			done = true
-		case <-time.After(10 * time.Millisecond):
-			if time.Now().After(deadline) {
-				t.Fatal("verifier still reachable 10 s after its last use: the meter provider keeps it alive")
-			}
-		}
-	}
-	if m, ok := findMetric(rec.metrics(t), otel.MetricKeyAge); ok && len(m.Data.(metricdata.Gauge[float64]).DataPoints) > 0 {
-		t.Errorf("key age still reported for a collected verifier: %+v", m.Data)
+	if v2.tel.unsetMP != nil || !v2.tel.metrics() {
+		t.Error("verifier created after installation does not record metrics")
 	}
 }

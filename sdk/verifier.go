@@ -14,11 +14,13 @@ import (
 	"github.com/possession-dev/possession/keysource"
 )
 
-// MaxTokenSize is the longest token Verify decodes. Real session tokens are
-// well under 1 KiB; anything longer is rejected before any decoding.
+// MaxTokenSize is the longest token Verify decodes by default
+// (WithMaxTokenSize changes it). Real session tokens are well under 1 KiB;
+// anything longer is rejected before any decoding.
 const MaxTokenSize = 4096
 
-// maxSegment bounds a decoded header or payload (3/4 of MaxTokenSize).
+// maxSegment bounds a decoded header, and the payload of a token of at
+// most MaxTokenSize bytes.
 const maxSegment = MaxTokenSize * 3 / 4
 
 // sigLen is the base64url length of an HMAC-SHA256 signature.
@@ -42,6 +44,9 @@ type Verifier struct {
 	macs      atomic.Pointer[macSet]
 	cache     *sessionCache
 	tel       *telemetry
+	// bigBufs holds payload decode buffers when WithMaxTokenSize allows
+	// tokens longer than MaxTokenSize; nil otherwise (payloadBufs serves).
+	bigBufs *sync.Pool
 }
 
 // New returns a Verifier that checks tokens against src's keys. It fails if
@@ -60,6 +65,10 @@ func New(src keysource.Source, opts ...Option) (*Verifier, error) {
 	if cfg.cacheSize > 0 {
 		v.cache = newSessionCache(cfg.cacheSize)
 	}
+	if cfg.maxTokenSize > MaxTokenSize {
+		size := b64.DecodedLen(cfg.maxTokenSize)
+		v.bigBufs = &sync.Pool{New: func() any { b := make([]byte, size); return &b }}
+	}
 	if v.tel, err = newTelemetry(v); err != nil {
 		return nil, err
 	}
@@ -77,7 +86,7 @@ var payloadBufs = sync.Pool{New: func() any { return new([maxSegment]byte) }}
 
 // errNoKeys is prebuilt: a backend without keys fails every request, and
 // should not also allocate for each.
-var errNoKeys = fmt.Errorf("%w: the key source has no keys", ErrNoKeys)
+var errNoKeys = fmt.Errorf("sdk: the key source holds no keys: %w", ErrNoKeys)
 
 // outcome is what one verification did, for telemetry.
 type outcome struct {
@@ -115,8 +124,8 @@ func (v *Verifier) verify(ctx context.Context, token string) outcome {
 	if len(token) == 0 {
 		return outcome{err: fmt.Errorf("%w: empty token", ErrMalformed)}
 	}
-	if len(token) > MaxTokenSize {
-		return outcome{err: fmt.Errorf("%w: token is %d bytes, limit is %d", ErrMalformed, len(token), MaxTokenSize)}
+	if len(token) > v.cfg.maxTokenSize {
+		return outcome{err: fmt.Errorf("%w: token is %d bytes, limit is %d", ErrMalformed, len(token), v.cfg.maxTokenSize)}
 	}
 	ring := v.src.Keyring()
 	now := v.cfg.now()
@@ -181,9 +190,16 @@ func (v *Verifier) verifyUncached(ctx context.Context, token string, ring *keyso
 	// parsing) so that garbage is reported as malformed, not as forged.
 	// The decode buffer comes from a pool: a 3 KiB stack array would be
 	// zeroed on every call.
-	bp := payloadBufs.Get().(*[maxSegment]byte)
-	defer payloadBufs.Put(bp)
-	buf := bp[:]
+	var buf []byte
+	if v.bigBufs == nil {
+		bp := payloadBufs.Get().(*[maxSegment]byte)
+		defer payloadBufs.Put(bp)
+		buf = bp[:]
+	} else {
+		bp := v.bigBufs.Get().(*[]byte)
+		defer v.bigBufs.Put(bp)
+		buf = *bp
+	}
 	n, ok := decodeSegment(buf, payload)
 	if !ok || n != b64.DecodedLen(len(payload)) {
 		return shapeFirst(fmt.Errorf("%w: payload is not base64url", ErrMalformed))
@@ -273,8 +289,24 @@ func splitStandard(token string) (header, payload, sig string, ok bool) {
 	return header, token[h+1 : n-sigLen-1], token[n-sigLen:], true
 }
 
+// errBearerPrefix is the error for a token that still carries the
+// Authorization header's scheme.
+var errBearerPrefix = fmt.Errorf("%w: the token starts with \"Bearer \": pass Verify the token alone, not the Authorization header's value (sdk.TokenFromRequest extracts it from a request)", ErrMalformed)
+
+// hasBearerPrefix reports whether token starts with "Bearer" and a space
+// or tab, in any case: an Authorization header's value passed as a token.
+func hasBearerPrefix(token string) bool {
+	const scheme = "bearer"
+	return len(token) > len(scheme) && strings.EqualFold(token[:len(scheme)], scheme) &&
+		(token[len(scheme)] == ' ' || token[len(scheme)] == '\t')
+}
+
 // split splits any token into its three segments, or says why it cannot.
 func split(token string) (header, payload, sig string, err error) {
+	if hasBearerPrefix(token) {
+		// Never valid base64url; say what to do instead of what is wrong.
+		return "", "", "", errBearerPrefix
+	}
 	dot1 := strings.IndexByte(token, '.')
 	if dot1 < 0 {
 		return "", "", "", fmt.Errorf("%w: not a JWT (want three dot-separated segments)", ErrMalformed)
@@ -309,6 +341,10 @@ func (v *Verifier) macsFor(ring *keysource.Keyring) *macSet {
 
 func checkHeader(header string) error {
 	var buf [maxSegment]byte
+	if b64.DecodedLen(len(header)) > len(buf) {
+		// Only reachable with WithMaxTokenSize above MaxTokenSize.
+		return fmt.Errorf("%w: header segment is %d characters, limit is %d", ErrMalformed, len(header), b64.EncodedLen(len(buf)))
+	}
 	n, ok := decodeSegment(buf[:], header)
 	if !ok || n != b64.DecodedLen(len(header)) {
 		return fmt.Errorf("%w: header is not base64url", ErrMalformed)
@@ -346,18 +382,18 @@ func (v *Verifier) checkClaims(c *claims, buf []byte, key *macKey, now time.Time
 		return fmt.Errorf("%w: no exp claim; a token without expiry is never accepted", ErrMalformed)
 	}
 	// Valid iff now < exp + leeway.
-	if deadline := time.Unix(c.exp, 0).Add(leeway); !now.Before(deadline) {
-		return &timeError{sentinel: ErrExpired, claim: "exp", by: now.Sub(time.Unix(c.exp, 0)), leeway: leeway}
+	if exp := time.Unix(c.exp, 0); !now.Before(exp.Add(leeway)) {
+		return &ExpiredError{ExpiresAt: exp, Now: now, Leeway: leeway}
 	}
 	// Valid iff now >= nbf - leeway.
 	if c.has&hasNbf != 0 {
-		if start := time.Unix(c.nbf, 0).Add(-leeway); now.Before(start) {
-			return &timeError{sentinel: ErrNotYetValid, claim: "nbf", by: time.Unix(c.nbf, 0).Sub(now), leeway: leeway}
+		if nbf := time.Unix(c.nbf, 0); now.Before(nbf.Add(-leeway)) {
+			return &NotYetValidError{Claim: "nbf", ValidFrom: nbf, Now: now, Leeway: leeway}
 		}
 	}
 	if c.has&hasIat != 0 {
-		if start := time.Unix(c.iat, 0).Add(-leeway); now.Before(start) {
-			return &timeError{sentinel: ErrNotYetValid, claim: "iat", by: time.Unix(c.iat, 0).Sub(now), leeway: leeway}
+		if iat := time.Unix(c.iat, 0); now.Before(iat.Add(-leeway)) {
+			return &NotYetValidError{Claim: "iat", ValidFrom: iat, Now: now, Leeway: leeway}
 		}
 	}
 
@@ -406,24 +442,6 @@ func quoteID(b []byte) string {
 // errNoKeyMatched is prebuilt: a flood of forged tokens costs no
 // allocation.
 var errNoKeyMatched = fmt.Errorf("%w: signed with none of the key source's keys", ErrSignature)
-
-// timeError is an exp, nbf or iat failure. Its message is built only when
-// read, so that a flood of expired tokens costs one small allocation each.
-type timeError struct {
-	sentinel error // ErrExpired or ErrNotYetValid
-	claim    string
-	by       time.Duration // how long ago (exp) or how far ahead (nbf, iat)
-	leeway   time.Duration
-}
-
-func (e *timeError) Error() string {
-	if e.sentinel == ErrExpired {
-		return fmt.Sprintf("%v: %s was %s ago (leeway %v)", e.sentinel, e.claim, seconds(e.by), e.leeway)
-	}
-	return fmt.Sprintf("%v: %s is %s in the future (leeway %v); check this server's clock", e.sentinel, e.claim, seconds(e.by), e.leeway)
-}
-
-func (e *timeError) Unwrap() error { return e.sentinel }
 
 func seconds(d time.Duration) string {
 	return fmt.Sprintf("%ds", int64(d.Round(time.Second)/time.Second))

@@ -12,7 +12,7 @@ import (
 // comparison with other libraries and the HMAC floor is in benchmarks/.
 
 func benchVerifyPool(b *testing.B, size int, tokens []string, at time.Time, wantErr bool) {
-	v := newCacheTestVerifier(b, keysource.Static(cacheTestSecret), newTestClock(at), size)
+	v := newCacheTestVerifier(b, keysource.MustStatic(cacheTestSecret), newTestClock(at), size)
 	ctx := context.Background()
 	warm := min(len(tokens), 256)
 	for _, tok := range tokens[:warm] {
@@ -53,7 +53,7 @@ func BenchmarkVerify(b *testing.B) {
 // BenchmarkCacheParallel: cache hits from all Ps (run with -cpu 1,2).
 func BenchmarkCacheParallel(b *testing.B) {
 	valid := benchTokens(cacheTestSecret, 256)
-	v := newCacheTestVerifier(b, keysource.Static(cacheTestSecret), newTestClock(cacheTestIssued.Add(time.Second)), 1024)
+	v := newCacheTestVerifier(b, keysource.MustStatic(cacheTestSecret), newTestClock(cacheTestIssued.Add(time.Second)), 1024)
 	ctx := context.Background()
 	for _, tok := range valid {
 		if _, err := v.Verify(ctx, tok); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -109,7 +110,7 @@ func payloadJSON(extra string) string {
 const hs256Header = `{"alg":"HS256","typ":"JWT"}`
 
 func TestVerifyValidTokens(t *testing.T) {
-	v := newVerifier(t, keysource.Static(testSecret))
+	v := newVerifier(t, keysource.MustStatic(testSecret))
 	m := minter()
 	m.EscapeSlashes = true
 	tests := []struct {
@@ -169,7 +170,7 @@ func TestVerifyValidTokens(t *testing.T) {
 }
 
 func TestVerifyRejects(t *testing.T) {
-	v := newVerifier(t, keysource.Static(testSecret), sdk.WithCacheSize(0))
+	v := newVerifier(t, keysource.MustStatic(testSecret), sdk.WithCacheSize(0))
 	m := minter()
 	valid := m.Admin()
 	h, p, sig := parts(valid)
@@ -317,7 +318,7 @@ func TestTimeBoundaries(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(fmt.Sprintf("leeway=%v/%s", leeway, tt.name), func(t *testing.T) {
-				v, err := sdk.New(keysource.Static(testSecret), sdk.WithClientID(testClientID),
+				v, err := sdk.New(keysource.MustStatic(testSecret), sdk.WithClientID(testClientID),
 					sdk.WithLeeway(leeway), sdk.WithClock(fixedClock(tt.now)), sdk.WithCacheSize(0))
 				if err != nil {
 					t.Fatal(err)
@@ -333,7 +334,7 @@ func TestTimeBoundaries(t *testing.T) {
 // which leeway, so that a developer can tell skew from stale tokens.
 func TestClockErrorMessages(t *testing.T) {
 	m := minter()
-	v := newVerifier(t, keysource.Static(testSecret))
+	v := newVerifier(t, keysource.MustStatic(testSecret))
 	_, err := v.Verify(context.Background(), m.Admin(sdktest.At(epoch.Add(-135*time.Second))))
 	if want := "exp was 75s ago (leeway 10s)"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("expired: got %v, want it to contain %q", err, want)
@@ -344,8 +345,62 @@ func TestClockErrorMessages(t *testing.T) {
 	}
 }
 
+// TestClockErrorsTyped: clock failures are *ExpiredError and
+// *NotYetValidError (errors.As), carrying the times and the leeway, and
+// still match their sentinels.
+func TestClockErrorsTyped(t *testing.T) {
+	m := minter() // iat = nbf = epoch, exp = epoch + 60
+	v := newVerifier(t, keysource.MustStatic(testSecret), sdk.WithLeeway(5*time.Second))
+
+	tok := m.Admin(sdktest.At(epoch.Add(-135 * time.Second))) // exp = epoch - 75 s
+	s, err := v.Verify(context.Background(), tok)
+	checkResult(t, tok, s, err, sdk.ErrExpired)
+	var expired *sdk.ExpiredError
+	if !errors.As(err, &expired) {
+		t.Fatalf("errors.As(%v, *ExpiredError) = false", err)
+	}
+	if !expired.ExpiresAt.Equal(epoch.Add(-75*time.Second)) || !expired.Now.Equal(epoch) || expired.Leeway != 5*time.Second {
+		t.Errorf("ExpiredError %+v, want exp %v, now %v, leeway 5s", expired, epoch.Add(-75*time.Second), epoch)
+	}
+	if got := expired.Now.Sub(expired.ExpiresAt); got != 75*time.Second {
+		t.Errorf("expired by %v, want 75s", got)
+	}
+	if want := "sdk: token expired: exp was 75s ago (leeway 5s)"; err.Error() != want {
+		t.Errorf("message %q, want %q", err, want)
+	}
+	var nyv *sdk.NotYetValidError
+	if errors.As(err, &nyv) {
+		t.Errorf("an expired token's error is also a NotYetValidError")
+	}
+
+	for _, tc := range []struct {
+		name  string
+		token string
+		claim string
+		from  time.Time
+	}{
+		{"nbf", m.Admin(sdktest.At(epoch.Add(42 * time.Second))), "nbf", epoch.Add(42 * time.Second)},
+		{"iat", m.Admin(sdktest.Delete("nbf"), sdktest.Set("iat", epoch.Add(30*time.Second).Unix())), "iat", epoch.Add(30 * time.Second)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := v.Verify(context.Background(), tc.token)
+			checkResult(t, tc.token, s, err, sdk.ErrNotYetValid)
+			var e *sdk.NotYetValidError
+			if !errors.As(err, &e) {
+				t.Fatalf("errors.As(%v, *NotYetValidError) = false", err)
+			}
+			if e.Claim != tc.claim || !e.ValidFrom.Equal(tc.from) || !e.Now.Equal(epoch) || e.Leeway != 5*time.Second {
+				t.Errorf("NotYetValidError %+v, want %s at %v, now %v, leeway 5s", e, tc.claim, tc.from, epoch)
+			}
+			if errors.As(err, new(*sdk.ExpiredError)) {
+				t.Errorf("a not-yet-valid token's error is also an ExpiredError")
+			}
+		})
+	}
+}
+
 func TestRotation(t *testing.T) {
-	v := newVerifier(t, keysource.Static(testSecret, prevSecret))
+	v := newVerifier(t, keysource.MustStatic(testSecret, prevSecret))
 	old := minter()
 	old.Secret = prevSecret
 
@@ -422,7 +477,7 @@ func TestKeysBoundToClients(t *testing.T) {
 }
 
 func TestWithoutAudienceCheck(t *testing.T) {
-	v, err := sdk.New(keysource.Static(testSecret), sdk.WithoutAudienceCheck(), sdk.WithClock(fixedClock(epoch)))
+	v, err := sdk.New(keysource.MustStatic(testSecret), sdk.WithoutAudienceCheck(), sdk.WithClock(fixedClock(epoch)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,8 +488,11 @@ func TestWithoutAudienceCheck(t *testing.T) {
 }
 
 func TestShopDomainSuffixes(t *testing.T) {
-	v := newVerifier(t, keysource.Static(testSecret), sdk.WithShopDomainSuffixes(".myshopify.com", ".shopify-dev.io"))
+	v := newVerifier(t, keysource.MustStatic(testSecret), sdk.WithShopDomainSuffixes(".myshopify.com", ".shopify-dev.io"))
 	m := minter()
+	tok0 := m.Admin()
+	s0, err := v.Verify(context.Background(), tok0)
+	checkResult(t, tok0, s0, err, nil)
 	m.Shop = "dev-shop.shopify-dev.io"
 	tok := m.Admin()
 	s, err := v.Verify(context.Background(), tok)
@@ -449,10 +507,57 @@ func TestShopDomainSuffixes(t *testing.T) {
 }
 
 func TestNoKeys(t *testing.T) {
-	v := newVerifier(t, keysource.Static()) // a misconfigured source holds no keys
+	v := newVerifier(t, emptySource{}) // a source whose first load failed holds no keys
 	tok := minter().Admin()
 	s, err := v.Verify(context.Background(), tok)
 	checkResult(t, tok, s, err, sdk.ErrNoKeys)
+}
+
+// TestErrNoKeysIsOneValue: sdk.ErrNoKeys and keysource.ErrNoKeys are the
+// same error, so either name matches a Verify error and a key source's
+// error alike.
+func TestErrNoKeysIsOneValue(t *testing.T) {
+	_, verifyErr := newVerifier(t, emptySource{}).Verify(context.Background(), minter().Admin())
+	_, sourceErr := keysource.Static()
+	_, ringErr := keysource.NewKeyring(epoch)
+	for _, tc := range []struct {
+		name string
+		err  error
+	}{
+		{"Verify without keys", verifyErr},
+		{"keysource.Static()", sourceErr},
+		{"keysource.NewKeyring()", ringErr},
+	} {
+		if !errors.Is(tc.err, sdk.ErrNoKeys) || !errors.Is(tc.err, keysource.ErrNoKeys) {
+			t.Errorf("%s: %v: errors.Is(err, sdk.ErrNoKeys) = %v, errors.Is(err, keysource.ErrNoKeys) = %v, want both true",
+				tc.name, tc.err, errors.Is(tc.err, sdk.ErrNoKeys), errors.Is(tc.err, keysource.ErrNoKeys))
+		}
+	}
+	if sdk.ErrorName(sourceErr) != "no_keys" {
+		t.Errorf("ErrorName(%v) = %q, want no_keys", sourceErr, sdk.ErrorName(sourceErr))
+	}
+}
+
+// TestShopDomainSuffixesAdd: the option adds suffixes; .myshopify.com
+// (every real shop) stays allowed.
+func TestShopDomainSuffixesAdd(t *testing.T) {
+	v := newVerifier(t, keysource.MustStatic(testSecret),
+		sdk.WithShopDomainSuffixes(".shopify-dev.io"), sdk.WithShopDomainSuffixes(".example.test"))
+	for _, tc := range []struct {
+		shop string
+		want error
+	}{
+		{"real-shop.myshopify.com", nil},
+		{"dev-shop.shopify-dev.io", nil},
+		{"test-shop.example.test", nil},
+		{"other.example.io", sdk.ErrIssuer},
+	} {
+		m := minter()
+		m.Shop = tc.shop
+		tok := m.Admin()
+		s, err := v.Verify(context.Background(), tok)
+		checkResult(t, tok, s, err, tc.want)
+	}
 }
 
 func TestNewValidatesOptions(t *testing.T) {
@@ -462,12 +567,12 @@ func TestNewValidatesOptions(t *testing.T) {
 		opts []sdk.Option
 		msg  string
 	}{
-		{"no client ID", keysource.Static(testSecret), nil, "no client ID"},
-		{"empty client ID", keysource.Static(testSecret), []sdk.Option{sdk.WithClientID("")}, "empty client ID"},
-		{"negative leeway", keysource.Static(testSecret), []sdk.Option{sdk.WithoutAudienceCheck(), sdk.WithLeeway(-time.Second)}, "leeway"},
-		{"huge leeway", keysource.Static(testSecret), []sdk.Option{sdk.WithoutAudienceCheck(), sdk.WithLeeway(time.Hour)}, "leeway"},
-		{"negative cache", keysource.Static(testSecret), []sdk.Option{sdk.WithoutAudienceCheck(), sdk.WithCacheSize(-1)}, "cache"},
-		{"bad suffix", keysource.Static(testSecret), []sdk.Option{sdk.WithoutAudienceCheck(), sdk.WithShopDomainSuffixes("myshopify.com")}, "suffix"},
+		{"no client ID", keysource.MustStatic(testSecret), nil, "no client ID"},
+		{"empty client ID", keysource.MustStatic(testSecret), []sdk.Option{sdk.WithClientID("")}, "empty client ID"},
+		{"negative leeway", keysource.MustStatic(testSecret), []sdk.Option{sdk.WithoutAudienceCheck(), sdk.WithLeeway(-time.Second)}, "leeway"},
+		{"huge leeway", keysource.MustStatic(testSecret), []sdk.Option{sdk.WithoutAudienceCheck(), sdk.WithLeeway(time.Hour)}, "leeway"},
+		{"negative cache", keysource.MustStatic(testSecret), []sdk.Option{sdk.WithoutAudienceCheck(), sdk.WithCacheSize(-1)}, "cache"},
+		{"bad suffix", keysource.MustStatic(testSecret), []sdk.Option{sdk.WithoutAudienceCheck(), sdk.WithShopDomainSuffixes("myshopify.com")}, "suffix"},
 		{"nil source", nil, []sdk.Option{sdk.WithoutAudienceCheck()}, "nil key source"},
 	}
 	for _, tt := range tests {
@@ -487,7 +592,7 @@ func TestNewValidatesOptions(t *testing.T) {
 // served past exp + leeway.
 func TestCachedSessionRechecksExpiry(t *testing.T) {
 	now := epoch
-	v, err := sdk.New(keysource.Static(testSecret), sdk.WithClientID(testClientID), sdk.WithClock(func() time.Time { return now }))
+	v, err := sdk.New(keysource.MustStatic(testSecret), sdk.WithClientID(testClientID), sdk.WithClock(func() time.Time { return now }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -505,7 +610,7 @@ func TestCachedSessionRechecksExpiry(t *testing.T) {
 }
 
 func TestVerifierStringHidesKeys(t *testing.T) {
-	v := newVerifier(t, keysource.Static(testSecret))
+	v := newVerifier(t, keysource.MustStatic(testSecret))
 	for _, format := range []string{"%v", "%+v", "%s", "%#v"} {
 		if out := fmt.Sprintf(format, v); strings.Contains(out, testSecret) {
 			t.Errorf("%s of verifier shows the secret: %s", format, out)
@@ -526,5 +631,105 @@ func TestErrorName(t *testing.T) {
 	}
 	if sdk.ErrorName(nil) != "" {
 		t.Errorf("ErrorName(nil) not empty")
+	}
+}
+
+// TestVerifyBearerHeaderValue: passing the Authorization header's value
+// instead of the token is ErrMalformed with a message that says what to do.
+func TestVerifyBearerHeaderValue(t *testing.T) {
+	v := newVerifier(t, keysource.MustStatic(testSecret))
+	tok := minter().Admin()
+	for _, value := range []string{"Bearer " + tok, "bearer\t" + tok, "BEARER  " + tok, "Bearer x"} {
+		s, err := v.Verify(context.Background(), value)
+		checkResult(t, value, s, err, sdk.ErrMalformed)
+		if !strings.Contains(err.Error(), `starts with "Bearer "`) || !strings.Contains(err.Error(), "sdk.TokenFromRequest") {
+			t.Errorf("Verify(%.10q...) error %q does not say to pass the token alone", value, err)
+		}
+	}
+	// A token that merely starts with the letters is not mistaken for one.
+	s, err := v.Verify(context.Background(), "Bearerx.y.z")
+	checkResult(t, "Bearerx.y.z", s, err, sdk.ErrMalformed)
+	if strings.Contains(err.Error(), "Bearer") {
+		t.Errorf("error %q blames a Bearer prefix", err)
+	}
+}
+
+// TestMaxTokenSize: the size limit is MaxTokenSize by default and
+// WithMaxTokenSize changes it both ways; a large limit does not let a
+// long header overrun the header's decode buffer.
+func TestMaxTokenSize(t *testing.T) {
+	m := minter()
+	padded := func(n int) string { // a valid token of n-2 to n bytes
+		t.Helper()
+		var tok string
+		base := len(m.Admin(sdktest.Set("pad", "")))
+		for pad := max(0, (n-base)*3/4-8); ; pad++ {
+			next := m.Admin(sdktest.Set("pad", strings.Repeat("x", pad)))
+			if len(next) > n {
+				break
+			}
+			tok = next
+		}
+		if len(tok) < n-2 {
+			t.Fatalf("padded token of %d bytes, want %d-%d", len(tok), n-2, n)
+		}
+		return tok
+	}
+	atDefault, overDefault := padded(sdk.MaxTokenSize), padded(sdk.MaxTokenSize+4)
+	big := padded(9000)
+	longHeader := signRaw(t, testSecret, `{"alg":"HS256","typ":"JWT","x":"`+strings.Repeat("h", 6000)+`"}`, payloadJSON(""))
+
+	tests := []struct {
+		name  string
+		opts  []sdk.Option
+		token string
+		want  error
+	}{
+		{"default: at the limit", nil, atDefault, nil},
+		{"default: over the limit", nil, overDefault, sdk.ErrMalformed},
+		{"default: 9000 bytes", nil, big, sdk.ErrMalformed},
+		{"raised: 9000 bytes", []sdk.Option{sdk.WithMaxTokenSize(10_000)}, big, nil},
+		{"raised: long header", []sdk.Option{sdk.WithMaxTokenSize(10_000)}, longHeader, sdk.ErrMalformed},
+		{"lowered: a real token", []sdk.Option{sdk.WithMaxTokenSize(100)}, m.Admin(), sdk.ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, cache := range []int{0, 10} {
+				v := newVerifier(t, keysource.MustStatic(testSecret), append(tt.opts, sdk.WithCacheSize(cache))...)
+				for range 2 { // twice: the second may come from the cache
+					s, err := v.Verify(context.Background(), tt.token)
+					checkResult(t, tt.token, s, err, tt.want)
+				}
+			}
+		})
+	}
+	_, err := newVerifier(t, keysource.MustStatic(testSecret), sdk.WithMaxTokenSize(100)).Verify(context.Background(), m.Admin())
+	if !strings.Contains(err.Error(), "limit is 100") {
+		t.Errorf("error %q does not give the configured limit", err)
+	}
+}
+
+// TestNewBoundsSizes: sizes too large to allocate, or nonsensical, are
+// errors from New, never a crash.
+func TestNewBoundsSizes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opt  sdk.Option
+		ok   bool
+	}{
+		{"cache at the limit", sdk.WithCacheSize(1 << 20), true},
+		{"cache over the limit", sdk.WithCacheSize(1<<20 + 1), false},
+		{"cache of MaxInt", sdk.WithCacheSize(math.MaxInt), false},
+		{"token size at the limit", sdk.WithMaxTokenSize(64 << 10), true},
+		{"token size over the limit", sdk.WithMaxTokenSize(64<<10 + 1), false},
+		{"token size zero", sdk.WithMaxTokenSize(0), false},
+		{"token size negative", sdk.WithMaxTokenSize(-1), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := sdk.New(keysource.MustStatic(testSecret), sdk.WithClientID(testClientID), tc.opt)
+			if tc.ok != (err == nil) || (v == nil) == (err == nil) {
+				t.Fatalf("New = %v, %v; want ok = %v", v, err, tc.ok)
+			}
+		})
 	}
 }

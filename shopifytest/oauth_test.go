@@ -367,7 +367,7 @@ func FuzzCheckSessionToken(f *testing.F) {
 	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	s := &Server{cfg: config{clientID: DefaultClientID, clientSecret: DefaultClientSecret, sessionLeeway: SessionTokenLeeway}}
 	m := sdktest.Minter{Secret: DefaultClientSecret, ClientID: DefaultClientID, Shop: shop, Now: func() time.Time { return now }}
-	v, err := sdk.New(keysource.Static(DefaultClientSecret), sdk.WithClientID(DefaultClientID), sdk.WithClock(func() time.Time { return now }), sdk.WithCacheSize(0))
+	v, err := sdk.New(keysource.MustStatic(DefaultClientSecret), sdk.WithClientID(DefaultClientID), sdk.WithClock(func() time.Time { return now }), sdk.WithCacheSize(0))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -51,7 +51,7 @@ func newSeen(statuses ...int) *seen {
 func TestWebhookSenderSignsBothFamilies(t *testing.T) {
 	srv := shopifytest.NewServer()
 	defer srv.Close()
-	src, err := keysource.NewStatic(srv.ClientSecret())
+	src, err := keysource.Static(srv.ClientSecret())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestWebhookSenderSignsBothFamilies(t *testing.T) {
 
 func TestWebhookSenderRetries(t *testing.T) {
 	secret := "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"
-	src, _ := keysource.NewStatic(secret)
+	src, _ := keysource.Static(secret)
 	v, _ := webhook.New(src)
 	cases := []struct {
 		name      string
@@ -198,7 +198,7 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func TestWebhookSenderOptions(t *testing.T) {
 	const current, previous = "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", "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"
-	src, _ := keysource.NewStatic(current, previous)
+	src, _ := keysource.Static(current, previous)
 	v, _ := webhook.New(src)
 	at := time.Date(2026, 7, 14, 9, 29, 58, 123456789, time.UTC)
 	var got webhook.Delivery

@@ -34,7 +34,7 @@ func deliverTo(h http.Handler, wh shopifytest.Webhook, key string) int {
 // The middleware verifies each delivery and a Router hands it to the
 // topic's handler.
 func Example() {
-	src, _ := keysource.NewStatic(exampleSecret)
+	src, _ := keysource.Static(exampleSecret)
 	v, err := webhook.New(src)
 	if err != nil {
 		panic(err)
@@ -59,7 +59,7 @@ func Example() {
 // reaching other instances) are answered without running the handler
 // again; a failed attempt is released for the retry.
 func ExampleWithDeduper() {
-	src, _ := keysource.NewStatic(exampleSecret)
+	src, _ := keysource.Static(exampleSecret)
 	v, _ := webhook.New(src, webhook.WithDeduper(access.MemoryStore()))
 	attempts := 0
 	rt := webhook.NewRouter()
@@ -88,7 +88,7 @@ func ExampleWithDeduper() {
 // store the app uses for access.
 func ExampleAppUninstalled() {
 	store := access.MemoryStore()
-	src, _ := keysource.NewStatic(exampleSecret)
+	src, _ := keysource.Static(exampleSecret)
 	v, _ := webhook.New(src)
 	rt := webhook.NewRouter()
 	rt.Handle(webhook.TopicCustomersDataRequest, webhook.CustomersDataRequest(
@@ -137,7 +137,7 @@ func ExampleAppUninstalled() {
 // exposes the shop and the storefront customer.
 func ExampleVerifier_AppProxy() {
 	now := time.Date(2026, 7, 14, 9, 30, 0, 0, time.UTC)
-	src, _ := keysource.NewStatic(exampleSecret)
+	src, _ := keysource.Static(exampleSecret)
 	v, _ := webhook.New(src, webhook.WithClock(func() time.Time { return now }))
 	h := v.AppProxy(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := webhook.AppProxyFrom(r.Context())
@@ -164,7 +164,7 @@ func ExampleVerifier_AppProxy() {
 // (kept, for instance, in a signed cookie) before exchanging the code.
 func ExampleVerifier_VerifyOAuthCallback() {
 	now := time.Date(2026, 7, 14, 9, 30, 0, 0, time.UTC)
-	src, _ := keysource.NewStatic(exampleSecret)
+	src, _ := keysource.Static(exampleSecret)
 	v, _ := webhook.New(src, webhook.WithClock(func() time.Time { return now }))
 
 	issued := "0b5e0c8e-state-4f1c"
@@ -191,7 +191,7 @@ func exampleCallbackQuery(state string, now time.Time) string {
 // Verify checks a delivery read elsewhere (a queue, a serverless
 // adapter): the header and the raw body as received.
 func ExampleVerifier_Verify() {
-	src, _ := keysource.NewStatic(exampleSecret, "shpss_previous-secret-during-rotation-00")
+	src, _ := keysource.Static(exampleSecret, "shpss_previous-secret-during-rotation-00")
 	v, _ := webhook.New(src)
 	sender := shopifytest.NewWebhookSender("shpss_previous-secret-during-rotation-00")
 	req, _ := sender.NewRequest(context.Background(), "http://app.example/", sender.Prepare(shopifytest.Webhook{

@@ -20,7 +20,7 @@ var fuzzSecrets = []string{"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", "shpss_9a7c
 
 func fuzzVerifier(t testing.TB) *Verifier {
 	t.Helper()
-	src, err := keysource.NewStatic(fuzzSecrets...)
+	src, err := keysource.Static(fuzzSecrets...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func clock() time.Time { return now }
 
 func rotatingSource(t testing.TB) keysource.Source {
 	t.Helper()
-	src, err := keysource.NewStatic(secret, previous)
+	src, err := keysource.Static(secret, previous)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ type Verifier struct {
 // source's keyring order (current first, then previous secrets).
 func New(secret keysource.Source, opts ...Option) (*Verifier, error) {
 	if secret == nil {
-		return nil, errors.New("webhook: nil key source: pass the app's client secret, e.g. keysource.NewStatic(secret)")
+		return nil, errors.New("webhook: nil key source: pass the app's client secret, e.g. keysource.Static(secret)")
 	}
 	cfg, err := newConfig(opts)
 	if err != nil {

@@ -188,8 +188,13 @@ func TestVerifyMissingHeadersListed(t *testing.T) {
 	}
 }
 
+// noKeys is a source that has no usable keys yet.
+type noKeys struct{}
+
+func (noKeys) Keyring() *keysource.Keyring { return nil }
+
 func TestVerifyNoKeys(t *testing.T) {
-	v, err := webhook.New(keysource.Static())
+	v, err := webhook.New(noKeys{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# POS suite (issue 6): type-check the POS extension against the real
+# POS suite: type-check the POS extension against the real
 # @shopify/ui-extensions types, run its client module under Node's test
 # runner against the live example backend, and run the headless-Chromium
 # cross-origin test. Installs Node (if missing), the npm packages and

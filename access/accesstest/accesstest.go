@@ -117,7 +117,7 @@ func randomShop() string {
 
 func (f *fleet) manager(store access.Store, opts ...access.Option) *access.Manager {
 	f.t.Helper()
-	src, err := keysource.NewStatic(f.fake.ClientSecret())
+	src, err := keysource.Static(f.fake.ClientSecret())
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func (f *fleet) session() (*sdk.Session, string) {
 	f.t.Helper()
 	m := sdktest.Minter{Secret: f.fake.ClientSecret(), ClientID: f.fake.ClientID(), Shop: f.shop, UserID: "42", Now: f.clock.Now}
 	tok := m.Admin()
-	v, err := sdk.New(keysource.Static(f.fake.ClientSecret()), sdk.WithClientID(f.fake.ClientID()), sdk.WithClock(f.clock.Now), sdk.WithCacheSize(0))
+	v, err := sdk.New(keysource.MustStatic(f.fake.ClientSecret()), sdk.WithClientID(f.fake.ClientID()), sdk.WithClock(f.clock.Now), sdk.WithCacheSize(0))
 	if err != nil {
 		f.t.Fatal(err)
 	}

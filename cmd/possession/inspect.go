@@ -249,7 +249,7 @@ func findFailures(header, payload []byte, claims map[string]any, clientID string
 	} else {
 		opts = append(opts, sdk.WithoutAudienceCheck())
 	}
-	v, err := sdk.New(keysource.Static(secret), opts...)
+	v, err := sdk.New(keysource.MustStatic(secret), opts...)
 	if err != nil {
 		return map[error]error{sdk.ErrMalformed: err}, err
 	}

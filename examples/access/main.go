@@ -38,7 +38,7 @@ func run() error {
 
 	// Your backend: the app's client secret (from env, a file or AWS in
 	// production), a verifier and a token manager on a store.
-	secret, err := keysource.NewStatic(shopify.ClientSecret())
+	secret, err := keysource.Static(shopify.ClientSecret())
 	if err != nil {
 		return err
 	}

@@ -229,7 +229,7 @@ func openKeySource(ctx context.Context, cfg config, logger *slog.Logger) (keysou
 		b := make([]byte, 32)
 		_, _ = rand.Read(b) // crypto/rand.Read never fails
 		secret := hex.EncodeToString(b)
-		src, err := keysource.NewStatic(secret)
+		src, err := keysource.Static(secret)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -329,11 +329,13 @@ type sessionJSON struct {
 	ClientReported hintsJSON `json:"clientReported"`
 }
 
+// hintsJSON echoes the IDs as JSON numbers, as the POS client sent them
+// (sdk.Hints keeps user IDs as decimal strings, like Session.UserID).
 type hintsJSON struct {
-	ShopID        int64 `json:"shopId,omitempty"`
-	UserID        int64 `json:"userId,omitempty"`
-	LocationID    int64 `json:"locationId,omitempty"`
-	StaffMemberID int64 `json:"staffMemberId,omitempty"`
+	ShopID        int64       `json:"shopId,omitempty"`
+	UserID        json.Number `json:"userId,omitempty"`
+	LocationID    int64       `json:"locationId,omitempty"`
+	StaffMemberID json.Number `json:"staffMemberId,omitempty"`
 }
 
 func handleSession(w http.ResponseWriter, r *http.Request) {
@@ -346,7 +348,8 @@ func handleSession(w http.ResponseWriter, r *http.Request) {
 		Kind: s.Kind.String(), Shop: s.Shop, UserID: s.UserID, ClientID: s.ClientID,
 		SessionID: s.SessionID, TokenID: s.TokenID, IssuedAt: s.IssuedAt, ExpiresAt: s.ExpiresAt, KeyID: s.KeyID,
 		ClientReported: hintsJSON{
-			ShopID: s.Hints.ShopID, UserID: s.Hints.UserID, LocationID: s.Hints.LocationID, StaffMemberID: s.Hints.StaffMemberID,
+			ShopID: s.Hints.ShopID, UserID: json.Number(s.Hints.UserID), LocationID: s.Hints.LocationID,
+			StaffMemberID: json.Number(s.Hints.StaffMemberID),
 		},
 	})
 }

@@ -138,7 +138,7 @@ func TestSecretEnv(t *testing.T) {
 		if r.status != 200 {
 			t.Fatalf("status %d: %v", r.status, r.body)
 		}
-		if r.body["shop"] != testShop || r.body["userId"] != "777" || r.body["clientId"] != testClientID || r.body["kind"] != "admin" || r.body["keyId"] != "env:POSBACKEND_TEST_SECRET" {
+		if r.body["shop"] != testShop || r.body["userId"] != "777" || r.body["clientId"] != testClientID || r.body["kind"] != "admin" || r.body["keyId"] != "env:current" {
 			t.Errorf("body = %v", r.body)
 		}
 		hints, _ := r.body["clientReported"].(map[string]any)

@@ -36,7 +36,7 @@ func run() error {
 	token := pos.Admin()
 
 	// What your backend does on every request.
-	verifier, err := sdk.New(keysource.Static(secret), sdk.WithClientID(clientID))
+	verifier, err := sdk.New(keysource.MustStatic(secret), sdk.WithClientID(clientID))
 	if err != nil {
 		return err
 	}

@@ -317,7 +317,7 @@ func TestVerifySpansAndMetricsReachTheCollector(t *testing.T) {
 
 	// The verifier exists before any provider is installed: it must pick
 	// up the global providers installed afterwards.
-	v, err := sdk.New(keysource.Static(secret), sdk.WithClientID(clientID))
+	v, err := sdk.New(keysource.MustStatic(secret), sdk.WithClientID(clientID))
 	if err != nil {
 		t.Fatal(err)
 	}

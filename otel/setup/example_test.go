@@ -32,7 +32,7 @@ func Example() {
 	}
 
 	// The verifier defaults to the global providers WithGlobal installed.
-	v, _ := sdk.New(keysource.Static("example-secret"), sdk.WithClientID("example-app"))
+	v, _ := sdk.New(keysource.MustStatic("example-secret"), sdk.WithClientID("example-app"))
 	m := sdktest.Minter{Secret: "example-secret", ClientID: "example-app", Shop: "example.myshopify.com"}
 	if _, err := v.Verify(ctx, m.Admin()); err != nil {
 		log.Fatal(err)

@@ -1,6 +1,8 @@
 // Package sdktest mints Shopify-shaped session tokens for tests: your
-// handlers' tests, and this module's own. Tokens are signed with
-// golang-jwt, an implementation independent of the verifier under test.
+// handlers' tests, and this module's own. Tokens are signed with the
+// standard library's crypto/hmac, sharing no code with the verifier under
+// test (and this module's test suite checks that golang-jwt, an
+// independent implementation, accepts them).
 //
 // Never use it to mint tokens outside tests and development tools: a
 // token it mints is as good as one from Shopify to a verifier that shares
@@ -9,15 +11,15 @@ package sdktest
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"time"
-
-	"github.com/golang-jwt/jwt/v5"
 )
 
 // Minter mints tokens for one app and shop. The zero value mints for
@@ -141,7 +143,7 @@ func (m Minter) mint(claims map[string]any, changes []Claim) string {
 }
 
 // Sign encodes claims under the header {"alg":"HS256","typ":"JWT"} and
-// signs them with golang-jwt's HS256 using secret's raw bytes.
+// signs them with HMAC-SHA256 (HS256) using secret's raw bytes.
 func Sign(secret string, claims map[string]any, escapeSlashes bool) (string, error) {
 	payload, err := json.Marshal(claims)
 	if err != nil {
@@ -159,11 +161,9 @@ func Sign(secret string, claims map[string]any, escapeSlashes bool) (string, err
 func SignRaw(secret string, header, payload []byte) (string, error) {
 	enc := base64.RawURLEncoding
 	signingInput := enc.EncodeToString(header) + "." + enc.EncodeToString(payload)
-	sig, err := jwt.SigningMethodHS256.Sign(signingInput, []byte(secret))
-	if err != nil {
-		return "", fmt.Errorf("sdktest: sign: %w", err)
-	}
-	return signingInput + "." + enc.EncodeToString(sig), nil
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(signingInput))
+	return signingInput + "." + enc.EncodeToString(mac.Sum(nil)), nil
 }
 
 func randomHex(n int) string {

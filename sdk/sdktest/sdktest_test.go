@@ -2,31 +2,71 @@ package sdktest_test
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/possession-dev/possession/sdk/sdktest"
 )
 
 var now = time.Unix(1_800_000_000, 0)
 
-func parse(t *testing.T, secret, token string) jwt.MapClaims {
-	t.Helper()
-	claims := jwt.MapClaims{}
-	_, err := jwt.NewParser(jwt.WithTimeFunc(func() time.Time { return now })).ParseWithClaims(token, claims,
-		func(*jwt.Token) (any, error) { return []byte(secret), nil })
+// TestSignRawKnownAnswer signs RFC 7515's example (appendix A.1, HS256)
+// and compares with the RFC's token: a check that shares no code with
+// the verifier. (The test module also checks minted tokens with
+// golang-jwt.)
+func TestSignRawKnownAnswer(t *testing.T) {
+	key, err := base64.RawURLEncoding.DecodeString("AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow")
 	if err != nil {
-		t.Fatalf("golang-jwt rejects the minted token: %v", err)
+		t.Fatal(err)
 	}
-	return claims
+	header := "{\"typ\":\"JWT\",\r\n \"alg\":\"HS256\"}"
+	payload := "{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}"
+	const want = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9" +
+		".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ" +
+		".dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+	got, err := sdktest.SignRaw(string(key), []byte(header), []byte(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("SignRaw(RFC 7515 A.1) =\n%s\nwant\n%s", got, want)
+	}
+}
+
+// decode returns a minted token's header and claims, after checking that
+// re-signing them with secret reproduces the token (so the claims are
+// exactly what was signed).
+func decode(t *testing.T, secret, token string) (header string, claims map[string]any) {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("%d segments, want 3", len(parts))
+	}
+	h, err := base64.RawURLEncoding.DecodeString(parts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := sdktest.SignRaw(secret, h, p); again != token {
+		t.Fatalf("token is not signed with %q", secret)
+	}
+	if err := json.Unmarshal(p, &claims); err != nil {
+		t.Fatal(err)
+	}
+	return string(h), claims
 }
 
 func TestAdminShape(t *testing.T) {
 	m := sdktest.Minter{Secret: "s", ClientID: "c", Shop: "a.myshopify.com", UserID: "7", Now: func() time.Time { return now }}
-	c := parse(t, "s", m.Admin())
+	h, c := decode(t, "s", m.Admin())
+	if h != `{"alg":"HS256","typ":"JWT"}` {
+		t.Errorf("header %s", h)
+	}
 	if c["iss"] != "https://a.myshopify.com/admin" || c["dest"] != "https://a.myshopify.com" || c["aud"] != "c" || c["sub"] != "7" {
 		t.Errorf("claims %v", c)
 	}
@@ -37,7 +77,7 @@ func TestAdminShape(t *testing.T) {
 
 func TestCheckoutShape(t *testing.T) {
 	m := sdktest.Minter{Now: func() time.Time { return now }}
-	c := parse(t, "test-secret", m.Checkout(sdktest.Set("sub", "gid://shopify/Customer/1")))
+	_, c := decode(t, "test-secret", m.Checkout(sdktest.Set("sub", "gid://shopify/Customer/1")))
 	if c["dest"] != "example.myshopify.com" || c["iss"] != nil || c["sid"] != nil || c["sub"] != "gid://shopify/Customer/1" ||
 		c["exp"].(float64) != float64(now.Unix()+300) {
 		t.Errorf("claims %v", c)
@@ -51,16 +91,11 @@ func TestChangesAndEscaping(t *testing.T) {
 	if !strings.Contains(string(payload), `https:\/\/example.myshopify.com`) {
 		t.Errorf("slashes not escaped: %s", payload)
 	}
-	claims := jwt.MapClaims{}
-	_, _, err := jwt.NewParser().ParseUnverified(tok, claims)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, claims := decode(t, "test-secret", tok)
 	if claims["sid"] != nil || claims["iat"].(float64) != float64(now.Add(-time.Hour).Unix()) || claims["exp"].(float64) != float64(now.Add(-time.Hour).Unix()+60) {
 		t.Errorf("changes not applied: %v", claims)
 	}
-	// Two mints differ (fresh jti and sid), as Shopify's do.
-	if m.Admin() == m.Admin() {
+	if a, b := m.Admin(), m.Admin(); a == b {
 		t.Error("identical tokens")
 	}
 }

@@ -171,7 +171,7 @@ func TestShopifyJSReference(t *testing.T) {
 	fake := shopifytest.NewServer()
 	defer fake.Close()
 	js := jsRunner{t: t, dir: dir, fake: fake, shop: shop}
-	src, _ := keysource.NewStatic(fake.ClientSecret())
+	src, _ := keysource.Static(fake.ClientSecret())
 	transport := &http.Transport{}
 	defer transport.CloseIdleConnections()
 	m, err := access.New(fake.ClientID(), src, access.MemoryStore(),

@@ -73,7 +73,7 @@ func TestTelemetry(t *testing.T) {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer func() { _ = mp.Shutdown(context.Background()) }()
 
-	src, _ := keysource.NewStatic(fake.ClientSecret())
+	src, _ := keysource.Static(fake.ClientSecret())
 	store := access.MemoryStore()
 	m, err := access.New(fake.ClientID(), src, store,
 		access.WithShopifyBaseURL(fake.URL),

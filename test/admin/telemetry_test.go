@@ -55,7 +55,7 @@ func newRig(t *testing.T) *rig {
 	t.Cleanup(transport.CloseIdleConnections)
 	hc := &http.Client{Transport: transport}
 
-	secret, err := keysource.NewStatic(fake.ClientSecret())
+	secret, err := keysource.Static(fake.ClientSecret())
 	if err != nil {
 		t.Fatal(err)
 	}

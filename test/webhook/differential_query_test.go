@@ -175,7 +175,7 @@ func oauthCorpus(now time.Time) []queryCase {
 func TestDifferentialQueries(t *testing.T) {
 	js := startJSReference(t, secret)
 	now := time.Now().Truncate(time.Second)
-	src, err := keysource.NewStatic(secret, previous)
+	src, err := keysource.Static(secret, previous)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -282,7 +282,7 @@ func send(t *testing.T, url string, c webhookCase, id string) *http.Response {
 // @shopify/shopify-api 13.1.0, and compares the verdicts.
 func TestDifferentialWebhooks(t *testing.T) {
 	js := startJSReference(t, secret)
-	src, err := keysource.NewStatic(secret, previous)
+	src, err := keysource.Static(secret, previous)
 	if err != nil {
 		t.Fatal(err)
 	}

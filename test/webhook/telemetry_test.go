@@ -58,7 +58,7 @@ func newRig(t *testing.T, handler webhook.HandlerFunc, opts ...webhook.Option) *
 		_ = tp.Shutdown(context.Background())
 		_ = mp.Shutdown(context.Background())
 	})
-	src, err := keysource.NewStatic(secret, previous)
+	src, err := keysource.Static(secret, previous)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -108,7 +108,7 @@ func runExactlyOnce(t *testing.T, dd webhook.Deduper, n int, failFirst bool) {
 	hookErrs := map[string]int{} // by error name
 	urls := make([]string, Instances)
 	for i := range urls {
-		src, err := keysource.NewStatic(secret)
+		src, err := keysource.Static(secret)
 		if err != nil {
 			t.Fatal(err)
 		}

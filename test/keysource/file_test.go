@@ -196,8 +196,15 @@ func TestFileKubernetesSwap(t *testing.T) {
 
 	// Each rotation keeps the previous secret as the second line, as an
 	// operator rotating without downtime would; tokens are signed with the
-	// secret that was current when the round began.
+	// secret that was current when the round began. A verification holds
+	// inFlight's read lock from choosing its secret to its result, and the
+	// rotation switches the signing secret under the write lock, so that
+	// no token signed with a secret two rotations old is still being
+	// verified when the next write drops that secret (under load, a worker
+	// could otherwise sleep through a whole rotation: seen once in CI as 1
+	// of 646 verifications failing with ErrSignature).
 	var signing atomic.Value
+	var inFlight sync.RWMutex
 	signing.Store("secret-0")
 	var failures, checks atomic.Int64
 	var firstFailure atomic.Value
@@ -213,6 +220,7 @@ func TestFileKubernetesSwap(t *testing.T) {
 					return
 				default:
 				}
+				inFlight.RLock()
 				if src.Keyring().Len() == 0 {
 					failures.Add(1)
 					firstFailure.CompareAndSwap(nil, "empty keyring")
@@ -222,6 +230,7 @@ func TestFileKubernetesSwap(t *testing.T) {
 					failures.Add(1)
 					firstFailure.CompareAndSwap(nil, err.Error())
 				}
+				inFlight.RUnlock()
 				checks.Add(1)
 			}
 		}()
@@ -231,7 +240,9 @@ func TestFileKubernetesSwap(t *testing.T) {
 		next := "secret-" + strings.Repeat("n", i)
 		m.write(t, next+"\n"+prev+"\n")
 		waitFor(t, "swapped secret "+next, func() bool { return currentSecret(src) == next })
+		inFlight.Lock() // waits out verifications still signing with an older secret
 		signing.Store(next)
+		inFlight.Unlock()
 		prev = next
 	}
 	close(stop)

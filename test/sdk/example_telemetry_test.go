@@ -24,7 +24,7 @@ func printVerifySpan(rec *tracetest.SpanRecorder) {
 	s := rec.Ended()[0]
 	fmt.Println(s.Name(), s.SpanKind(), s.Status().Code)
 	for _, kv := range s.Attributes() {
-		fmt.Printf("  %s=%s\n", kv.Key, kv.Value.Emit())
+		fmt.Printf("  %s=%s\n", kv.Key, kv.Value.String())
 	}
 }
 
@@ -37,7 +37,7 @@ func exampleToken(claims ...sdktest.Claim) string {
 func ExampleWithTracerProvider() {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	v, _ := sdk.New(keysource.Static("example-secret"), sdk.WithClientID("example-app"),
+	v, _ := sdk.New(keysource.MustStatic("example-secret"), sdk.WithClientID("example-app"),
 		sdk.WithClock(func() time.Time { return exampleNow }),
 		sdk.WithTracerProvider(tp))
 
@@ -65,7 +65,7 @@ func ExampleWithTracerProvider() {
 func ExampleWithMeterProvider() {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	v, _ := sdk.New(keysource.Static("example-secret"), sdk.WithClientID("example-app"),
+	v, _ := sdk.New(keysource.MustStatic("example-secret"), sdk.WithClientID("example-app"),
 		sdk.WithClock(func() time.Time { return exampleNow }),
 		sdk.WithMeterProvider(mp))
 
@@ -94,7 +94,7 @@ func ExampleWithMeterProvider() {
 
 func ExampleWithHashedUserID() {
 	rec := tracetest.NewSpanRecorder()
-	v, _ := sdk.New(keysource.Static("example-secret"), sdk.WithClientID("example-app"),
+	v, _ := sdk.New(keysource.MustStatic("example-secret"), sdk.WithClientID("example-app"),
 		sdk.WithClock(func() time.Time { return exampleNow }),
 		sdk.WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))),
 		// In production, read the key from your secret store.
@@ -104,7 +104,7 @@ func ExampleWithHashedUserID() {
 	fmt.Println("session user:", s.UserID)
 	for _, kv := range rec.Ended()[0].Attributes() {
 		if kv.Key == otel.UserIDKey || kv.Key == otel.UserHashKey {
-			fmt.Printf("%s=%s\n", kv.Key, kv.Value.Emit())
+			fmt.Printf("%s=%s\n", kv.Key, kv.Value.String())
 		}
 	}
 	// Output:
@@ -114,7 +114,7 @@ func ExampleWithHashedUserID() {
 
 func ExampleWithoutUserIDTelemetry() {
 	rec := tracetest.NewSpanRecorder()
-	v, _ := sdk.New(keysource.Static("example-secret"), sdk.WithClientID("example-app"),
+	v, _ := sdk.New(keysource.MustStatic("example-secret"), sdk.WithClientID("example-app"),
 		sdk.WithClock(func() time.Time { return exampleNow }),
 		sdk.WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))),
 		sdk.WithoutUserIDTelemetry())

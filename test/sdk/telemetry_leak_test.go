@@ -1,4 +1,4 @@
-package sdk
+package sdk_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/possession-dev/possession/keysource"
+	"github.com/possession-dev/possession/sdk"
 	"github.com/possession-dev/possession/sdk/sdktest"
 )
 
@@ -50,7 +51,7 @@ func exportedSpanStrings(spans []sdktrace.ReadOnlySpan) []string {
 	var out []string
 	attrs := func(kvs []attribute.KeyValue) {
 		for _, kv := range kvs {
-			out = append(out, string(kv.Key), kv.Value.Emit())
+			out = append(out, string(kv.Key), kv.Value.String())
 		}
 	}
 	for _, s := range spans {
@@ -72,7 +73,7 @@ func exportedMetricStrings(rm metricdata.ResourceMetrics) []string {
 	var out []string
 	set := func(s attribute.Set) {
 		for _, kv := range s.ToSlice() {
-			out = append(out, string(kv.Key), kv.Value.Emit())
+			out = append(out, string(kv.Key), kv.Value.String())
 		}
 	}
 	set(*rm.Resource.Set())
@@ -148,7 +149,7 @@ func leakTokens(n int, secrets []string, rng *rand.Rand) []string {
 			full := []byte(m.Admin())
 			j := rng.IntN(len(full))
 			full[j] = "AZaz09-_.~"[rng.IntN(10)]
-			tok = string(full) + []string{"", "." + enc.EncodeToString([]byte("extra")), strings.Repeat("A", MaxTokenSize)}[rng.IntN(3)]
+			tok = string(full) + []string{"", "." + enc.EncodeToString([]byte("extra")), strings.Repeat("A", sdk.MaxTokenSize)}[rng.IntN(3)]
 		}
 		toks = append(toks, tok)
 	}
@@ -172,17 +173,17 @@ func TestTelemetryLeaksNoTokenOrSecret(t *testing.T) {
 	}
 
 	rec := newRecording(t)
-	src, err := keysource.NewStatic(secrets...)
+	src, err := keysource.Static(secrets...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := newTelVerifier(t, src, append(rec.options(), WithCacheSize(64))...)
+	v := newTelVerifier(t, src, append(rec.options(), sdk.WithCacheSize(64))...)
 	ctx, parent := rec.tp.Tracer("test").Start(context.Background(), "leak-test")
 	outcomes := map[string]int{}
 	var errStrings []string
 	for _, tok := range tokens {
 		_, err := v.Verify(ctx, tok)
-		outcomes[ErrorName(err)]++
+		outcomes[sdk.ErrorName(err)]++
 		if err != nil {
 			errStrings = append(errStrings, err.Error())
 		}
