@@ -37,7 +37,18 @@
 // the deprecated Product.bodyHtml adds X-Shopify-API-Deprecated-Reason.
 // Anything else gets the GraphQL error Shopify would send (undefinedField,
 // argumentNotAccepted, MAX_COST_EXCEEDED, a parse error, ...), never a
-// crash. Throttled and CostSpent count what each shop's bucket did.
+// crash. Throttled and CostSpent count what each shop's bucket did;
+// RevokeAccessToken refuses one access token before its expiry (its
+// refresh token stays good), the 401 a refresh repairs.
+//
+// # Simulated time
+//
+// SimClock lets a test run minutes of waiting for the bucket in
+// milliseconds: time stands still while any of its workers (started with
+// Go) runs, and jumps to the earliest wake-up when all of them sleep. Give
+// its Now to the fake (WithClock) and the clock itself to the code that
+// waits (admin.WithClock); what the test measures in simulated time is
+// exact.
 package shopifytest
 
 // # OAuth token endpoint
