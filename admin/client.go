@@ -374,9 +374,11 @@ func (c *Client) pace(ctx context.Context, cl *call, cost float64) (*Reservation
 		r, err := c.cfg.budget.Reserve(ctx, cl.shop, cost, c.cfg.clock.Now())
 		if err != nil {
 			// The shared budget is unreachable: send unpaced rather than
-			// fail; THROTTLED answers are still retried.
+			// fail (THROTTLED answers are still retried), and still tell
+			// it what Shopify answers, should it be back by then.
 			c.tel.budgetError(ctx, err)
-			return nil, noop, nil
+			now := c.cfg.clock.Now()
+			return &Reservation{Shop: cl.shop, ID: "unpaced." + newReservationID(), Cost: cost, SendAt: now}, noop, nil
 		}
 		if r.Known {
 			if r.Wait > 0 {
