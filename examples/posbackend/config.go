@@ -35,6 +35,8 @@ type config struct {
 	awsSecretID    string // AWS Secrets Manager secret name or ARN
 	awsJSONField   string // JSON field of the secret holding the client secret
 	store          string // where tokens and ingested transactions are kept
+	storePath      string // -store sqlite's file
+	storeURL       string // -store redis / postgres's URL
 	apiVersion     string // Admin API version
 	shopifyURL     string // base URL replacing https://{shop}; "" for Shopify
 }
@@ -71,7 +73,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.secretFile, "secret-file", "", "file holding the app's client secret (current first, then previous, one per line); reloaded on change")
 	fs.StringVar(&c.awsSecretID, "aws-secret-id", "", "AWS Secrets Manager secret (name or ARN) holding the app's client secret; AWSCURRENT and AWSPREVIOUS are used; AWS config from the default chain (AWS_REGION, AWS_ENDPOINT_URL, ...)")
 	fs.StringVar(&c.awsJSONField, "aws-json-field", "", "with -aws-secret-id: the JSON field holding the secret, e.g. SHOPIFY_API_SECRET (default: the whole value)")
-	fs.StringVar(&c.store, "store", storeMemory, "where shop tokens (encrypted) and ingested transactions are kept: memory (one process, lost on restart)")
+	fs.StringVar(&c.store, "store", storeSQLite, "where shop tokens (encrypted) and ingested transactions are kept: sqlite (one machine; -store-path), redis or postgres (a fleet; -store-url; redis also shares each shop's Admin API cost budget across the fleet), memory (one process, lost on restart)")
+	fs.StringVar(&c.storePath, "store-path", "", "with -store sqlite: the database file (default "+defaultSQLitePath+"; a temporary file in development mode)")
+	fs.StringVar(&c.storeURL, "store-url", "", "with -store redis: redis://host:port/db; with -store postgres: postgres://user:password@host:port/db")
 	fs.StringVar(&c.apiVersion, "api-version", defaultAPIVersion, "Shopify Admin API version the backend's queries are written against")
 	fs.StringVar(&c.shopifyURL, "shopify-url", "", "send token and Admin API requests to this base URL (scheme://host[:port], the shop as Host) instead of https://{shop}: a shopifytest fake or a proxy (development mode runs its own fake)")
 	fs.Var(originsFlag{&c.allowedOrigins}, "allowed-origin", "origin allowed to call /api from a browser (repeatable or comma-separated; \"*\" for any; default: Shopify's extension origins)")
@@ -92,6 +96,7 @@ Examples:
   SHOPIFY_API_SECRET=... posbackend -client-id abc123 -secret-env SHOPIFY_API_SECRET -addr :8080
   posbackend -client-id abc123 -secret-file /run/secrets/shopify -allowed-origin https://extensions.shopifycdn.com
   AWS_REGION=us-east-1 posbackend -client-id abc123 -aws-secret-id prod/shopify -aws-json-field SHOPIFY_API_SECRET
+  posbackend -client-id abc123 -secret-env SHOPIFY_API_SECRET -store redis -store-url redis://10.0.0.5:6379/0
 
 Flags:
 `)
@@ -122,11 +127,19 @@ func (c *config) validate() error {
 	if !c.dev() && c.clientID == "" {
 		return errNoClientID
 	}
-	if c.store == "" {
-		c.store = storeMemory
+	switch c.store {
+	case "":
+		c.store = storeMemory // a config built in code, not from flags
+	case storeMemory, storeSQLite:
+	case storeRedis, storePostgres:
+		if c.storeURL == "" {
+			return fmt.Errorf("%w: -store %s needs -store-url", errUsage, c.store)
+		}
+	default:
+		return fmt.Errorf("%w: -store %q (known: sqlite, redis, postgres, memory)", errUsage, c.store)
 	}
-	if c.store != storeMemory {
-		return fmt.Errorf("%w: -store %q (known: %s)", errUsage, c.store, storeMemory)
+	if c.storePath != "" && c.store != storeSQLite {
+		return fmt.Errorf("%w: -store-path is for -store sqlite", errUsage)
 	}
 	if c.apiVersion == "" {
 		c.apiVersion = defaultAPIVersion

@@ -6,6 +6,11 @@
 // the shop's cost budget), and ingests the transactions the extension's
 // background target sends, once each.
 //
+// The store is a SQLite file by default (-store-path); a fleet of
+// instances shares -store redis or -store postgres (-store-url), and with
+// Redis the instances also share each shop's Admin API cost budget, so
+// that together they stay under Shopify's limit.
+//
 // Run it with nothing configured to see the whole flow: development mode
 // listens on 127.0.0.1:8080 with a random secret and an in-process fake of
 // Shopify (shopifytest), and prints curl commands for every endpoint. For
@@ -13,6 +18,7 @@
 //
 //	SHOPIFY_API_SECRET=... posbackend -client-id YOUR_CLIENT_ID -secret-env SHOPIFY_API_SECRET -addr :8080
 //	posbackend -client-id YOUR_CLIENT_ID -secret-file /run/secrets/shopify-api-secret
+//	posbackend -client-id YOUR_CLIENT_ID -secret-env SHOPIFY_API_SECRET -store redis -store-url redis://10.0.0.5:6379/0
 //
 // Endpoints:
 //

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -110,11 +111,12 @@ func start(ctx context.Context, cfg config, out io.Writer, logger *slog.Logger) 
 		_ = closeKeys()
 		return nil, err
 	}
-	st, closeStore, err := openStore(cfg)
+	st, budget, closeStore, err := openStore(ctx, cfg, dev != nil)
 	if err != nil {
 		_ = closeKeys()
 		return nil, err
 	}
+	closeStore, closeKeys = sync.OnceValue(closeStore), sync.OnceValue(closeKeys) // shutdown may run twice
 	fail := func(err error) (*app, error) {
 		_ = closeStore()
 		_ = closeKeys()
@@ -134,7 +136,7 @@ func start(ctx context.Context, cfg config, out io.Writer, logger *slog.Logger) 
 			fake.Close()
 		}
 	}
-	backend, err := newShopifyBackend(cfg, clientID, src, st, shopifyURL, logger)
+	backend, err := newShopifyBackend(cfg, clientID, src, st, budget, shopifyURL, logger)
 	if err != nil {
 		closeFake()
 		return fail(err)

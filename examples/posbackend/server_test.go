@@ -281,6 +281,11 @@ func TestConfigErrors(t *testing.T) {
 		{"bad addr", []string{"-addr", "nonsense"}, errUsage},
 		{"unknown flag", []string{"-nope"}, errUsage},
 		{"stray argument", []string{"serve"}, errUsage},
+		{"unknown store", []string{"-store", "etcd"}, errUsage},
+		{"redis without a URL", []string{"-store", "redis"}, errUsage},
+		{"postgres without a URL", []string{"-store", "postgres"}, errUsage},
+		{"store path for redis", []string{"-store", "redis", "-store-url", "redis://127.0.0.1:1/0", "-store-path", "x.db"}, errUsage},
+		{"bad Shopify URL", []string{"-shopify-url", "ftp://x"}, errUsage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,13 +8,21 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/possession-dev/possession/access"
+	"github.com/possession-dev/possession/access/pgstore"
+	"github.com/possession-dev/possession/access/redisstore"
+	"github.com/possession-dev/possession/access/sqlitestore"
 	"github.com/possession-dev/possession/admin"
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/sdk"
@@ -33,17 +41,76 @@ type store interface {
 	webhook.Deduper
 }
 
-// openStore opens the store cfg names.
-func openStore(cfg config) (store, func() error, error) {
+// openStore opens the store cfg names, and for Redis the budget the
+// fleet's Admin API calls share. dev makes SQLite's default file a
+// temporary one.
+func openStore(ctx context.Context, cfg config, dev bool) (store, admin.Budget, func() error, error) {
+	noop := func() error { return nil }
 	switch cfg.store {
 	case "", storeMemory:
-		return access.MemoryStore(), func() error { return nil }, nil
+		return access.MemoryStore(), nil, noop, nil
+	case storeSQLite:
+		path, cleanup := cfg.storePath, noop
+		if path == "" && dev {
+			dir, err := os.MkdirTemp("", "posbackend-dev-")
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("posbackend: store: %w", err)
+			}
+			path, cleanup = filepath.Join(dir, "tokens.db"), func() error { return os.RemoveAll(dir) }
+		} else if path == "" {
+			path = defaultSQLitePath
+		}
+		st, err := sqlitestore.Open(ctx, path)
+		if err != nil {
+			_ = cleanup()
+			return nil, nil, nil, fmt.Errorf("posbackend: store: %w", err)
+		}
+		return st, nil, func() error { return errors.Join(st.Close(), cleanup()) }, nil
+	case storeRedis:
+		opts, err := redis.ParseURL(cfg.storeURL)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("%w: -store-url: %w", errUsage, err)
+		}
+		rdb := redis.NewClient(opts)
+		st, err := redisstore.New(rdb)
+		if err != nil {
+			_ = rdb.Close()
+			return nil, nil, nil, err
+		}
+		// The instances of a fleet on one Redis pace each shop's Admin API
+		// calls against one cost bucket.
+		budget, err := redisstore.NewBudget(rdb)
+		if err != nil {
+			_ = rdb.Close()
+			return nil, nil, nil, err
+		}
+		return st, budget, rdb.Close, nil
+	case storePostgres:
+		pool, err := pgxpool.New(ctx, cfg.storeURL)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("%w: -store-url: %w", errUsage, err)
+		}
+		st, err := pgstore.New(ctx, pool)
+		if err != nil {
+			pool.Close()
+			return nil, nil, nil, fmt.Errorf("posbackend: store: %w", err)
+		}
+		return st, nil, func() error { pool.Close(); return nil }, nil
 	}
-	return nil, nil, fmt.Errorf("%w: -store %q", errUsage, cfg.store)
+	return nil, nil, nil, fmt.Errorf("%w: -store %q", errUsage, cfg.store)
 }
 
 // Stores -store accepts.
-const storeMemory = "memory"
+const (
+	storeSQLite   = "sqlite"
+	storeRedis    = "redis"
+	storePostgres = "postgres"
+	storeMemory   = "memory"
+)
+
+// defaultSQLitePath is -store sqlite's file when -store-path is not set
+// (outside development mode).
+const defaultSQLitePath = "posbackend.db"
 
 // shopQuery is GET /api/shop's Admin API query.
 const shopQuery = `query ShopSummary { shop { name currencyCode myshopifyDomain } }`
@@ -67,13 +134,13 @@ type shopifyBackend struct {
 // newShopifyBackend builds the access Manager and the Admin API client.
 // shopifyURL, when set, replaces https://{shop} (development mode's fake,
 // or a test's).
-func newShopifyBackend(cfg config, clientID string, secret keysource.Source, st store, shopifyURL string, logger *slog.Logger) (*shopifyBackend, error) {
+func newShopifyBackend(cfg config, clientID string, secret keysource.Source, st store, budget admin.Budget, shopifyURL string, logger *slog.Logger) (*shopifyBackend, error) {
 	version := cfg.apiVersion
 	if version == "" {
 		version = defaultAPIVersion
 	}
 	var accessOpts []access.Option
-	adminOpts := []admin.Option{admin.WithAPIVersion(version), admin.WithLogger(logger)}
+	adminOpts := []admin.Option{admin.WithAPIVersion(version), admin.WithLogger(logger), admin.WithBudget(budget)}
 	if shopifyURL != "" {
 		accessOpts = append(accessOpts, access.WithShopifyBaseURL(shopifyURL))
 		adminOpts = append(adminOpts, admin.WithShopifyBaseURL(shopifyURL))
