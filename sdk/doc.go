@@ -32,19 +32,22 @@
 // and now >= iat - leeway when present (leeway 10 s by default); aud is a
 // configured client ID; dest is a shop domain (one DNS label followed by
 // .myshopify.com, or another suffix added with WithShopDomainSuffixes)
-// with or without https://; iss, when present, has dest's host.
+// with or without https://; iss, when present, has dest's host; the
+// token's kind is accepted (WithKinds: admin/POS only by default).
 //
 // Claims are decoded by a small strict JSON decoder: escapes such as
 // https:\/\/ are decoded, unknown claims are ignored, and a duplicate or
-// wrongly typed registered claim is ErrMalformed. The differential test
-// against golang-jwt (in the repository's test module, test/sdk) lists
-// every input this makes us stricter on.
+// wrongly typed registered claim is ErrMalformed. The differential tests
+// against golang-jwt and against Shopify's own JavaScript library
+// (@shopify/shopify-api's decodeSessionToken, in the repository's test
+// module, test/sdk) list every input this makes us stricter on; possession
+// accepts nothing either rejects.
 //
 // # Errors
 //
 // Every error wraps exactly one sentinel (ErrMalformed, ErrAlgorithm,
 // ErrSignature, ErrExpired, ErrNotYetValid, ErrAudience, ErrIssuer,
-// ErrNoKeys): branch with errors.Is. Clock failures are also typed,
+// ErrKind, ErrNoKeys): branch with errors.Is. Clock failures are also typed,
 // *ExpiredError and *NotYetValidError, whose fields (errors.As) give the
 // token's time, the verifier's clock and the leeway. ErrNoKeys is
 // keysource.ErrNoKeys. Messages explain the cause (for clock errors, by how
@@ -58,6 +61,14 @@
 // in /admin, a numeric user ID in sub and a session ID in sid. Checkout and
 // customer-account tokens (KindCheckout) carry dest as a bare domain, no
 // sid, and optionally a customer GID in sub.
+//
+// Admin and POS tokens speak for a staff user; checkout and
+// customer-account tokens for a buyer, who can read one from their own
+// browser. Verify (and the middleware) accepts only KindAdmin unless
+// WithKinds says otherwise, and refuses other kinds with ErrKind, after
+// every other check. Accept KindCheckout only on endpoints built for
+// checkout and customer-account extensions, which act for that buyer;
+// WithKinds says which endpoints those are.
 //
 // # HTTP
 //
@@ -86,8 +97,11 @@
 // # Cache
 //
 // Verified sessions are cached (WithCacheSize, default 10,000; 0
-// disables) until exp + leeway, and are not served once the key source's
-// keyring changes. A lookup hashes the signature and compares the whole
+// disables) until exp + leeway, are not served before nbf/iat - leeway
+// (a clock that steps back), and are not served once the key source's
+// keyring changes. The cache keeps its own copy of each token, so a token
+// sliced from a larger string (a padded Authorization header) does not
+// keep that string alive. A lookup hashes the signature and compares the whole
 // token, takes no lock, and allocates nothing; an entry costs about
 // 1.26 KB with 583-byte tokens (the token itself is half of it). A cache
 // hit returns the same *Session as the first verification: treat sessions

@@ -30,6 +30,10 @@ var (
 	// ErrIssuer: dest is not an allowed shop domain, or iss's host differs
 	// from dest's.
 	ErrIssuer = errors.New("sdk: wrong issuer or destination")
+	// ErrKind: a valid token of a kind the verifier does not accept (by
+	// default, a checkout or customer-account token: see WithKinds). It
+	// is checked last: an expired buyer token is ErrExpired.
+	ErrKind = errors.New("sdk: token kind not accepted")
 	// ErrNoKeys: the key source has no usable keys. It is
 	// keysource.ErrNoKeys, the same value, so errors.Is finds either
 	// package's name in a Verify error and in a key source's error.
@@ -109,6 +113,7 @@ var sentinels = [...]struct {
 	{ErrNotYetValid, "not_yet_valid"},
 	{ErrAudience, "audience"},
 	{ErrIssuer, "issuer"},
+	{ErrKind, "kind"},
 	{ErrNoKeys, "no_keys"},
 	{ErrNoToken, "no_token"},
 	{ErrHint, "hint"},

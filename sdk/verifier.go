@@ -63,7 +63,7 @@ func New(src keysource.Source, opts ...Option) (*Verifier, error) {
 	v := &Verifier{cfg: cfg, src: src}
 	v.refresher, _ = src.(keysource.UnknownSignerRefresher)
 	if cfg.cacheSize > 0 {
-		v.cache = newSessionCache(cfg.cacheSize)
+		v.cache = newSessionCache(cfg.cacheSize, cfg.leeway)
 	}
 	if cfg.maxTokenSize > MaxTokenSize {
 		size := b64.DecodedLen(cfg.maxTokenSize)
@@ -79,6 +79,12 @@ func New(src keysource.Source, opts ...Option) (*Verifier, error) {
 func (v *Verifier) String() string {
 	return fmt.Sprintf("sdk.Verifier(clients=%v leeway=%v cache=%d)", v.cfg.clientIDs, v.cfg.leeway, v.cfg.cacheSize)
 }
+
+// Format prints String for every verb (%#v and %d included), so no
+// formatting walks into the configuration. The keys are Secrets besides,
+// for a *Verifier held in an unexported field, where fmt cannot call
+// Format.
+func (v *Verifier) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(v.String())) }
 
 // payloadBufs holds decode buffers for payloads; session strings are
 // copied out of them before they return.
@@ -100,17 +106,26 @@ type outcome struct {
 // session and an error wrapping one of the Err* sentinels.
 //
 // Checks run in this order: size; the cache (a token equal to one
-// verified before, under the same keyring and within exp + leeway);
+// verified before, under the same keyring, within exp + leeway and not
+// before nbf/iat - leeway);
 // shape (three base64url segments, no line breaks); alg (HS256 only);
 // signature (each key in preference order; a refresh of the key source
 // when none matches, or when it has no keys, and the source offers one);
 // then the claims: exp (required), nbf and iat with leeway, aud, and
-// dest/iss. A shape error is reported before any later error.
+// dest/iss; last, the token's kind (WithKinds: admin/POS only by
+// default). A shape error is reported before any later error.
+//
+// A nil ctx is taken for context.Background.
 //
 // Each call is one span, possession.Verify, a child of ctx's span, and
 // is counted in the metrics (see package otel for names and attributes);
 // both are skipped at no cost while no OpenTelemetry SDK is installed.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Session, error) {
+	if ctx == nil {
+		// A programming error, but bad input must not panic: the key
+		// source's refresh selects on ctx.Done().
+		ctx = context.Background()
+	}
 	if tracing, metrics := v.tel.tracing(), v.tel.metrics(); tracing || metrics {
 		o := v.observe(ctx, token, tracing, metrics)
 		return o.session, o.err
@@ -252,6 +267,9 @@ func (v *Verifier) verifyUncached(ctx context.Context, token string, ring *keyso
 	if err != nil {
 		return outcome{err: err}
 	}
+	if v.cfg.kinds&(1<<kind) == 0 {
+		return outcome{err: kindErrors[kind]}
+	}
 
 	// 5. Session. Its strings share one allocation; with the cache on, the
 	// Session shares one with its cache entry.
@@ -357,24 +375,15 @@ func checkHeader(header string) error {
 		return fmt.Errorf("%w: header has no alg; session tokens use HS256", ErrAlgorithm)
 	}
 	if a := alg.bytes(buf[:n]); string(a) != "HS256" {
-		return fmt.Errorf("%w: alg %s; session tokens use HS256", ErrAlgorithm, quoteAlg(a))
+		return errAlgNotHS256
 	}
 	return nil
 }
 
-// quoteAlg names a rejected alg when it is a short identifier, and
-// nothing of the input otherwise.
-func quoteAlg(a []byte) string {
-	if len(a) == 0 || len(a) > 12 {
-		return "(unrecognised)"
-	}
-	for _, c := range a {
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
-			return "(unrecognised)"
-		}
-	}
-	return `"` + string(a) + `"`
-}
+// errAlgNotHS256 is prebuilt, and names no alg: the header is the
+// token's (an attacker's) text, and token content never appears in
+// errors.
+var errAlgNotHS256 = fmt.Errorf("%w: the header's alg is not HS256, which session tokens use", ErrAlgorithm)
 
 func (v *Verifier) checkClaims(c *claims, buf []byte, key *macKey, now time.Time) error {
 	leeway := v.cfg.leeway
@@ -403,11 +412,12 @@ func (v *Verifier) checkClaims(c *claims, buf []byte, key *macKey, now time.Time
 			return fmt.Errorf("%w: no aud claim", ErrAudience)
 		}
 		if !v.knownClient(aud) {
-			return fmt.Errorf("%w: aud %s is not a configured client ID", ErrAudience, quoteID(aud))
+			return errAudUnknown
 		}
 	}
 	if key.clientID != "" && string(aud) != key.clientID {
-		return fmt.Errorf("%w: aud %s, but the matching key %q belongs to another client ID", ErrAudience, quoteID(aud), key.id)
+		// The key ID is the source's, never token content.
+		return fmt.Errorf("%w: aud is not the client ID that the matching key %q belongs to", ErrAudience, key.id)
 	}
 
 	if c.has&hasDest == 0 {
@@ -425,18 +435,15 @@ func (v *Verifier) knownClient(aud []byte) bool {
 	return false
 }
 
-// quoteID quotes a client ID from a token for an error message, when it
-// is short and printable; client IDs are public.
-func quoteID(b []byte) string {
-	if len(b) > 64 {
-		return "(too long to show)"
-	}
-	for _, c := range b {
-		if c < 0x20 || c >= 0x7f {
-			return "(unprintable)"
-		}
-	}
-	return `"` + string(b) + `"`
+// errAudUnknown is prebuilt, and quotes no aud: token content never
+// appears in errors (inspect a token with the possession CLI).
+var errAudUnknown = fmt.Errorf("%w: aud is not a configured client ID", ErrAudience)
+
+// kindErrors are the errors of tokens of a kind the verifier does not
+// accept, by Kind; prebuilt, as a flood of buyer tokens must not allocate.
+var kindErrors = [...]error{
+	KindAdmin:    fmt.Errorf("%w: an admin/POS token, and this verifier accepts only checkout and customer-account tokens (sdk.WithKinds)", ErrKind),
+	KindCheckout: fmt.Errorf("%w: a checkout or customer-account token, which speaks for a buyer; this verifier accepts only admin/POS tokens (sdk.WithKinds)", ErrKind),
 }
 
 // errNoKeyMatched is prebuilt: a flood of forged tokens costs no

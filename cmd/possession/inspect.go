@@ -243,7 +243,9 @@ func findFailures(header, payload []byte, claims map[string]any, clientID string
 	key := make([]byte, 32)
 	_, _ = rand.Read(key) // a throwaway key, never shown
 	secret := base64.RawURLEncoding.EncodeToString(key)
-	opts := []sdk.Option{sdk.WithClock(func() time.Time { return now }), sdk.WithLeeway(leeway), sdk.WithCacheSize(0)}
+	// Every kind: inspect reports the kind, and verify -kinds decides.
+	opts := []sdk.Option{sdk.WithClock(func() time.Time { return now }), sdk.WithLeeway(leeway), sdk.WithCacheSize(0),
+		sdk.WithKinds(sdk.KindAdmin, sdk.KindCheckout)}
 	if clientID != "" {
 		opts = append(opts, sdk.WithClientID(clientID))
 	} else {

@@ -242,8 +242,9 @@ func compare(t *testing.T, v *sdk.Verifier, token string, now time.Time) {
 }
 
 func diffVerifier(t testing.TB) *sdk.Verifier {
+	// Both kinds: the reference tells no kind from another.
 	v, err := sdk.New(keysource.MustStatic(testSecret, prevSecret), sdk.WithClientID(testClientID),
-		sdk.WithClock(fixedClock(epoch)), sdk.WithCacheSize(0))
+		sdk.WithClock(fixedClock(epoch)), sdk.WithCacheSize(0), sdk.WithKinds(sdk.KindAdmin, sdk.KindCheckout))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +325,7 @@ func FuzzDifferential(f *testing.F) {
 		if skew != 0 {
 			var err error
 			vv, err = sdk.New(keysource.MustStatic(testSecret, prevSecret), sdk.WithClientID(testClientID),
-				sdk.WithClock(fixedClock(now)), sdk.WithCacheSize(0))
+				sdk.WithClock(fixedClock(now)), sdk.WithCacheSize(0), sdk.WithKinds(sdk.KindAdmin, sdk.KindCheckout))
 			if err != nil {
 				t.Fatal(err)
 			}
