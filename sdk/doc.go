@@ -23,16 +23,21 @@
 //
 // In this order: the token is at most MaxTokenSize bytes (WithMaxTokenSize);
 // a token verified before is served from the cache; the token has three
-// base64url segments; the header's alg is HS256 (none, HS384, RS256 and
-// anything else fail with ErrAlgorithm before the signature is looked at);
-// the HMAC-SHA256 signature matches one of the source's keys, tried in
+// segments, each strict base64url, and a header without crit (RFC 7515's
+// extensions: none is supported, so any crit is refused); the header's alg
+// is HS256 (none, HS384, RS256 and anything else fail with ErrAlgorithm
+// before the signature is looked at); the signature is 32 bytes; the
+// HMAC-SHA256 signature matches one of the source's keys, tried in
 // preference order and compared in constant time (a previous key is only
 // tried when the current one does not match, so rotation never rescues an
 // expired token); exp is present and now < exp + leeway; now >= nbf - leeway
 // and now >= iat - leeway when present (leeway 10 s by default); aud is a
 // configured client ID; dest is a shop domain (one DNS label followed by
 // .myshopify.com, or another suffix added with WithShopDomainSuffixes)
-// with or without https://; iss, when present, has dest's host.
+// with or without https://; iss, when present, has dest's host. Anything
+// wrong with the token's form (the signature segment's included) is
+// ErrMalformed; ErrSignature is a well-formed signature that none of the
+// keys made.
 //
 // Claims are decoded by a small strict JSON decoder: escapes such as
 // https:\/\/ are decoded, unknown claims are ignored, and a duplicate or

@@ -1,4 +1,4 @@
-package sdk
+package token
 
 import (
 	"encoding/binary"
@@ -20,36 +20,37 @@ const maxDepth = 32
 // represents exactly. Time claims outside ±maxSafeInt are rejected.
 const maxSafeInt = 1<<53 - 1
 
-// span is a decoded string: buf[start:end] after in-place unescaping.
-type span struct{ start, end int32 }
+// Span is a decoded string: buf[Start:End] after in-place unescaping.
+type Span struct{ Start, End int32 }
 
-func (s span) bytes(buf []byte) []byte { return buf[s.start:s.end] }
+// Bytes returns the span's bytes within buf, the buffer decoded into.
+func (s Span) Bytes(buf []byte) []byte { return buf[s.Start:s.End] }
 
-// claim bits record which claims a token carried.
+// Claim bits record, in Claims.Has, which claims a token carried.
 const (
-	hasIss uint16 = 1 << iota
-	hasDest
-	hasAud
-	hasSub
-	hasJti
-	hasSid
-	hasExp
-	hasNbf
-	hasIat
+	HasIss uint16 = 1 << iota
+	HasDest
+	HasAud
+	HasSub
+	HasJti
+	HasSid
+	HasExp
+	HasNbf
+	HasIat
 	// headerAlg stands for the header's alg, in errors.
 	headerAlg uint16 = 1 << 15
 )
 
-// claims are the registered and Shopify claims that verification reads.
+// Claims are the registered and Shopify claims that verification reads.
 // Others are skipped after being checked for well-formed JSON.
-type claims struct {
-	has                           uint16
-	iss, dest, aud, sub, jti, sid span
-	exp, nbf, iat                 int64
+type Claims struct {
+	Has                           uint16
+	Iss, Dest, Aud, Sub, Jti, Sid Span
+	Exp, Nbf, Iat                 int64
 }
 
-// jsonError describes why a segment is not acceptable JSON. It is wrapped
-// into ErrMalformed by the verifier; it never quotes input.
+// jsonError describes why a segment is not acceptable JSON. The verifier
+// wraps it into ErrMalformed; it never quotes input.
 type jsonError struct {
 	msg string
 	// claim is the claim concerned, empty for syntax errors.
@@ -107,15 +108,15 @@ func (d *decoder) peekSlow() byte {
 // str decodes the string at d.pos in place. With strict set, invalid UTF-8
 // is an error (claims we read); without, it is kept as is (encoding/json
 // would replace it, which matters only for claims we skip).
-func (d *decoder) str(strict bool) (span, error) {
+func (d *decoder) str(strict bool) (Span, error) {
 	if d.peek() != '"' {
-		return span{}, errSyntax
+		return Span{}, errSyntax
 	}
 	return d.strAt(strict)
 }
 
 // strAt is str with d.pos already at the opening quote.
-func (d *decoder) strAt(strict bool) (span, error) {
+func (d *decoder) strAt(strict bool) (Span, error) {
 	buf := d.buf
 	start := d.pos + 1
 	r, w := start, start
@@ -129,16 +130,16 @@ func (d *decoder) strAt(strict bool) (span, error) {
 		w += e - r
 		r = e
 		if r >= len(buf) {
-			return span{}, errSyntax
+			return Span{}, errSyntax
 		}
 		c := buf[r]
 		switch {
 		case c == '"':
 			d.pos = r + 1
-			return span{int32(start), int32(w)}, nil
+			return Span{int32(start), int32(w)}, nil
 		case c == '\\':
 			if r+1 >= len(buf) {
-				return span{}, errSyntax
+				return Span{}, errSyntax
 			}
 			esc := buf[r+1]
 			r += 2
@@ -159,7 +160,7 @@ func (d *decoder) strAt(strict bool) (span, error) {
 			case 'u':
 				ru, ok := hex4(buf, r)
 				if !ok {
-					return span{}, errSyntax
+					return Span{}, errSyntax
 				}
 				r += 4
 				if utf16IsSurrogate(ru) {
@@ -179,16 +180,16 @@ func (d *decoder) strAt(strict bool) (span, error) {
 				w += utf8.EncodeRune(buf[w:], ru)
 				continue
 			default:
-				return span{}, errSyntax
+				return Span{}, errSyntax
 			}
 			buf[w] = b
 			w++
 		case c < 0x20:
-			return span{}, errSyntax
+			return Span{}, errSyntax
 		default: // c >= utf8.RuneSelf
 			_, size := utf8.DecodeRune(buf[r:])
 			if size == 1 && strict {
-				return span{}, errBadUTF8
+				return Span{}, errBadUTF8
 			}
 			copy(buf[w:], buf[r:r+size])
 			w += size
@@ -448,48 +449,23 @@ func (d *decoder) key() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return k.bytes(buf), nil
+	return k.Bytes(buf), nil
 }
 
 // stringClaim decodes a string member, or reports a wrong type.
-func (d *decoder) stringClaim(bit uint16) (span, error) {
+func (d *decoder) stringClaim(bit uint16) (Span, error) {
 	if d.peek() != '"' {
 		if d.skip(1) != nil {
-			return span{}, errSyntax
+			return Span{}, errSyntax
 		}
-		return span{}, &jsonError{msg: "must be a string", claim: claimName(bit)}
+		return Span{}, &jsonError{msg: "must be a string", claim: claimName(bit)}
 	}
 	return d.strAt(true)
 }
 
-// parseHeader returns the header's alg (start < 0 when absent). Other
-// parameters are skipped.
-func parseHeader(buf []byte) (alg span, err error) {
-	d := decoder{buf: buf}
-	alg = span{-1, -1}
-	for i := 0; ; i++ {
-		key, ok, err := d.member(i)
-		if err != nil || !ok {
-			return alg, err
-		}
-		if string(key) != "alg" {
-			if err := d.skip(1); err != nil {
-				return alg, err
-			}
-			continue
-		}
-		if alg.start >= 0 {
-			return alg, errDuplicateA
-		}
-		if alg, err = d.stringClaim(headerAlg); err != nil {
-			return alg, err
-		}
-	}
-}
-
-// parseClaims fills c from the claims JSON in buf, unescaping strings in
+// ParseClaims fills c from the claims JSON in buf, unescaping strings in
 // place.
-func parseClaims(buf []byte, c *claims) error {
+func ParseClaims(buf []byte, c *Claims) error {
 	d := decoder{buf: buf}
 	for i := 0; ; i++ {
 		key, ok, err := d.member(i)
@@ -497,37 +473,37 @@ func parseClaims(buf []byte, c *claims) error {
 			return err
 		}
 		var bit uint16
-		var dst *span
+		var dst *Span
 		var num *int64
 		switch string(key) {
 		case "iss":
-			bit, dst = hasIss, &c.iss
+			bit, dst = HasIss, &c.Iss
 		case "dest":
-			bit, dst = hasDest, &c.dest
+			bit, dst = HasDest, &c.Dest
 		case "aud":
-			bit, dst = hasAud, &c.aud
+			bit, dst = HasAud, &c.Aud
 		case "sub":
-			bit, dst = hasSub, &c.sub
+			bit, dst = HasSub, &c.Sub
 		case "jti":
-			bit, dst = hasJti, &c.jti
+			bit, dst = HasJti, &c.Jti
 		case "sid":
-			bit, dst = hasSid, &c.sid
+			bit, dst = HasSid, &c.Sid
 		case "exp":
-			bit, num = hasExp, &c.exp
+			bit, num = HasExp, &c.Exp
 		case "nbf":
-			bit, num = hasNbf, &c.nbf
+			bit, num = HasNbf, &c.Nbf
 		case "iat":
-			bit, num = hasIat, &c.iat
+			bit, num = HasIat, &c.Iat
 		default:
 			if err := d.skip(1); err != nil {
 				return err
 			}
 			continue
 		}
-		if c.has&bit != 0 {
+		if c.Has&bit != 0 {
 			return &jsonError{msg: "duplicate claim", claim: claimName(bit)}
 		}
-		c.has |= bit
+		c.Has |= bit
 		if dst != nil {
 			if *dst, err = d.stringClaim(bit); err != nil {
 				return err
@@ -563,23 +539,23 @@ func (d *decoder) timeClaim(bit uint16) (int64, error) {
 
 func claimName(bit uint16) string {
 	switch bit {
-	case hasIss:
+	case HasIss:
 		return "iss"
-	case hasDest:
+	case HasDest:
 		return "dest"
-	case hasAud:
+	case HasAud:
 		return "aud"
-	case hasSub:
+	case HasSub:
 		return "sub"
-	case hasJti:
+	case HasJti:
 		return "jti"
-	case hasSid:
+	case HasSid:
 		return "sid"
-	case hasExp:
+	case HasExp:
 		return "exp"
-	case hasNbf:
+	case HasNbf:
 		return "nbf"
-	case hasIat:
+	case HasIat:
 		return "iat"
 	case headerAlg:
 		return "alg"

@@ -1,9 +1,13 @@
-package sdk
+package token
 
 import (
+	"encoding/base64"
 	"encoding/binary"
 	"strings"
 )
+
+// b64 is the reference decoder: strict (canonical) unpadded base64url.
+var b64 = base64.RawURLEncoding.Strict()
 
 // A base64url decoder for token segments, for speed: the payload is about
 // 420 characters, and encoding/base64 (one lookup and one check per
