@@ -397,25 +397,27 @@ func view(buf []byte, sp token.Span) string {
 // the span of the shop domain within buf and the token kind.
 func (v *Verifier) checkHosts(c *token.Claims, buf []byte) (token.Span, Kind, error) {
 	dest := view(buf, c.Dest)
-	destHost, destRest, hasScheme, ok := splitURL(dest)
-	if !ok || destRest != "" {
-		return token.Span{}, 0, fmt.Errorf("%w: dest is not a shop URL or domain", ErrIssuer)
+	host, hasScheme := strings.CutPrefix(dest, "https://")
+	if !isShopDomain(host, v.cfg.shopSuffixes) {
+		return token.Span{}, 0, v.destError(dest)
 	}
-	if !isShopDomain(destHost, v.cfg.shopSuffixes) {
-		return token.Span{}, 0, fmt.Errorf("%w: dest host is not a shop domain (allowed suffixes %v)", ErrIssuer, v.cfg.shopSuffixes)
-	}
-	if c.Has&token.HasIss != 0 {
-		issHost, _, issScheme, ok := splitURL(view(buf, c.Iss))
-		if !ok || !issScheme || issHost != destHost {
-			return token.Span{}, 0, fmt.Errorf("%w: iss host differs from dest host", ErrIssuer)
-		}
+	if c.Has&token.HasIss != 0 && !onHost(view(buf, c.Iss), host) {
+		return token.Span{}, 0, fmt.Errorf("%w: iss host differs from dest host", ErrIssuer)
 	}
 	kind := KindCheckout
 	if hasScheme {
 		kind = KindAdmin
 	}
-	// No rest: the host is dest's tail.
-	return token.Span{Start: c.Dest.End - int32(len(destHost)), End: c.Dest.End}, kind, nil
+	// The host is dest's tail.
+	return token.Span{Start: c.Dest.End - int32(len(host)), End: c.Dest.End}, kind, nil
+}
+
+// destError says why dest is not a shop domain.
+func (v *Verifier) destError(dest string) error {
+	if _, rest, _, ok := splitURL(dest); !ok || rest != "" {
+		return fmt.Errorf("%w: dest is not a shop URL or domain", ErrIssuer)
+	}
+	return fmt.Errorf("%w: dest host is not a shop domain (allowed suffixes %v)", ErrIssuer, v.cfg.shopSuffixes)
 }
 
 // fillSession fills s from checked claims.

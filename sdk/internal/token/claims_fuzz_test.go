@@ -2,6 +2,7 @@ package token
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -260,7 +261,9 @@ func FuzzClaimsDecoder(f *testing.F) {
 		` { "exp" : 1 , "x" : [ {}, [], null, true, false, -0.5e+3, "\u00e9\ud83d\ude00" ] } `,
 		`{"sub":"\u0041\n\t\"\\\/","aud":"\ud800","jti":"\ud83d\ude00"}`,
 		`{"exp":1,"exp":2}`, `{"exp":"1"}`, `{"exp":null}`, `{"exp":1.0}`, `{"exp":1e3}`,
-		`{"exp":9007199254740992}`, `{"exp":-9007199254740991}`, "{\"sub\":\"\xff\"}", "{\"x\":\"\xff\"}",
+		`{"exp":9007199254740992}`, `{"exp":-9007199254740991}`, `{"exp":12345678,"nbf":123456789012345,"iat":1234567890123456}`,
+		`{"exp":1780000060.5,"nbf":1780000000e0,"iat":17800000000000000000}`, `{"exp":01780000060}`, `{"exp":1780000060 }`,
+		`{"iss":1,"dest":"","aud":"a","sub":"b","jti":"c","sid":"d","exp":1,"nbf":2,"iat":3}`, `{"dest" :"x", "iss":"y"}`, "{\"sub\":\"\xff\"}", "{\"x\":\"\xff\"}",
 		`{"EXP":"not a number","Sub":1}`, `{"\u0065xp":5}`, `null`, `[]`, `{}`, `{"a":1}x`,
 		`{"a":` + strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth) + `}`,
 		`{"a":` + strings.Repeat("[", maxDepth) + "0" + strings.Repeat("]", maxDepth) + `}`,
@@ -354,6 +357,31 @@ func TestHeaderDecoderDeliberateDifferences(t *testing.T) {
 		`{"CRIT":["b64"],"alg":"HS256"}`, `{"x":{"crit":["b64"]},"alg":"HS256"}`,
 	} {
 		checkHeaderDecoder(t, []byte(in))
+	}
+}
+
+// TestEightDigits holds the 8-digit conversion to strconv at every digit
+// and its neighbours.
+func TestEightDigits(t *testing.T) {
+	for _, in := range []string{"00000000", "12345678", "99999999", "17800000", "90071992", "0000000/", "1234567:", "/2345678", ":2345678", "1234 678", "12345678"[:7] + "\x00"} {
+		w := binary.LittleEndian.Uint64([]byte(in))
+		v, err := strconv.ParseUint(in, 10, 64)
+		if eightDigits(w) != (err == nil) {
+			t.Fatalf("%q: eightDigits %v, strconv %v", in, eightDigits(w), err)
+		}
+		if err == nil && uint64(eightDigitsValue(w)) != v {
+			t.Fatalf("%q: %d, strconv %d", in, eightDigitsValue(w), v)
+		}
+	}
+	for c := 0; c < 256; c++ {
+		for pos := range 8 {
+			b := []byte("55555555")
+			b[pos] = byte(c)
+			w := binary.LittleEndian.Uint64(b)
+			if want := c >= '0' && c <= '9'; eightDigits(w) != want {
+				t.Fatalf("%q: eightDigits %v", b, eightDigits(w))
+			}
+		}
 	}
 }
 
