@@ -120,71 +120,34 @@ func (d *decoder) str(strict bool) (Span, error) {
 func (d *decoder) strAt(strict bool) (Span, error) {
 	buf := d.buf
 	start := d.pos + 1
-	r, w := start, start
+	// Most strings have no escape: one scan.
+	r := plainRun(buf, start)
+	if r < len(buf) && buf[r] == '"' {
+		d.pos = r + 1
+		return Span{int32(start), int32(r)}, nil
+	}
+	w := r
+	// Shopify escapes slashes: its URLs start https:\/\/, unescaped at
+	// once.
+	if r == start+6 && len(buf) >= start+10 && string(buf[start:start+10]) == `https:\/\/` {
+		buf[start+6], buf[start+7] = '/', '/'
+		r, w = moveRun(buf, start+10, start+8)
+	}
+	// From here, r is at a character that ends a run of plain ones, and
+	// the string so far is unescaped in buf[start:w].
 	for {
-		// Copy the run of plain characters (a no-op until the first
-		// escape, since w == r), then handle what ended it.
-		e := plainRun(buf, r)
-		if w != r {
-			copy(buf[w:], buf[r:e])
-		}
-		w += e - r
-		r = e
 		if r >= len(buf) {
 			return Span{}, errSyntax
 		}
-		c := buf[r]
-		switch {
+		switch c := buf[r]; {
 		case c == '"':
 			d.pos = r + 1
 			return Span{int32(start), int32(w)}, nil
 		case c == '\\':
-			if r+1 >= len(buf) {
-				return Span{}, errSyntax
+			var err error
+			if r, w, err = unescape(buf, r, w); err != nil {
+				return Span{}, err
 			}
-			esc := buf[r+1]
-			r += 2
-			var b byte
-			switch esc {
-			case '"', '\\', '/':
-				b = esc
-			case 'b':
-				b = '\b'
-			case 'f':
-				b = '\f'
-			case 'n':
-				b = '\n'
-			case 'r':
-				b = '\r'
-			case 't':
-				b = '\t'
-			case 'u':
-				ru, ok := hex4(buf, r)
-				if !ok {
-					return Span{}, errSyntax
-				}
-				r += 4
-				if utf16IsSurrogate(ru) {
-					lo, ok := rune(-1), false
-					if r+6 <= len(buf) && buf[r] == '\\' && buf[r+1] == 'u' {
-						lo, ok = hex4(buf, r+2)
-					}
-					if ru < 0xDC00 && ok && lo >= 0xDC00 && lo < 0xE000 {
-						ru = 0x10000 + (ru-0xD800)<<10 + (lo - 0xDC00)
-						r += 6
-					} else {
-						ru = utf8.RuneError
-					}
-				}
-				// A 6-byte escape encodes at most 3 bytes, a 12-byte
-				// pair 4: w stays behind r.
-				w += utf8.EncodeRune(buf[w:], ru)
-				continue
-			default:
-				return Span{}, errSyntax
-			}
-			buf[w] = b
-			w++
 		case c < 0x20:
 			return Span{}, errSyntax
 		default: // c >= utf8.RuneSelf
@@ -196,7 +159,69 @@ func (d *decoder) strAt(strict bool) (Span, error) {
 			w += size
 			r += size
 		}
+		r, w = moveRun(buf, r, w)
 	}
+}
+
+// moveRun finds the run of plain characters at r and moves it back to w
+// (a no-op while w == r, before the first escape), returning the
+// positions after it.
+func moveRun(buf []byte, r, w int) (int, int) {
+	e := plainRun(buf, r)
+	if w != r {
+		copy(buf[w:], buf[r:e])
+	}
+	return e, w + e - r
+}
+
+// unescape decodes the escape at buf[r] ('\\') into buf[w:], returning
+// the positions after both.
+func unescape(buf []byte, r, w int) (int, int, error) {
+	if r+1 >= len(buf) {
+		return r, w, errSyntax
+	}
+	esc := buf[r+1]
+	r += 2
+	var b byte
+	switch esc {
+	case '"', '\\', '/':
+		b = esc
+	case 'b':
+		b = '\b'
+	case 'f':
+		b = '\f'
+	case 'n':
+		b = '\n'
+	case 'r':
+		b = '\r'
+	case 't':
+		b = '\t'
+	case 'u':
+		ru, ok := hex4(buf, r)
+		if !ok {
+			return r, w, errSyntax
+		}
+		r += 4
+		if utf16IsSurrogate(ru) {
+			lo, ok := rune(-1), false
+			if r+6 <= len(buf) && buf[r] == '\\' && buf[r+1] == 'u' {
+				lo, ok = hex4(buf, r+2)
+			}
+			if ru < 0xDC00 && ok && lo >= 0xDC00 && lo < 0xE000 {
+				ru = 0x10000 + (ru-0xD800)<<10 + (lo - 0xDC00)
+				r += 6
+			} else {
+				ru = utf8.RuneError
+			}
+		}
+		// A 6-byte escape encodes at most 3 bytes, a 12-byte pair 4: w
+		// stays behind r.
+		return r, w + utf8.EncodeRune(buf[w:], ru), nil
+	default:
+		return r, w, errSyntax
+	}
+	buf[w] = b
+	return r, w + 1, nil
 }
 
 // plainRun returns the index of the first byte at or after i that ends a

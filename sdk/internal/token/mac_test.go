@@ -59,3 +59,23 @@ func BenchmarkHMAC(b *testing.B) {
 		}
 	}
 }
+
+// TestEqual32 against bytes.Equal, a difference at each byte and bit.
+func TestEqual32(t *testing.T) {
+	var a [sha256.Size]byte
+	for i := range a {
+		a[i] = byte(i * 7)
+	}
+	if b := a; !equal32(&a, &b) {
+		t.Fatal("equal arrays differ")
+	}
+	for i := range a {
+		for bit := range 8 {
+			b := a
+			b[i] ^= 1 << bit
+			if equal32(&a, &b) {
+				t.Fatalf("arrays differing at byte %d bit %d are equal", i, bit)
+			}
+		}
+	}
+}
