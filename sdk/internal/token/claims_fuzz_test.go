@@ -264,7 +264,7 @@ func FuzzClaimsDecoder(f *testing.F) {
 		`{"exp":9007199254740992}`, `{"exp":-9007199254740991}`, `{"exp":12345678,"nbf":123456789012345,"iat":1234567890123456}`,
 		`{"exp":1780000060.5,"nbf":1780000000e0,"iat":17800000000000000000}`, `{"exp":01780000060}`, `{"exp":1780000060 }`,
 		`{"iss":"https:\/\/","dest":"https:\/","aud":"https:\/\/\u0041\/b","sub":"https:\/\/x\"","x":"https:\/\/\/"}`,
-		`{"iss":"http:\/\/a","dest":"https:\/\\","sub":"https:\/\/`+"\xff"+`"}`,
+		`{"iss":"http:\/\/a","dest":"https:\/\\","sub":"https:\/\/` + "\xff" + `"}`,
 		`{"iss":1,"dest":"","aud":"a","sub":"b","jti":"c","sid":"d","exp":1,"nbf":2,"iat":3}`, `{"dest" :"x", "iss":"y"}`, "{\"sub\":\"\xff\"}", "{\"x\":\"\xff\"}",
 		`{"EXP":"not a number","Sub":1}`, `{"\u0065xp":5}`, `null`, `[]`, `{}`, `{"a":1}x`,
 		`{"a":` + strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth) + `}`,
