@@ -287,20 +287,20 @@ func (v *Verifier) checkClaims(c *token.Claims, buf []byte, key *macKey, now tim
 	if c.Has&token.HasExp == 0 {
 		return fmt.Errorf("%w: no exp claim; a token without expiry is never accepted", ErrMalformed)
 	}
-	// Valid iff now < exp + leeway.
-	if exp := time.Unix(c.Exp, 0); !now.Before(exp.Add(leeway)) {
-		return &ExpiredError{ExpiresAt: exp, Now: now, Leeway: leeway}
+	// Valid iff now < exp + leeway and now >= nbf - leeway (iat alike).
+	// The claims are whole seconds, so with early = now - leeway and late
+	// = now + leeway: now < exp + leeway iff early < exp iff early's
+	// whole seconds (rounded down, as Unix does) < exp; and now >= nbf -
+	// leeway iff late >= nbf iff late's whole seconds >= nbf.
+	if now.Add(-leeway).Unix() >= c.Exp {
+		return &ExpiredError{ExpiresAt: time.Unix(c.Exp, 0), Now: now, Leeway: leeway}
 	}
-	// Valid iff now >= nbf - leeway.
-	if c.Has&token.HasNbf != 0 {
-		if nbf := time.Unix(c.Nbf, 0); now.Before(nbf.Add(-leeway)) {
-			return &NotYetValidError{Claim: "nbf", ValidFrom: nbf, Now: now, Leeway: leeway}
-		}
+	late := now.Add(leeway).Unix()
+	if c.Has&token.HasNbf != 0 && late < c.Nbf {
+		return &NotYetValidError{Claim: "nbf", ValidFrom: time.Unix(c.Nbf, 0), Now: now, Leeway: leeway}
 	}
-	if c.Has&token.HasIat != 0 {
-		if iat := time.Unix(c.Iat, 0); now.Before(iat.Add(-leeway)) {
-			return &NotYetValidError{Claim: "iat", ValidFrom: iat, Now: now, Leeway: leeway}
-		}
+	if c.Has&token.HasIat != 0 && late < c.Iat {
+		return &NotYetValidError{Claim: "iat", ValidFrom: time.Unix(c.Iat, 0), Now: now, Leeway: leeway}
 	}
 
 	aud := c.Aud.Bytes(buf)
