@@ -493,13 +493,25 @@ func (d *decoder) stringClaim(bit uint16) (Span, error) {
 }
 
 // ParseClaims fills c from the claims JSON in buf, unescaping strings in
-// place.
+// place. The common case (Shopify's keys in Shopify's order, string
+// values right after the colon) is handled inline; anything else by the
+// general decoder, from where the fast path stopped.
 func ParseClaims(buf []byte, c *Claims) error {
 	d := decoder{buf: buf}
 	for i := 0; ; i++ {
-		bit, ok, err := d.claimKey(i)
-		if err != nil || !ok {
-			return err
+		var bit uint16
+		fast := false
+		if p := d.pos; i < len(shopifyOrder) && p+9 <= len(buf) {
+			if k := &shopifyOrder[i]; buf[p] == k.open && binary.LittleEndian.Uint64(buf[p+1:])&k.mask == k.key {
+				d.pos, bit, fast = p+k.size, k.bit, true
+			}
+		}
+		if !fast {
+			var ok bool
+			var err error
+			if bit, ok, err = d.claimKey(i); err != nil || !ok {
+				return err
+			}
 		}
 		if bit == 0 {
 			if err := d.skip(1); err != nil {
@@ -526,7 +538,13 @@ func ParseClaims(buf []byte, c *Claims) error {
 			}
 			continue
 		}
-		sp, err := d.stringClaim(bit)
+		var sp Span
+		var err error
+		if d.pos < len(buf) && buf[d.pos] == '"' {
+			sp, err = d.strAt(true)
+		} else {
+			sp, err = d.stringClaim(bit)
+		}
 		if err != nil {
 			return err
 		}
@@ -567,24 +585,25 @@ const (
 
 // shopifyOrder is the order of the claims in the tokens Shopify issues:
 // the i-th member is first compared with the i-th key here (one
-// comparison that the branch predictor learns), then with all of them.
+// comparison, which the branch predictor learns), then with all of them.
 // sig is one ParseClaims skips (bit 0).
 var shopifyOrder = [...]struct {
+	open      byte // '{' or ','
 	key, mask uint64
 	bit       uint16
 	size      int // of the brace or comma, the quoted key and the colon
 }{
-	{keyIss, mask6, HasIss, 7}, {keyDest, mask7, HasDest, 8}, {keyAud, mask6, HasAud, 7},
-	{keySub, mask6, HasSub, 7}, {keyExp, mask6, HasExp, 7}, {keyNbf, mask6, HasNbf, 7},
-	{keyIat, mask6, HasIat, 7}, {keyJti, mask6, HasJti, 7}, {keySid, mask6, HasSid, 7},
-	{keySig, mask6, 0, 7},
+	{'{', keyIss, mask6, HasIss, 7}, {',', keyDest, mask7, HasDest, 8}, {',', keyAud, mask6, HasAud, 7},
+	{',', keySub, mask6, HasSub, 7}, {',', keyExp, mask6, HasExp, 7}, {',', keyNbf, mask6, HasNbf, 7},
+	{',', keyIat, mask6, HasIat, 7}, {',', keyJti, mask6, HasJti, 7}, {',', keySid, mask6, HasSid, 7},
+	{',', keySig, mask6, 0, 7},
 }
 
-// claimKey is member for ParseClaims: it returns the bit of the claim
-// whose value follows, or 0 for a member ParseClaims skips. A known key
-// right after the brace or comma is recognised in one 8-byte load, in
-// Shopify's order first; anything else (white space, escapes, other keys,
-// the end) goes through member.
+// claimKey is member for ParseClaims, for members out of Shopify's order:
+// it returns the bit of the claim whose value follows, or 0 for a member
+// ParseClaims skips. A known key right after the brace or comma is still
+// recognised in one 8-byte load; anything else (white space, escapes,
+// other keys, the end) goes through member.
 func (d *decoder) claimKey(i int) (bit uint16, ok bool, err error) {
 	buf, p := d.buf, d.pos
 	open := byte(',')
@@ -593,12 +612,6 @@ func (d *decoder) claimKey(i int) (bit uint16, ok bool, err error) {
 	}
 	if p+9 <= len(buf) && buf[p] == open {
 		w := binary.LittleEndian.Uint64(buf[p+1:])
-		if i < len(shopifyOrder) {
-			if k := &shopifyOrder[i]; w&k.mask == k.key {
-				d.pos = p + k.size
-				return k.bit, true, nil
-			}
-		}
 		if w&mask7 == keyDest {
 			d.pos = p + 8
 			return HasDest, true, nil
