@@ -82,6 +82,7 @@ const (
 	nHeaderEncoding
 	nPayloadEncoding
 	nPayloadSize
+	nHeaderSize
 	nSigEncoding
 	nCrit
 	nNoAlg
@@ -98,6 +99,7 @@ var statics = [NumStatic]Error{
 	nHeaderEncoding:  {static: nHeaderEncoding, Kind: Malformed, msg: "header is not base64url"},
 	nPayloadEncoding: {static: nPayloadEncoding, Kind: Malformed, msg: "payload is not base64url"},
 	nPayloadSize:     {static: nPayloadSize, Kind: Malformed, msg: "payload is longer than the decode buffer"},
+	nHeaderSize:      {static: nHeaderSize, Kind: Malformed, msg: "header is longer than the decode buffer"},
 	nSigEncoding:     {static: nSigEncoding, Kind: Malformed, msg: "signature is not base64url"},
 	nCrit:            {static: nCrit, Kind: Malformed, msg: "header has crit: no JWS extension is supported"},
 	nNoAlg:           {static: nNoAlg, Kind: Algorithm},
@@ -112,6 +114,7 @@ var (
 	errHeaderEncoding = &statics[nHeaderEncoding]
 	errPayloadEncoded = &statics[nPayloadEncoding]
 	errPayloadSize    = &statics[nPayloadSize]
+	errHeaderSize     = &statics[nHeaderSize]
 	errSigEncoding    = &statics[nSigEncoding]
 	errCrit           = &statics[nCrit]
 	errNoAlg          = &statics[nNoAlg]
@@ -119,9 +122,9 @@ var (
 
 // Parse takes a compact JWS apart in one pass, top to bottom: the three
 // segments, the header (HS256 only, no crit), the payload's and the
-// signature's encodings, the signature's length. It decodes the payload into buf, which must hold
-// at least MaxHeader bytes and the decoded payload. It reads no claim
-// and checks no signature.
+// signature's encodings, the signature's length. It decodes a header other
+// than the standard one, then the payload, into buf (a segment that does
+// not fit is malformed). It reads no claim and checks no signature.
 //
 // A token with a standard header and a 43-character signature (every
 // token Shopify issues) is split without looking for dots: the header is
@@ -207,6 +210,9 @@ func checkHeader(seg string, buf []byte) (algErr, err *Error) {
 	want := b64.DecodedLen(len(seg))
 	if want > MaxHeader {
 		return nil, &Error{Kind: Malformed, msg: fmt.Sprintf("header segment is %d characters, limit is %d", len(seg), b64.EncodedLen(MaxHeader))}
+	}
+	if want > len(buf) {
+		return nil, errHeaderSize
 	}
 	m, ok := decodeSegment(buf, seg)
 	if !ok || m != want {

@@ -198,6 +198,10 @@ func TestParseBufferTooSmall(t *testing.T) {
 	if err := Parse(&tk, tok, make([]byte, 100)); err == nil || err.(*Error).Kind != Malformed {
 		t.Fatalf("Parse with a 100-byte buffer: %v", err)
 	}
+	long := signed(`{"alg":"HS256","x":"`+strings.Repeat("x", 200)+`"}`, "{}")
+	if err := Parse(&tk, long, make([]byte, 100)); err != errHeaderSize {
+		t.Fatalf("Parse of a 200-byte header with a 100-byte buffer: %v", err)
+	}
 }
 
 func BenchmarkParse(b *testing.B) {
