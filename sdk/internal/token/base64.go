@@ -60,17 +60,16 @@ func decodeSegment(dst []byte, src string) (int, bool) {
 	blocks := len(src) / 16
 	in := unsafe.Pointer(unsafe.StringData(src))
 	out := unsafe.Pointer(unsafe.SliceData(dst))
-	for range blocks {
-		s := (*[16]byte)(in)
+	for k := range blocks {
+		s := (*[16]byte)(unsafe.Add(in, 16*k))
 		a := t[0][s[0]] | t[1][s[1]] | t[2][s[2]] | t[3][s[3]]
 		b := t[0][s[4]] | t[1][s[5]] | t[2][s[6]] | t[3][s[7]]
 		c := t[0][s[8]] | t[1][s[9]] | t[2][s[10]] | t[3][s[11]]
 		d := t[0][s[12]] | t[1][s[13]] | t[2][s[14]] | t[3][s[15]]
 		bad |= a | b | c | d
-		o := (*[12]byte)(out)
+		o := (*[12]byte)(unsafe.Add(out, 12*k))
 		binary.LittleEndian.PutUint64(o[0:8], uint64(a)|uint64(b)<<24|uint64(c)<<48)
 		binary.LittleEndian.PutUint32(o[8:12], c>>16|d<<8)
-		in, out = unsafe.Add(in, 16), unsafe.Add(out, 12)
 	}
 	i, n := blocks*16, blocks*12
 	for ; i+4 <= len(src); i += 4 {
