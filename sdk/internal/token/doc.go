@@ -15,8 +15,11 @@
 //     against encoding/json, with each deliberate strictness (duplicate
 //     registered claims, exact types, bounded nesting) an explicit,
 //     tested predicate.
-//   - HMAC (FuzzHMAC): signature checks, against crypto/hmac.
+//   - HMAC (FuzzHMAC): signature checks, against crypto/hmac, including
+//     checks that start from a remembered state (tables of one and two
+//     slots make every prefix collide).
 //
 // All of it works in place, in buffers the caller owns: a verification
-// allocates nothing here.
+// allocates nothing here, except when a shop's prefix is remembered (the
+// second verified token with it, once).
 package token
