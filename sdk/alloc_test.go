@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"testing"
 	"time"
@@ -9,6 +10,9 @@ import (
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/sdk/sdktest"
 )
+
+// b64 encodes test tokens' segments.
+var b64 = base64.RawURLEncoding
 
 // Allocation budgets of Verify, asserted with
 // testing.AllocsPerRun, which is deterministic where timings are not.

@@ -13,12 +13,15 @@ import (
 // fix the problem (which claim, by how many seconds) and never the token or
 // a secret.
 var (
-	// ErrMalformed: not a compact JWS of acceptable size, bad base64 or
-	// JSON, a missing, duplicate or wrongly typed claim.
+	// ErrMalformed: not a compact JWS of acceptable size, bad base64 in
+	// any segment (the signature's included), a signature that is not 32
+	// bytes, bad JSON, a crit header, a missing, duplicate or wrongly
+	// typed claim.
 	ErrMalformed = errors.New("sdk: malformed token")
 	// ErrAlgorithm: the header's alg is not HS256 (none, RS256, HS512, ...).
 	ErrAlgorithm = errors.New("sdk: unsupported algorithm")
-	// ErrSignature: the signature matches none of the source's keys.
+	// ErrSignature: a well-formed signature that matches none of the
+	// source's keys.
 	ErrSignature = errors.New("sdk: invalid signature")
 	// ErrExpired: now is at or past exp plus the leeway.
 	ErrExpired = errors.New("sdk: token expired")

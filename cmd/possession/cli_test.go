@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -235,6 +236,53 @@ func TestInspect(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestInspectSignatureShape: inspect checks the signature segment's shape
+// as Verify does (issue 10, finding 9a): strict base64url, and 32 bytes
+// once alg is HS256; and each token gets the exit code that verify gives
+// it with the secret.
+func TestInspectSignatureShape(t *testing.T) {
+	valid := cliMinter().Admin()
+	dot := strings.LastIndexByte(valid, '.')
+	body, sig := valid[:dot], valid[dot+1:]
+	noneHeader := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
+	_, payload, _ := strings.Cut(body, ".")
+	tests := []struct {
+		name, token string
+		wantCode    int
+		want        string // in stdout (decodable) or stderr
+	}{
+		{"valid", valid, exitOK, "ok    shape and encoding"},
+		{"30-byte signature", body + "." + sig[:40], exitMalformed, "FAIL  shape and encoding: sdk: malformed token: signature segment is 40 characters, HS256 needs 43"},
+		{"empty signature", body + ".", exitMalformed, "signature segment is 0 characters"},
+		{"33-byte signature", body + "." + base64.RawURLEncoding.EncodeToString(make([]byte, 33)), exitMalformed, "signature segment is 44 characters"},
+		{"signature not base64url", body + "." + strings.Repeat("$", 43), exitMalformed, "signature is not base64url"},
+		{"padded signature", body + "." + sig + "=", exitMalformed, "signature is not base64url"},
+		{"non-canonical signature", body + "." + sig[:42] + flipLowBits(sig[42]), exitMalformed, "signature is not base64url"},
+		{"line break in the signature", body + "." + sig[:10] + "\n" + sig[10:], exitMalformed, "line break"},
+		{"alg none, empty signature: the alg decides", noneHeader + "." + payload + ".", exitAlgorithm, "ok    shape and encoding"},
+	}
+	vars := map[string]string{"SHOPIFY_API_SECRET": cliSecret, "SHOPIFY_API_KEY": cliClientID}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := cli(t, "", nil, "inspect", "-client-id", cliClientID, tt.token)
+			if r.code != tt.wantCode || !strings.Contains(r.stdout+r.stderr, tt.want) {
+				t.Fatalf("inspect: code %d (want %d, with %q)\nstdout: %s\nstderr: %s", r.code, tt.wantCode, tt.want, r.stdout, r.stderr)
+			}
+			if v := cli(t, "", vars, "verify", tt.token); v.code != r.code {
+				t.Fatalf("inspect exits %d, verify %d (%s)", r.code, v.code, v.stderr)
+			}
+		})
+	}
+}
+
+// flipLowBits returns the base64url character that differs from c only in
+// its lowest bit: for the last character of a 32-byte signature, whose two
+// lowest bits are unused, a second spelling that strict decoding refuses.
+func flipLowBits(c byte) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	return string(alphabet[strings.IndexByte(alphabet, c)^1])
 }
 
 func TestInspectUndecodable(t *testing.T) {
