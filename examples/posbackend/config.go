@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"strings"
@@ -30,6 +31,10 @@ type config struct {
 	allowedOrigins []string
 	awsSecretID    string // AWS Secrets Manager secret name or ARN
 	awsJSONField   string // JSON field of the secret holding the client secret
+	logLevel       slog.Level
+	// telemetry is set by run when the OTEL_* variables configure an
+	// exporter: only then does otelhttp instrument each request.
+	telemetry bool
 }
 
 // dev reports whether no key source is configured: development mode.
@@ -64,6 +69,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.secretFile, "secret-file", "", "file holding the app's client secret (current first, then previous, one per line); reloaded on change")
 	fs.StringVar(&c.awsSecretID, "aws-secret-id", "", "AWS Secrets Manager secret (name or ARN) holding the app's client secret; AWSCURRENT and AWSPREVIOUS are used; AWS config from the default chain (AWS_REGION, AWS_ENDPOINT_URL, ...)")
 	fs.StringVar(&c.awsJSONField, "aws-json-field", "", "with -aws-secret-id: the JSON field holding the secret, e.g. SHOPIFY_API_SECRET (default: the whole value)")
+	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error; debug logs every request and every rejection (a line each: mind the volume)")
 	fs.Var(originsFlag{&c.allowedOrigins}, "allowed-origin", "origin allowed to call /api from a browser (repeatable or comma-separated; \"*\" for any; default: Shopify's extension origins)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: posbackend [flags]
@@ -74,7 +80,10 @@ to try it.
 
 Telemetry follows the standard OTEL_* variables: for example
 OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 exports traces and metrics
-over OTLP/HTTP; OTEL_TRACES_EXPORTER=console prints spans.
+over OTLP/HTTP; OTEL_TRACES_EXPORTER=console prints spans. Every request is
+traced unless a sampler says otherwise: under load, sample, e.g.
+OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.01.
+With no exporter configured, requests are not instrumented at all.
 
 Examples:
   posbackend

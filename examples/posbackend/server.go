@@ -18,6 +18,8 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/keysource/awssm"
@@ -44,15 +46,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
 	// Telemetry from the standard OTEL_* variables, installed as the
 	// globals that otelhttp and the verifier default to. With none set, it
-	// exports nothing and costs nothing.
+	// exports nothing and costs nothing: the handler goes without otelhttp.
 	telemetry, err := setup.New(ctx, setup.WithGlobal(), setup.WithServiceName("posbackend"), setup.WithWriter(stdout))
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
+	cfg.telemetry = exports(telemetry)
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 		defer cancel()
@@ -115,7 +118,7 @@ func start(ctx context.Context, cfg config, out io.Writer, logger *slog.Logger) 
 		closeKeys: closeKeys,
 		serveErr:  make(chan error, 1),
 		srv: &http.Server{
-			Handler:           newHandler(verifier, src, cfg.allowedOrigins, logger),
+			Handler:           newHandler(verifier, src, cfg.allowedOrigins, logger, cfg.telemetry),
 			ReadHeaderTimeout: 5 * time.Second,
 			ReadTimeout:       15 * time.Second,
 			WriteTimeout:      15 * time.Second,
@@ -219,7 +222,11 @@ Try it (the token is valid for %v):
 }
 
 // newHandler routes the endpoints. /api/ is behind the session middleware.
-func newHandler(v *sdk.Verifier, src keysource.Source, origins []string, logger *slog.Logger) http.Handler {
+// A request costs what it must: a log line only at debug level, and
+// otelhttp only when telemetry exports (with no exporter, otelhttp would
+// still build the attributes of every span and metric and throw them
+// away).
+func newHandler(v *sdk.Verifier, src keysource.Source, origins []string, logger *slog.Logger, telemetry bool) http.Handler {
 	api := http.NewServeMux()
 	api.HandleFunc("GET /api/session", handleSession)
 
@@ -234,13 +241,36 @@ func newHandler(v *sdk.Verifier, src keysource.Source, origins []string, logger 
 	mux.Handle("/api/", v.Middleware(api,
 		sdk.WithAllowedOrigins(origins...),
 		sdk.WithOnReject(func(r *http.Request, status int, err error) {
-			// err never contains the token.
-			logger.Info("rejected", "method", r.Method, "path", r.URL.Path, "status", status, "error", sdk.ErrorName(err), "detail", err)
+			// A client's bad or expired token is routine (POS fetches a
+			// fresh one and retries): debug. No keys is the server's fault.
+			level := slog.LevelDebug
+			if status >= http.StatusInternalServerError {
+				level = slog.LevelError
+			}
+			if logger.Enabled(r.Context(), level) {
+				// err never contains the token.
+				logger.Log(r.Context(), level, "rejected", "method", r.Method, "path", r.URL.Path, "status", status, "error", sdk.ErrorName(err), "detail", err)
+			}
 		}),
 	))
-	// otelhttp starts the server span that each verification's span is a
-	// child of.
-	return otelhttp.NewHandler(accessLog(mux, logger), "posbackend")
+	var h http.Handler = mux
+	if logger.Enabled(context.Background(), slog.LevelDebug) {
+		h = accessLog(h, logger)
+	}
+	if telemetry {
+		// otelhttp starts the server span that each verification's span
+		// is a child of.
+		h = otelhttp.NewHandler(h, "posbackend")
+	}
+	return h
+}
+
+// exports reports whether p exports anything: whether the OTEL_* variables
+// configured traces or metrics.
+func exports(p *setup.Providers) bool {
+	_, noTraces := p.TracerProvider.(tracenoop.TracerProvider)
+	_, noMetrics := p.MeterProvider.(metricnoop.MeterProvider)
+	return !noTraces || !noMetrics
 }
 
 // sessionJSON is GET /api/session's answer.
@@ -291,14 +321,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// accessLog logs method, path, status and duration of every request;
-// never headers (they carry the token).
+// accessLog logs method, path, status and duration of every request, at
+// debug level; never headers (they carry the token).
 func accessLog(next http.Handler, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
-		logger.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", time.Since(start).Round(time.Microsecond))
+		logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", time.Since(start).Round(time.Microsecond))
 	})
 }
 
