@@ -322,10 +322,10 @@ func countFields(s string) int {
 	return n
 }
 
-// asciiEqualFold reports whether s equals the ASCII string t ignoring
-// ASCII case. For t of letters without a non-ASCII case variant ("Bearer":
-// unlike k and s, none of b, e, a, r has one), it agrees with
-// strings.EqualFold.
+// asciiEqualFold reports whether s equals t ignoring ASCII case. True
+// implies strings.EqualFold(s, t); the converse holds when t is ASCII and
+// none of its letters has a non-ASCII case variant (k and s have one, the
+// letters of "Bearer" do not).
 func asciiEqualFold(s, t string) bool {
 	if len(s) != len(t) {
 		return false
