@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -147,7 +148,7 @@ func (m *Memory) Unlock(ctx context.Context, l Lease) error {
 // CompareAndSwap implements Store.
 func (m *Memory) CompareAndSwap(ctx context.Context, l Lease, rec Record) error {
 	if l.Key != rec.Key {
-		return errors.New("access: memory store: lease is for another key")
+		return fmt.Errorf("access: memory store: lease of %s does not cover %s: %w", l.Key, rec.Key, ErrFenced)
 	}
 	if _, err := m.begin(ctx); err != nil {
 		return err
@@ -159,8 +160,21 @@ func (m *Memory) CompareAndSwap(ctx context.Context, l Lease, rec Record) error 
 	if m.records[rec.Key].Version != rec.Version-1 {
 		return ErrConflict
 	}
+	rec.AccessExpiresAt = storedTime(rec.AccessExpiresAt)
+	rec.RefreshExpiresAt = storedTime(rec.RefreshExpiresAt)
+	rec.UpdatedAt = storedTime(rec.UpdatedAt)
 	m.records[rec.Key] = copyRecord(rec)
 	return nil
+}
+
+// storedTime is t as every store keeps it: UTC Unix milliseconds, the zero
+// time kept as zero. Memory rounds like the others, so that a test against
+// it sees what a database gives back.
+func storedTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return time.UnixMilli(t.UnixMilli()).UTC()
 }
 
 // Delete implements Store.
@@ -185,7 +199,7 @@ func (m *Memory) Expiring(ctx context.Context, t time.Time, limit int) ([]Key, e
 	defer m.mu.Unlock()
 	var due []Record
 	for _, r := range m.records {
-		if !r.AccessExpiresAt.IsZero() && r.AccessExpiresAt.Before(t) {
+		if r.Mode == Offline && !r.AccessExpiresAt.IsZero() && r.AccessExpiresAt.Before(t) {
 			due = append(due, r)
 		}
 	}

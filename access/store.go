@@ -130,10 +130,13 @@ type Store interface {
 	// ErrConflict.
 	Delete(ctx context.Context, shop string) error
 
-	// Expiring returns the keys of up to limit records whose access token
-	// expires before t (records with a zero AccessExpiresAt are never
-	// included), soonest first: for a background refresher. A limit of 0
-	// or less returns none.
+	// Expiring returns the keys of up to limit offline records whose
+	// access token expires before t (records with a zero AccessExpiresAt
+	// are never included), soonest first: for a background refresher. A
+	// limit of 0 or less returns none. Online records are never included:
+	// they are not refreshed, so listing them would let a shop's expired
+	// online tokens fill every page ahead of the offline tokens that need
+	// the refresher.
 	Expiring(ctx context.Context, t time.Time, limit int) ([]Key, error)
 
 	// NonExpiring returns the keys of up to limit offline records whose

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/possession-dev/possession/benchmarks/internal/peers"
 )
 
 // The suite. Each scenario benchmarks the pre-keyed HMAC-SHA256 floor
@@ -35,9 +37,10 @@ func signingInputs(tokens []string) [][]byte {
 }
 
 func benchHMAC(b *testing.B, inputs [][]byte) {
-	h := hmac.New(sha256.New, []byte(secret))
+	h := hmac.New(sha256.New, []byte(peers.Secret))
 	var sum [sha256.Size]byte
 	b.ReportAllocs()
+	stop := cpuTimer(b)
 	i := 0
 	for b.Loop() {
 		h.Reset()
@@ -45,28 +48,43 @@ func benchHMAC(b *testing.B, inputs [][]byte) {
 		h.Sum(sum[:0])
 		i++
 	}
+	stop()
 }
 
-func benchPeer(b *testing.B, p peer, tokens []string, wantErr bool) {
-	// Warm up (fills a cache where there is one), and check the outcome.
+// benchPeer verifies a pool of distinct tokens in turn.
+func benchPeer(b *testing.B, p peers.Peer, tokens []string, wantErr bool) {
+	// Warm up and check the outcome; start after the warm-up tokens: with
+	// the large pools, every token is then new to the cache until the loop
+	// wraps around, by when it has been evicted.
 	warm := min(len(tokens), hotSetSize)
-	for _, tok := range tokens[:warm] {
-		if _, _, err := p.verify(tok); (err != nil) != wantErr {
-			b.Fatalf("%s: error %v, want error: %v", p.name, err, wantErr)
+	benchPeerAfter(b, p, tokens[:warm], tokens, warm, wantErr)
+}
+
+// benchPeerHits verifies copies of cached tokens: cache hits as a server
+// sees them.
+func benchPeerHits(b *testing.B, p peers.Peer, cached, copies []string) {
+	benchPeerAfter(b, p, cached, copies, 0, false)
+}
+
+// benchPeerAfter verifies warm (filling a cache where there is one), then
+// tokens in turn from tokens[start], checking each outcome.
+func benchPeerAfter(b *testing.B, p peers.Peer, warm, tokens []string, start int, wantErr bool) {
+	for _, tok := range warm {
+		if _, _, err := p.Verify(tok); (err != nil) != wantErr {
+			b.Fatalf("%s: error %v, want error: %v", p.Name, err, wantErr)
 		}
 	}
 	b.ReportAllocs()
-	// Start after the warm-up tokens: with the large pools, every token
-	// is then new to the cache until the loop wraps around, by when it
-	// has been evicted; the hot set is all cached.
-	i := warm
+	stop := cpuTimer(b)
+	i := start
 	for b.Loop() {
-		_, _, err := p.verify(tokens[i%len(tokens)])
+		_, _, err := p.Verify(tokens[i%len(tokens)])
 		if (err != nil) != wantErr {
-			b.Fatalf("%s: unexpected outcome %v", p.name, err)
+			b.Fatalf("%s: unexpected outcome %v", p.Name, err)
 		}
 		i++
 	}
+	stop()
 }
 
 // BenchmarkUncached: every token new. possession twice: with its cache
@@ -75,33 +93,34 @@ func benchPeer(b *testing.B, p peer, tokens []string, wantErr bool) {
 func BenchmarkUncached(b *testing.B) {
 	f := fixtures()
 	b.Run("lib=hmac-floor", func(b *testing.B) { benchHMAC(b, signingInputs(f.valid)) })
-	b.Run("lib=possession-miss", func(b *testing.B) { benchPeer(b, possessionPeer(fixedClock, 10_000), f.valid, false) })
-	for _, p := range peers(fixedClock, 0) {
-		b.Run("lib="+p.name, func(b *testing.B) { benchPeer(b, p, f.valid, false) })
+	b.Run("lib=possession-miss", func(b *testing.B) { benchPeer(b, peers.Possession(fixedClock, 10_000), f.valid, false) })
+	for _, p := range peers.All(fixedClock, 0) {
+		b.Run("lib="+p.Name, func(b *testing.B) { benchPeer(b, p, f.valid, false) })
 	}
 }
 
-// BenchmarkCached: a hot set of tokens, all in possession's cache.
+// BenchmarkCached: a hot set of tokens, all in possession's cache, each
+// request bringing its own copy of its token.
 func BenchmarkCached(b *testing.B) {
 	f := fixtures()
-	b.Run("lib=hmac-floor", func(b *testing.B) { benchHMAC(b, signingInputs(f.hot)) })
-	b.Run("lib=possession", func(b *testing.B) { benchPeer(b, possessionPeer(fixedClock, 10_000), f.hot, false) })
+	b.Run("lib=hmac-floor", func(b *testing.B) { benchHMAC(b, signingInputs(f.hotCopies)) })
+	b.Run("lib=possession", func(b *testing.B) { benchPeerHits(b, peers.Possession(fixedClock, 10_000), f.hot, f.hotCopies) })
 }
 
 // BenchmarkInvalidSignature: a flood of distinct tokens signed with
 // another secret.
 func BenchmarkInvalidSignature(b *testing.B) {
 	f := fixtures()
-	for _, p := range peers(fixedClock, 10_000) {
-		b.Run("lib="+p.name, func(b *testing.B) { benchPeer(b, p, f.forged, true) })
+	for _, p := range peers.All(fixedClock, 10_000) {
+		b.Run("lib="+p.Name, func(b *testing.B) { benchPeer(b, p, f.forged, true) })
 	}
 }
 
 // BenchmarkExpired: validly signed tokens, expired 5 minutes ago.
 func BenchmarkExpired(b *testing.B) {
 	f := fixtures()
-	for _, p := range peers(fixedClock, 10_000) {
-		b.Run("lib="+p.name, func(b *testing.B) { benchPeer(b, p, f.expired, true) })
+	for _, p := range peers.All(fixedClock, 10_000) {
+		b.Run("lib="+p.Name, func(b *testing.B) { benchPeer(b, p, f.expired, true) })
 	}
 }
 
@@ -116,9 +135,9 @@ func BenchmarkRealisticMix(b *testing.B) {
 	clock := func() time.Time { return time.Unix(0, now.Load()) }
 	for _, name := range []string{"possession", "golang-jwt", "jwx", "go-jose"} {
 		b.Run("lib="+name, func(b *testing.B) {
-			newPeer := func() peer {
-				for _, p := range peers(clock, 10_000) {
-					if p.name == name {
+			newPeer := func() peers.Peer {
+				for _, p := range peers.All(clock, 10_000) {
+					if p.Name == name {
 						return p
 					}
 				}
@@ -126,6 +145,7 @@ func BenchmarkRealisticMix(b *testing.B) {
 			}
 			p := newPeer()
 			b.ReportAllocs()
+			stop := cpuTimer(b)
 			i := 0
 			for b.Loop() {
 				if i == len(tr.tokens) {
@@ -133,11 +153,12 @@ func BenchmarkRealisticMix(b *testing.B) {
 					p = newPeer()
 				}
 				now.Store(tr.times[i].UnixNano())
-				if _, _, err := p.verify(tr.tokens[i]); err != nil {
+				if _, _, err := p.Verify(tr.tokens[i]); err != nil {
 					b.Fatalf("request %d: %v", i, err)
 				}
 				i++
 			}
+			stop()
 			b.ReportMetric(float64(tr.distinct)/float64(len(tr.tokens)), "new-tokens/req")
 		})
 	}
@@ -147,16 +168,16 @@ func BenchmarkRealisticMix(b *testing.B) {
 // verification on all Ps (run with -cpu 1,2 to see how they scale).
 func BenchmarkParallel(b *testing.B) {
 	f := fixtures()
-	b.Run("scenario=cached/lib=hmac-floor", func(b *testing.B) { benchHMACParallel(b, signingInputs(f.hot)) })
+	b.Run("scenario=cached/lib=hmac-floor", func(b *testing.B) { benchHMACParallel(b, signingInputs(f.hotCopies)) })
 	b.Run("scenario=cached/lib=possession", func(b *testing.B) {
-		benchPeerParallel(b, possessionPeer(fixedClock, 10_000), f.hot)
+		benchPeerParallel(b, peers.Possession(fixedClock, 10_000), f.hot, f.hotCopies)
 	})
 	b.Run("scenario=uncached/lib=hmac-floor", func(b *testing.B) { benchHMACParallel(b, signingInputs(f.valid)) })
 	b.Run("scenario=uncached/lib=possession-nocache", func(b *testing.B) {
-		benchPeerParallel(b, possessionPeer(fixedClock, 0), f.valid)
+		benchPeerParallel(b, peers.Possession(fixedClock, 0), f.valid[:hotSetSize], f.valid)
 	})
 	b.Run("scenario=uncached/lib=golang-jwt", func(b *testing.B) {
-		benchPeerParallel(b, golangJWTPeer(fixedClock), f.valid)
+		benchPeerParallel(b, peers.GolangJWT(fixedClock), f.valid[:hotSetSize], f.valid)
 	})
 }
 
@@ -168,7 +189,7 @@ func benchHMACParallel(b *testing.B, inputs [][]byte) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		h := hmac.New(sha256.New, []byte(secret))
+		h := hmac.New(sha256.New, []byte(peers.Secret))
 		var sum [sha256.Size]byte
 		i := int(start.Add(7919) % uint64(len(inputs)))
 		for pb.Next() {
@@ -180,9 +201,11 @@ func benchHMACParallel(b *testing.B, inputs [][]byte) {
 	})
 }
 
-func benchPeerParallel(b *testing.B, p peer, tokens []string) {
-	for _, tok := range tokens[:min(len(tokens), hotSetSize)] {
-		if _, _, err := p.verify(tok); err != nil {
+// benchPeerParallel verifies warm (filling a cache), then tokens from all
+// Ps.
+func benchPeerParallel(b *testing.B, p peers.Peer, warm, tokens []string) {
+	for _, tok := range warm {
+		if _, _, err := p.Verify(tok); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -191,7 +214,7 @@ func benchPeerParallel(b *testing.B, p peer, tokens []string) {
 	b.RunParallel(func(pb *testing.PB) {
 		i := int(start.Add(7919) % uint64(len(tokens)))
 		for pb.Next() {
-			if _, _, err := p.verify(tokens[i%len(tokens)]); err != nil {
+			if _, _, err := p.Verify(tokens[i%len(tokens)]); err != nil {
 				b.Error(err)
 				return
 			}

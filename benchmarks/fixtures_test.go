@@ -6,36 +6,19 @@ import (
 	"sync"
 	"time"
 
+	"github.com/possession-dev/possession/benchmarks/internal/peers"
 	"github.com/possession-dev/possession/sdk/sdktest"
 )
 
-// The app every benchmark verifies for. Sizes are Shopify's: a 32-hex
-// client ID and secret, a numeric staff user ID, a 64-hex sid; with
-// escaped slashes the admin/POS token is 583 bytes, like the one the
-// issue measured.
-const (
-	secret      = "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"
-	otherSecret = "shpss_ffffffffffffffffffffffffffffffff"
-	clientID    = "4c2c0d8f1e5a4b7f9d3e6a1b2c8d0e7f"
-	shop        = "possession-demo-store-berlin-mitte1.myshopify.com"
-	userID      = "115855966237"
-	leeway      = 10 * time.Second
-)
+// app generates the tokens every benchmark verifies, as Shopify sends them
+// (sdktest.Fixtures): claims in Shopify's order with escaped slashes and a
+// sig claim, 1,000 shops of 20 users, iat spread over a minute; 627 bytes
+// on average (611 to 655).
+var app = sdktest.Fixtures{Secret: peers.Secret, ClientID: peers.ClientID}
 
-// issuedAt is when every fixed-time token was issued; benchmarks verify
-// at issuedAt + 1 s.
-var issuedAt = time.Unix(1_780_000_000, 0)
-
-func minter(at time.Time, s string) sdktest.Minter {
-	return sdktest.Minter{
-		Secret:        s,
-		ClientID:      clientID,
-		Shop:          shop,
-		UserID:        userID,
-		Now:           func() time.Time { return at },
-		EscapeSlashes: true,
-	}
-}
+// verifyAt is the instant fixed-time benchmarks verify at: every token of
+// app is valid then, without leeway.
+func verifyAt() time.Time { return app.ValidAt() }
 
 // poolSize is the number of distinct tokens in the "every token new"
 // pools: more than 3 times the verifier's default cache size (10,000), so
@@ -47,30 +30,35 @@ const poolSize = 1 << 15
 const hotSetSize = 1 << 10
 
 type pools struct {
-	valid   []string // distinct valid tokens, issued at issuedAt
-	forged  []string // same claims shape, signed with otherSecret
-	expired []string // validly signed, expired 5 min before issuedAt+1s
-	hot     []string // valid, hotSetSize of them
+	valid   []string // distinct valid tokens
+	forged  []string // the same claims, signed with peers.OtherSecret
+	expired []string // validly signed, expired 5 to 6 minutes before verifyAt
+	hot     []string // valid, hotSetSize of them: what the cache holds
+	// hotCopies are copies of hot in other memory: what requests bring.
+	// A cache hit compares the request's token with the cached one, and
+	// comparing a string with itself stops at the pointer; a server's
+	// requests never share memory with its cache.
+	hotCopies []string
 }
 
 var fixtures = sync.OnceValue(func() *pools {
-	p := &pools{}
-	good := minter(issuedAt, secret)
-	bad := minter(issuedAt, otherSecret)
-	old := minter(issuedAt.Add(-6*time.Minute), secret)
-	for range poolSize {
-		p.valid = append(p.valid, good.Admin())
-		p.forged = append(p.forged, bad.Admin())
-		p.expired = append(p.expired, old.Admin())
+	forged := app
+	forged.Secret = peers.OtherSecret
+	old := app
+	old.Start = verifyAt().Add(-6*time.Minute - 59*time.Second)
+	p := &pools{
+		valid:   contiguous(app.Tokens(poolSize)),
+		forged:  contiguous(forged.Tokens(poolSize)),
+		expired: contiguous(old.Tokens(poolSize)),
 	}
-	p.valid, p.forged, p.expired = contiguous(p.valid), contiguous(p.forged), contiguous(p.expired)
 	p.hot = p.valid[:hotSetSize]
+	p.hotCopies = contiguous(p.hot)
 	return p
 })
 
-// contiguous copies tokens into one allocation, in order, so that a pool
-// is read as a stream (as the floor reads its signing inputs), not
-// scattered among the minter's garbage.
+// contiguous copies tokens into one new allocation, in order, so that a
+// pool is read as a stream (as the floor reads its signing inputs), not
+// scattered among the generator's garbage.
 func contiguous(tokens []string) []string {
 	var b strings.Builder
 	for _, t := range tokens {
@@ -84,21 +72,21 @@ func contiguous(tokens []string) []string {
 	return out
 }
 
-// verifyAt is the instant fixed-time benchmarks verify at.
-func verifyAt() time.Time { return issuedAt.Add(time.Second) }
-
 // A trace is a realistic request sequence: users many, requests Zipf
 // distributed over them, each user's token reissued every minute (as
 // getSessionToken does for POS) and reused for every request of that
 // minute.
 type trace struct {
-	tokens []string    // one per request
+	// tokens holds one token per request, each in memory of its own (as
+	// each request brings its own copy), contiguous in request order.
+	tokens []string
 	times  []time.Time // request instants, non-decreasing
 	// distinct is the number of distinct tokens in the trace.
 	distinct int
 }
 
 const (
+	// traceUsers is every user of app: 1,000 shops of 20 users.
 	traceUsers    = 20_000
 	traceRequests = 1 << 18
 	// traceRate is the simulated request rate: 1,000 req/s, so a trace
@@ -112,19 +100,22 @@ const (
 var mixTrace = sync.OnceValue(func() *trace {
 	rng := rand.New(rand.NewPCG(4, 2)) // fixed seed: the same trace every run
 	zipf := rand.NewZipf(rng, zipfS, 1, traceUsers-1)
+	start := app.ValidAt()
 	t := &trace{tokens: make([]string, traceRequests), times: make([]time.Time, traceRequests)}
 	type key struct {
-		user   uint64
+		user   int
 		minute int64
 	}
 	minted := map[key]string{}
 	for i := range traceRequests {
-		at := issuedAt.Add(time.Duration(i) * time.Second / traceRate)
-		user := zipf.Uint64()
+		at := start.Add(time.Duration(i) * time.Second / traceRate)
+		// Zipf ranks users; a permutation spreads the busy ones over
+		// shops (rank 0 is not always the first user of the first shop).
+		user := int(zipf.Uint64()*7_919) % traceUsers
 		// Each user's token period is offset by the user, so reissues are
 		// spread over the minute, not all on its boundary.
 		offset := time.Duration(user%60) * time.Second
-		since := at.Add(-offset).Sub(issuedAt)
+		since := at.Add(-offset).Sub(start)
 		minute := int64(since / time.Minute)
 		if since < 0 && since%time.Minute != 0 {
 			minute-- // floor: the token in force was issued before at
@@ -132,26 +123,12 @@ var mixTrace = sync.OnceValue(func() *trace {
 		k := key{user, minute}
 		tok, ok := minted[k]
 		if !ok {
-			m := minter(issuedAt.Add(offset).Add(time.Duration(minute)*time.Minute), secret)
-			m.UserID = "1158559" + itoa(user)
-			tok = m.Admin()
+			tok = app.Issue(user, start.Add(offset).Add(time.Duration(minute)*time.Minute)).Token
 			minted[k] = tok
 		}
 		t.tokens[i], t.times[i] = tok, at
 	}
+	t.tokens = contiguous(t.tokens) // a copy per request
 	t.distinct = len(minted)
 	return t
 })
-
-func itoa(u uint64) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + u%10)
-		u /= 10
-		if u == 0 {
-			return string(b[i:])
-		}
-	}
-}

@@ -2,24 +2,32 @@ package sdk
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/possession-dev/possession/keysource"
+	"github.com/possession-dev/possession/sdk/sdktest"
 )
 
 // Benchmarks of Verify's own paths, in pairs that isolate one cost. The
 // comparison with other libraries and the HMAC floor is in benchmarks/.
 
-func benchVerifyPool(b *testing.B, size int, tokens []string, at time.Time, wantErr bool) {
+// benchFixtures are the tokens of the benchmarks: as Shopify sends them
+// (sdktest.Fixtures: Shopify's claim order, escaped slashes, a sig claim,
+// many shops and users, iat spread over a minute).
+var benchFixtures = sdktest.Fixtures{Secret: cacheTestSecret, ClientID: cacheTestClient, Start: cacheTestIssued}
+
+// benchVerifyPool verifies warm (filling the cache), then tokens in turn
+// from tokens[start].
+func benchVerifyPool(b *testing.B, size int, warm, tokens []string, start int, at time.Time, wantErr bool) {
 	v := newCacheTestVerifier(b, keysource.MustStatic(cacheTestSecret), newTestClock(at), size)
 	ctx := context.Background()
-	warm := min(len(tokens), 256)
-	for _, tok := range tokens[:warm] {
+	for _, tok := range warm {
 		_, _ = v.Verify(ctx, tok)
 	}
 	b.ReportAllocs()
-	i := warm
+	i := start
 	for b.Loop() {
 		if _, err := v.Verify(ctx, tokens[i%len(tokens)]); (err != nil) != wantErr {
 			b.Fatal(err)
@@ -28,11 +36,13 @@ func benchVerifyPool(b *testing.B, size int, tokens []string, at time.Time, want
 	}
 }
 
-func benchTokens(secret string, n int) []string {
-	m := newFastMinter(secret)
-	out := make([]string, n)
-	for i := range out {
-		out[i] = m.token(i)
+// copies returns a copy of each token in memory of its own: what requests
+// bring for a cached token. (Comparing a string with itself stops at the
+// pointer, which would make hits look cheaper than a server sees them.)
+func copies(tokens []string) []string {
+	out := make([]string, len(tokens))
+	for i, t := range tokens {
+		out[i] = strings.Clone(t)
 	}
 	return out
 }
@@ -40,22 +50,27 @@ func benchTokens(secret string, n int) []string {
 // BenchmarkVerify: cache hit vs miss (insert and evict) vs no cache, and
 // the failure paths a flood takes.
 func BenchmarkVerify(b *testing.B) {
-	valid := benchTokens(cacheTestSecret, 4096)
-	forged := benchTokens("another-secret", 4096)
-	at := cacheTestIssued.Add(time.Second)
-	b.Run("cache=hit", func(b *testing.B) { benchVerifyPool(b, 1024, valid[:256], at, false) })
-	b.Run("cache=miss", func(b *testing.B) { benchVerifyPool(b, 1024, valid, at, false) })
-	b.Run("cache=off", func(b *testing.B) { benchVerifyPool(b, 0, valid, at, false) })
-	b.Run("invalid-signature", func(b *testing.B) { benchVerifyPool(b, 1024, forged, at, true) })
-	b.Run("expired", func(b *testing.B) { benchVerifyPool(b, 1024, valid, at.Add(time.Hour), true) })
+	valid := benchFixtures.Tokens(4096)
+	forgedSet := benchFixtures
+	forgedSet.Secret = "another-secret"
+	forged := forgedSet.Tokens(4096)
+	hot, hotCopies := valid[:256], copies(valid[:256])
+	at := benchFixtures.ValidAt()
+	b.Run("cache=hit", func(b *testing.B) { benchVerifyPool(b, 1024, hot, hotCopies, 0, at, false) })
+	b.Run("cache=miss", func(b *testing.B) { benchVerifyPool(b, 1024, valid[:256], valid, 256, at, false) })
+	b.Run("cache=off", func(b *testing.B) { benchVerifyPool(b, 0, nil, valid, 0, at, false) })
+	b.Run("invalid-signature", func(b *testing.B) { benchVerifyPool(b, 1024, nil, forged, 0, at, true) })
+	b.Run("expired", func(b *testing.B) { benchVerifyPool(b, 1024, nil, valid, 0, at.Add(time.Hour), true) })
 }
 
-// BenchmarkCacheParallel: cache hits from all Ps (run with -cpu 1,2).
+// BenchmarkCacheParallel: cache hits from all Ps (run with -cpu 1,2), each
+// request bringing its own copy of a cached token.
 func BenchmarkCacheParallel(b *testing.B) {
-	valid := benchTokens(cacheTestSecret, 256)
-	v := newCacheTestVerifier(b, keysource.MustStatic(cacheTestSecret), newTestClock(cacheTestIssued.Add(time.Second)), 1024)
+	cached := benchFixtures.Tokens(256)
+	valid := copies(cached)
+	v := newCacheTestVerifier(b, keysource.MustStatic(cacheTestSecret), newTestClock(benchFixtures.ValidAt()), 1024)
 	ctx := context.Background()
-	for _, tok := range valid {
+	for _, tok := range cached {
 		if _, err := v.Verify(ctx, tok); err != nil {
 			b.Fatal(err)
 		}

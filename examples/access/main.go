@@ -1,7 +1,8 @@
 // Command access shows possession acting for a shop, end to end in one
 // process: a POS session token is verified, exchanged for the shop's
 // expiring offline token, served fresh from the cache, and refreshed by a
-// background job once the token has expired. shopifytest plays Shopify
+// background job once the token has expired, with the tokens kept
+// encrypted in the embedded SQLite store. shopifytest plays Shopify
 // (its clock is advanced instead of waiting an hour). No flags, no
 // environment, no network.
 package main
@@ -10,10 +11,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/possession-dev/possession/access"
 	"github.com/possession-dev/possession/access/accesstest"
+	"github.com/possession-dev/possession/access/sqlitestore"
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/sdk"
 	"github.com/possession-dev/possession/sdk/sdktest"
@@ -46,7 +49,19 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	tokens, err := access.New(shopify.ClientID(), secret, access.MemoryStore(),
+	// The embedded default store: one SQLite file (WAL mode, safe for
+	// several processes on this machine); tokens in it are encrypted.
+	dir, err := os.MkdirTemp("", "possession-access-example")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	store, err := sqlitestore.Open(ctx, filepath.Join(dir, "tokens.db"))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	tokens, err := access.New(shopify.ClientID(), secret, store,
 		access.WithShopifyBaseURL(shopify.URL), // omit in production: https://{shop}
 		access.WithClock(clock.Now))
 	if err != nil {

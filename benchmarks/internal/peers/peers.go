@@ -1,4 +1,9 @@
-package benchmarks
+// Package peers configures possession and the JWT libraries Go teams use
+// (golang-jwt v5, jwx v3, go-jose v4) with the same checks, for the
+// benchmarks, the instruction-count drivers and the end-to-end servers of
+// this module. benchmarks.TestPeersCheckTheSameThings proves the checks
+// equivalent.
+package peers
 
 import (
 	"context"
@@ -17,30 +22,41 @@ import (
 	"github.com/possession-dev/possession/sdk"
 )
 
-// A peer verifies a token with one library, configured with the checks
+// The app every peer verifies for. Sizes are Shopify's: a 32-hex client
+// ID, a secret with Shopify's shpss_ prefix.
+const (
+	Secret      = "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"
+	OtherSecret = "shpss_ffffffffffffffffffffffffffffffff" // forgeries are signed with it
+	ClientID    = "4c2c0d8f1e5a4b7f9d3e6a1b2c8d0e7f"
+	Leeway      = 10 * time.Second
+)
+
+// A Peer verifies a token with one library, configured with the checks
 // possession makes: HS256 only, exp required, exp/nbf/iat with 10 s
-// leeway, aud equal to the client ID, dest a shop domain and iss (when
+// leeway, aud equal to ClientID, dest a shop domain and iss (when
 // present) on the same host. It returns the shop and the user.
-type peer struct {
-	name   string
-	verify func(token string) (shop, user string, err error)
+type Peer struct {
+	Name   string
+	Verify func(token string) (shop, user string, err error)
 }
 
-// peers returns every library, reading the time from now. cacheSize
+// All returns every library, reading the time from now. cacheSize
 // applies to possession only (0 disables its cache).
-func peers(now func() time.Time, cacheSize int) []peer {
-	return []peer{
-		possessionPeer(now, cacheSize),
-		golangJWTPeer(now),
-		jwxPeer(now),
-		goJosePeer(now),
+func All(now func() time.Time, cacheSize int) []Peer {
+	return []Peer{
+		Possession(now, cacheSize),
+		GolangJWT(now),
+		JWX(now),
+		GoJose(now),
 	}
 }
 
-func possessionPeer(now func() time.Time, cacheSize int) peer {
-	v, err := sdk.New(keysource.MustStatic(secret),
-		sdk.WithClientID(clientID),
-		sdk.WithLeeway(leeway),
+// Possession is possession's sdk.Verifier with a cache of cacheSize
+// sessions (0: no cache), named "possession" or "possession-nocache".
+func Possession(now func() time.Time, cacheSize int) Peer {
+	v, err := sdk.New(keysource.MustStatic(Secret),
+		sdk.WithClientID(ClientID),
+		sdk.WithLeeway(Leeway),
 		sdk.WithClock(now),
 		sdk.WithCacheSize(cacheSize))
 	if err != nil {
@@ -51,7 +67,7 @@ func possessionPeer(now func() time.Time, cacheSize int) peer {
 	if cacheSize == 0 {
 		name = "possession-nocache"
 	}
-	return peer{name: name, verify: func(token string) (string, string, error) {
+	return Peer{Name: name, Verify: func(token string) (string, string, error) {
 		s, err := v.Verify(ctx, token)
 		if err != nil {
 			return "", "", err
@@ -92,18 +108,19 @@ type shopifyClaims struct {
 	Sid  string `json:"sid"`
 }
 
-func golangJWTPeer(now func() time.Time) peer {
+// GolangJWT is golang-jwt v5's Parser with the same checks.
+func GolangJWT(now func() time.Time) Peer {
 	p := jwt.NewParser(
 		jwt.WithValidMethods([]string{"HS256"}),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
-		jwt.WithLeeway(leeway),
-		jwt.WithAudience(clientID),
+		jwt.WithLeeway(Leeway),
+		jwt.WithAudience(ClientID),
 		jwt.WithTimeFunc(now),
 	)
-	key := []byte(secret)
+	key := []byte(Secret)
 	keyFunc := func(*jwt.Token) (any, error) { return key, nil }
-	return peer{name: "golang-jwt", verify: func(token string) (string, string, error) {
+	return Peer{Name: "golang-jwt", Verify: func(token string) (string, string, error) {
 		var c shopifyClaims
 		if _, err := p.ParseWithClaims(token, &c, keyFunc); err != nil {
 			return "", "", err
@@ -113,8 +130,9 @@ func golangJWTPeer(now func() time.Time) peer {
 	}}
 }
 
-func jwxPeer(now func() time.Time) peer {
-	key, err := jwk.Import([]byte(secret))
+// JWX is jwx v3's jwt.ParseString with the same checks.
+func JWX(now func() time.Time) Peer {
+	key, err := jwk.Import([]byte(Secret))
 	if err != nil {
 		panic(err)
 	}
@@ -122,11 +140,11 @@ func jwxPeer(now func() time.Time) peer {
 		jwxjwt.WithKey(jwa.HS256(), key),
 		jwxjwt.WithValidate(true),
 		jwxjwt.WithRequiredClaim(jwxjwt.ExpirationKey),
-		jwxjwt.WithAcceptableSkew(leeway),
-		jwxjwt.WithAudience(clientID),
+		jwxjwt.WithAcceptableSkew(Leeway),
+		jwxjwt.WithAudience(ClientID),
 		jwxjwt.WithClock(jwxjwt.ClockFunc(now)),
 	}
-	return peer{name: "jwx", verify: func(token string) (string, string, error) {
+	return Peer{Name: "jwx", Verify: func(token string) (string, string, error) {
 		t, err := jwxjwt.ParseString(token, opts...)
 		if err != nil {
 			return "", "", err
@@ -144,10 +162,11 @@ func jwxPeer(now func() time.Time) peer {
 
 var errNoExp = errors.New("no exp claim")
 
-func goJosePeer(now func() time.Time) peer {
-	key := []byte(secret)
+// GoJose is go-jose v4's jwt package with the same checks.
+func GoJose(now func() time.Time) Peer {
+	key := []byte(Secret)
 	algs := []jose.SignatureAlgorithm{jose.HS256}
-	return peer{name: "go-jose", verify: func(token string) (string, string, error) {
+	return Peer{Name: "go-jose", Verify: func(token string) (string, string, error) {
 		t, err := josejwt.ParseSigned(token, algs)
 		if err != nil {
 			return "", "", err
@@ -162,7 +181,7 @@ func goJosePeer(now func() time.Time) peer {
 		if c.Expiry == nil {
 			return "", "", errNoExp
 		}
-		if err := c.ValidateWithLeeway(josejwt.Expected{AnyAudience: josejwt.Audience{clientID}, Time: now()}, leeway); err != nil {
+		if err := c.ValidateWithLeeway(josejwt.Expected{AnyAudience: josejwt.Audience{ClientID}, Time: now()}, Leeway); err != nil {
 			return "", "", err
 		}
 		h, err := shopHost(extra.Dest, c.Issuer)
