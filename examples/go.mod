@@ -7,9 +7,14 @@ require (
 	github.com/aws/aws-sdk-go-v2/config v1.33.18
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.0
 	github.com/aws/aws-sdk-go-v2/service/secretsmanager v1.50.12
+	github.com/jackc/pgx/v5 v5.12.0
 	github.com/possession-dev/possession v0.0.0-00010101000000-000000000000
+	github.com/possession-dev/possession/access/pgstore v0.0.0-00010101000000-000000000000
+	github.com/possession-dev/possession/access/redisstore v0.0.0-00010101000000-000000000000
+	github.com/possession-dev/possession/access/sqlitestore v0.0.0-00010101000000-000000000000
 	github.com/possession-dev/possession/keysource/awssm v0.0.0-00010101000000-000000000000
 	github.com/possession-dev/possession/otel/setup v0.0.0-00010101000000-000000000000
+	github.com/redis/go-redis/v9 v9.23.0
 	github.com/sivchari/kumo v0.33.1
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0
 	go.opentelemetry.io/otel v1.47.0
@@ -21,9 +26,14 @@ require (
 
 require (
 	github.com/dustin/go-humanize v1.1.0 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/sync v0.24.0 // indirect
 	modernc.org/libc v1.80.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
@@ -53,7 +63,6 @@ require (
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.30.0 // indirect
 	github.com/hashicorp/golang-lru/v2 v2.0.7 // indirect
-	github.com/possession-dev/possession/access/sqlitestore v0.0.0-00010101000000-000000000000
 	github.com/x448/float16 v0.8.4 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp v1.47.0 // indirect
@@ -82,3 +91,7 @@ replace github.com/possession-dev/possession/keysource/awssm => ../keysource/aws
 replace github.com/possession-dev/possession/otel/setup => ../otel/setup
 
 replace github.com/possession-dev/possession/access/sqlitestore => ../access/sqlitestore
+
+replace github.com/possession-dev/possession/access/redisstore => ../access/redisstore
+
+replace github.com/possession-dev/possession/access/pgstore => ../access/pgstore

@@ -81,6 +81,50 @@
 // sets (outcomes, kinds, key IDs): no shop, user or token ever becomes a
 // metric label.
 //
+// # Admin API calls
+//
+// Each admin Client.Do call is one span, SpanAdminDo
+// ("possession.admin.Do"), of kind client, a child of the span in the
+// caller's context; every attempt, wait and retry of the call is inside
+// it. On failure its status is Error with the error's message (never a
+// token or a variable's value) and error.type holds the admin sentinel's
+// short name (throttled, unavailable, unauthorized, token, graphql,
+// user_errors, response, invalid_shop, invalid_request, canceled). A
+// deprecation notice from Shopify adds the event EventAdminDeprecation;
+// a failure of the shared budget adds EventAdminBudgetError.
+//
+//	Key                                    Type    On               Value
+//	graphql.operation.type                 string  span, metrics    "query", "mutation", "subscription" or "unknown" (semantic convention)
+//	graphql.operation.name                 string  span             the operation's name, when it has one (semantic convention)
+//	shopify.admin.api_version              string  span             the version asked for: "2026-10"
+//	shopify.admin.served_api_version       string  span             the version Shopify answered with, when it differs
+//	shopify.admin.cost.requested           double  span             requestedQueryCost of the last answer
+//	shopify.admin.cost.actual              double  span             actualQueryCost of the answer that ran the query
+//	possession.admin.cost.estimate         double  span             the cost the client reserved before sending
+//	shopify.admin.budget.available         double  span             throttleStatus.currentlyAvailable of the last answer
+//	shopify.admin.budget.maximum           double  span             throttleStatus.maximumAvailable
+//	shopify.admin.budget.restore_rate      double  span             throttleStatus.restoreRate (points per second)
+//	possession.admin.call.attempts         int     span             requests sent
+//	possession.admin.call.retries          int     span             of which retries (THROTTLED, 429, 5xx, 401)
+//	possession.admin.call.throttled        int     span             THROTTLED answers
+//	possession.admin.call.wait.pacing      double  span             seconds waited for the shop's budget
+//	possession.admin.call.wait.retry       double  span             seconds waited before retries
+//	shopify.admin.deprecated_reason        string  span, event      X-Shopify-API-Deprecated-Reason
+//	possession.admin.wait.reason           string  wait metric      "pacing", or the retry reason
+//	possession.admin.retry.reason          string  retries metric   "throttled", "rate_limited", "unavailable", "unauthorized"
+//
+// The span also carries shopify.shop.domain, http.response.status_code
+// and shopify.request_id (Shopify's X-Request-Id, for support).
+//
+//	Name                               Instrument  Unit        Attributes
+//	possession.admin.calls             counter     {call}      possession.outcome, graphql.operation.type
+//	possession.admin.call.duration     histogram   s           as possession.admin.calls
+//	possession.admin.cost.used         counter     {point}     graphql.operation.type (actual cost Shopify charged)
+//	possession.admin.wait.duration     histogram   s           possession.admin.wait.reason
+//	possession.admin.retries           counter     {retry}     possession.admin.retry.reason
+//	possession.admin.throttled         counter     {response}  (none)
+//
+// No shop becomes a metric attribute.
 // # Webhooks
 //
 // The webhook middleware starts one span per delivery it answers,

@@ -19,6 +19,11 @@ var allKeys = []attribute.Key{
 	otel.KeySourceKey, otel.RefreshOutcomeKey, otel.RefreshTriggerKey,
 	otel.AccessModeKey, otel.AccessGrantKey, otel.AccessStoreOperationKey, otel.AccessAttemptsKey,
 	otel.ShopifyRequestIDKey, otel.HTTPResponseStatusCodeKey,
+	otel.GraphQLOperationTypeKey, otel.GraphQLOperationNameKey, otel.AdminAPIVersionKey, otel.AdminServedVersionKey,
+	otel.AdminCostRequestedKey, otel.AdminCostActualKey, otel.AdminCostEstimateKey,
+	otel.AdminBudgetAvailableKey, otel.AdminBudgetMaximumKey, otel.AdminBudgetRestoreRateKey,
+	otel.AdminAttemptsKey, otel.AdminRetriesKey, otel.AdminThrottledKey, otel.AdminPacingWaitKey, otel.AdminRetryWaitKey,
+	otel.AdminDeprecatedReasonKey, otel.AdminWaitReasonKey, otel.AdminRetryReasonKey,
 	otel.WebhookTopicKey, otel.WebhookIDKey, otel.WebhookFamilyKey, otel.WebhookDuplicateKey,
 	otel.SignedQueryKindKey,
 }
@@ -28,6 +33,8 @@ var allMetrics = []string{
 	otel.MetricKeySourceRefreshes, otel.MetricKeyAge,
 	otel.MetricAccessGrants, otel.MetricAccessGrantDuration, otel.MetricAccessLockWait,
 	otel.MetricAccessStoreDuration, otel.MetricAccessTokensExpiring,
+	otel.MetricAdminCalls, otel.MetricAdminCallDuration, otel.MetricAdminCost, otel.MetricAdminWait,
+	otel.MetricAdminRetries, otel.MetricAdminThrottled,
 	otel.MetricWebhookDeliveries, otel.MetricWebhookDeliveryDuration, otel.MetricSignedQueries,
 }
 

@@ -34,6 +34,8 @@ type Server struct {
 	refreshes   map[string]*grant
 	uninstalled map[string]bool
 	oauth       GrantCounts
+
+	admin *adminState // admin.go
 }
 
 // Option configures a Server.
@@ -53,6 +55,7 @@ type config struct {
 	onlineTTL     time.Duration
 	refreshGrace  time.Duration
 	sessionLeeway time.Duration
+	admin         adminConfig
 }
 
 // Default app credentials of a Server made without WithApp.
@@ -106,6 +109,7 @@ func NewServer(opts ...Option) *Server {
 	mux := http.NewServeMux()
 	// Each protocol registers its routes here, from its own file.
 	s.registerOAuth(mux)
+	s.registerAdmin(mux)
 	s.srv = httptest.NewUnstartedServer(mux)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

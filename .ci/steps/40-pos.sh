@@ -41,5 +41,5 @@ go build -o "$tmp/posbackend" ./examples/posbackend
 echo "== node --test ($ext) against the live backend"
 (cd "$ext" && POSBACKEND_BIN="$tmp/posbackend" npm test --silent)
 
-echo "== headless chromium: cross-origin page against the backend"
-POSSESSION_BROWSER_TESTS=1 go test -race -count=1 -run '^TestBrowserCrossOrigin$' -v ./examples/posbackend/
+echo "== headless chromium: cross-origin page against the backend, and the POS flow (extension code → backend → fake Shopify)"
+POSSESSION_BROWSER_TESTS=1 go test -race -count=1 -run '^TestBrowser' -v ./examples/posbackend/

@@ -52,6 +52,18 @@
 // database). A Redis that lost its data also lost its fence counters; the
 // leases granted after are then not fenced against the ones before.
 //
+// # Admin API budget
+//
+// Budget is an admin.Budget on the same Redis: give one to each instance's
+// admin.Client (admin.WithBudget) and the fleet paces every shop against
+// one cost bucket, so that N instances together are not throttled. Each
+// reservation and answer is one script; a reservation whose instance died
+// stops counting at its expiry. It passes admin/budgettest; the fleet
+// tests run four Clients on separate connections against shopifytest.
+//
+//	budget, err := redisstore.NewBudget(rdb)
+//	client, err := admin.New(tokens, admin.WithAPIVersion("2026-10"), admin.WithBudget(budget))
+//
 // # Testing
 //
 // Package redistest runs a real redis-server for tests.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"io"
 	"net"
@@ -158,40 +159,7 @@ func TestBrowserCrossOrigin(t *testing.T) {
 		_ = pageSrv.Shutdown(ctx)
 	})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, chromium,
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--disable-dev-shm-usage", "--disable-breakpad", "--disable-crash-reporter", "--user-data-dir="+t.TempDir(), pageOrigin+"/")
-	// Chromium forks helpers: give it its own process group and stop the
-	// whole group.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	var chromeOut strings.Builder
-	cmd.Stdout, cmd.Stderr = &chromeOut, &chromeOut
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stopChromium := func() {
-		cancel()
-		<-exited
-	}
-
-	var raw []byte
-	select {
-	case raw = <-reports:
-	case err := <-exited:
-		t.Fatalf("chromium exited before the page reported: %v\n%s", err, tail(chromeOut.String()))
-	case <-ctx.Done():
-		<-exited
-		t.Fatalf("no report from the page in time\nbackend log:\n%s\nchromium:\n%s", logs.String(), tail(chromeOut.String()))
-	}
-	stopChromium()
-
+	raw := browse(t, chromium, pageOrigin, reports, logs)
 	var rep browserReport
 	if err := json.Unmarshal(raw, &rep); err != nil {
 		t.Fatalf("report %s: %v", raw, err)
@@ -223,6 +191,42 @@ func TestBrowserCrossOrigin(t *testing.T) {
 		t.Errorf("a preflight was refused:\n%s", logs.String())
 	}
 	t.Logf("page report: %s", raw)
+}
+
+// browse opens url in headless Chromium and returns what the page posted
+// to its report channel.
+func browse(t *testing.T, chromium, url string, reports <-chan []byte, logs fmt.Stringer) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, chromium,
+		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--disable-dev-shm-usage", "--disable-breakpad", "--disable-crash-reporter", "--user-data-dir="+t.TempDir(), url+"/")
+	// Chromium forks helpers: give it its own process group and stop the
+	// whole group.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	var chromeOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &chromeOut, &chromeOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var raw []byte
+	select {
+	case raw = <-reports:
+	case err := <-exited:
+		t.Fatalf("chromium exited before the page reported: %v\n%s", err, tail(chromeOut.String()))
+	case <-ctx.Done():
+		<-exited
+		t.Fatalf("no report from the page in time\nbackend log:\n%s\nchromium:\n%s", logs.String(), tail(chromeOut.String()))
+	}
+	cancel()
+	<-exited
+	return raw
 }
 
 func tail(s string) string {

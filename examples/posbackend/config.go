@@ -20,6 +20,10 @@ var (
 	errDevNotLoopback = errors.New("posbackend: development mode listens on loopback only")
 )
 
+// defaultAPIVersion is the Admin API version this example's queries are
+// written against: chosen here, by the program, as admin requires.
+const defaultAPIVersion = "2026-10"
+
 // Shopify's documented origins of POS UI extension requests.
 var defaultOrigins = []string{"https://extensions.shopifycdn.com", "https://cdn.shopify.com"}
 
@@ -31,6 +35,11 @@ type config struct {
 	allowedOrigins []string
 	awsSecretID    string // AWS Secrets Manager secret name or ARN
 	awsJSONField   string // JSON field of the secret holding the client secret
+	store          string // where tokens and ingested transactions are kept
+	storePath      string // -store sqlite's file
+	storeURL       string // -store redis / postgres's URL
+	apiVersion     string // Admin API version
+	shopifyURL     string // base URL replacing https://{shop}; "" for Shopify
 	logLevel       slog.Level
 	// telemetry is set by run when the OTEL_* variables configure an
 	// exporter: only then does otelhttp instrument each request.
@@ -69,14 +78,20 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.secretFile, "secret-file", "", "file holding the app's client secret (current first, then previous, one per line); reloaded on change")
 	fs.StringVar(&c.awsSecretID, "aws-secret-id", "", "AWS Secrets Manager secret (name or ARN) holding the app's client secret; AWSCURRENT and AWSPREVIOUS are used; AWS config from the default chain (AWS_REGION, AWS_ENDPOINT_URL, ...)")
 	fs.StringVar(&c.awsJSONField, "aws-json-field", "", "with -aws-secret-id: the JSON field holding the secret, e.g. SHOPIFY_API_SECRET (default: the whole value)")
+	fs.StringVar(&c.store, "store", storeSQLite, "where shop tokens (encrypted) and ingested transactions are kept: sqlite (one machine; -store-path), redis or postgres (a fleet; -store-url; redis also shares each shop's Admin API cost budget across the fleet), memory (one process, lost on restart)")
+	fs.StringVar(&c.storePath, "store-path", "", "with -store sqlite: the database file (default "+defaultSQLitePath+"; a temporary file in development mode)")
+	fs.StringVar(&c.storeURL, "store-url", "", "with -store redis: redis://host:port/db; with -store postgres: postgres://user:password@host:port/db")
+	fs.StringVar(&c.apiVersion, "api-version", defaultAPIVersion, "Shopify Admin API version the backend's queries are written against")
+	fs.StringVar(&c.shopifyURL, "shopify-url", "", "send token and Admin API requests to this base URL (scheme://host[:port], the shop as Host) instead of https://{shop}: a shopifytest fake or a proxy (development mode runs its own fake)")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error; debug logs every request and every rejection (a line each: mind the volume)")
 	fs.Var(originsFlag{&c.allowedOrigins}, "allowed-origin", "origin allowed to call /api from a browser (repeatable or comma-separated; \"*\" for any; default: Shopify's extension origins)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: posbackend [flags]
 
 With no -secret-env, -secret-file or -aws-secret-id, posbackend runs in
-DEVELOPMENT MODE on 127.0.0.1 with a random secret and prints a curl command
-to try it.
+DEVELOPMENT MODE on 127.0.0.1 with a random secret and an in-process fake
+of Shopify (shopifytest: token exchange, Admin API), and prints curl
+commands that go through the whole flow.
 
 Telemetry follows the standard OTEL_* variables: for example
 OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 exports traces and metrics
@@ -90,6 +105,7 @@ Examples:
   SHOPIFY_API_SECRET=... posbackend -client-id abc123 -secret-env SHOPIFY_API_SECRET -addr :8080
   posbackend -client-id abc123 -secret-file /run/secrets/shopify -allowed-origin https://extensions.shopifycdn.com
   AWS_REGION=us-east-1 posbackend -client-id abc123 -aws-secret-id prod/shopify -aws-json-field SHOPIFY_API_SECRET
+  posbackend -client-id abc123 -secret-env SHOPIFY_API_SECRET -store redis -store-url redis://10.0.0.5:6379/0
 
 Flags:
 `)
@@ -119,6 +135,28 @@ func (c *config) validate() error {
 	}
 	if !c.dev() && c.clientID == "" {
 		return errNoClientID
+	}
+	switch c.store {
+	case "":
+		c.store = storeMemory // a config built in code, not from flags
+	case storeMemory, storeSQLite:
+	case storeRedis, storePostgres:
+		if c.storeURL == "" {
+			return fmt.Errorf("%w: -store %s needs -store-url", errUsage, c.store)
+		}
+	default:
+		return fmt.Errorf("%w: -store %q (known: sqlite, redis, postgres, memory)", errUsage, c.store)
+	}
+	if c.storePath != "" && c.store != storeSQLite {
+		return fmt.Errorf("%w: -store-path is for -store sqlite", errUsage)
+	}
+	if c.apiVersion == "" {
+		c.apiVersion = defaultAPIVersion
+	}
+	if c.shopifyURL != "" {
+		if err := checkOrigin(c.shopifyURL); err != nil || c.shopifyURL == "*" {
+			return fmt.Errorf("%w: -shopify-url %q is not scheme://host[:port]", errUsage, c.shopifyURL)
+		}
 	}
 	if len(c.allowedOrigins) == 0 {
 		c.allowedOrigins = defaultOrigins

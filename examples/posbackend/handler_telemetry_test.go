@@ -33,7 +33,7 @@ func TestHandlerInstrumentsOnlyWhenTelemetryExports(t *testing.T) {
 	}
 	m := sdktest.Minter{Secret: testSecret, ClientID: testClientID, Shop: "shop-1.myshopify.com", UserID: "42"}
 	for _, telemetry := range []bool{false, true} {
-		h := newHandler(v, src, defaultOrigins, slog.New(slog.DiscardHandler), telemetry)
+		h := newHandler(v, src, defaultOrigins, slog.New(slog.DiscardHandler), nil, telemetry) // nil: no Shopify backend, /api/session only
 		before := len(rec.Ended())
 		r := httptest.NewRequest(http.MethodGet, "/api/session", nil)
 		r.Header.Set("Authorization", "Bearer "+m.Admin())

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -26,6 +27,7 @@ import (
 	"github.com/possession-dev/possession/otel/setup"
 	"github.com/possession-dev/possession/sdk"
 	"github.com/possession-dev/possession/sdk/sdktest"
+	"github.com/possession-dev/possession/shopifytest"
 )
 
 // devClientID is the client ID of development mode when -client-id is
@@ -85,10 +87,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // app is a running backend.
 type app struct {
-	url       string
-	srv       *http.Server
-	closeKeys func() error
-	serveErr  chan error
+	url        string
+	srv        *http.Server
+	closeKeys  func() error
+	closeStore func() error
+	serveErr   chan error
+	shopify    *shopifyBackend
+	// fake is development mode's Shopify (nil otherwise).
+	fake *shopifytest.Server
 }
 
 // start opens the key source, listens on cfg.addr and serves in the
@@ -108,20 +114,53 @@ func start(ctx context.Context, cfg config, out io.Writer, logger *slog.Logger) 
 		_ = closeKeys()
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", cfg.addr)
+	st, budget, closeStore, err := openStore(ctx, cfg, dev != nil)
 	if err != nil {
 		_ = closeKeys()
-		return nil, fmt.Errorf("posbackend: listen: %w", err)
+		return nil, err
+	}
+	closeStore, closeKeys = sync.OnceValue(closeStore), sync.OnceValue(closeKeys) // shutdown may run twice
+	fail := func(err error) (*app, error) {
+		_ = closeStore()
+		_ = closeKeys()
+		return nil, err
+	}
+	// Development mode plays Shopify in process: the fake accepts session
+	// tokens signed with the generated secret for the token exchange, and
+	// answers the Admin API.
+	var fake *shopifytest.Server
+	shopifyURL := cfg.shopifyURL
+	if dev != nil {
+		fake = shopifytest.NewServer(shopifytest.WithApp(clientID, dev.secret))
+		shopifyURL = fake.URL
+	}
+	closeFake := func() {
+		if fake != nil {
+			fake.Close()
+		}
+	}
+	backend, err := newShopifyBackend(cfg, clientID, src, st, budget, shopifyURL, logger)
+	if err != nil {
+		closeFake()
+		return fail(err)
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		closeFake()
+		return fail(fmt.Errorf("posbackend: listen: %w", err))
 	}
 	a := &app{
-		url:       "http://" + ln.Addr().String(),
-		closeKeys: closeKeys,
-		serveErr:  make(chan error, 1),
+		url:        "http://" + ln.Addr().String(),
+		closeKeys:  closeKeys,
+		closeStore: closeStore,
+		serveErr:   make(chan error, 1),
+		shopify:    backend,
+		fake:       fake,
 		srv: &http.Server{
-			Handler:           newHandler(verifier, src, cfg.allowedOrigins, logger, cfg.telemetry),
+			Handler:           newHandler(verifier, src, cfg.allowedOrigins, logger, backend, cfg.telemetry),
 			ReadHeaderTimeout: 5 * time.Second,
 			ReadTimeout:       15 * time.Second,
-			WriteTimeout:      15 * time.Second,
+			WriteTimeout:      30 * time.Second,
 			IdleTimeout:       60 * time.Second,
 			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		},
@@ -140,12 +179,16 @@ func start(ctx context.Context, cfg config, out io.Writer, logger *slog.Logger) 
 }
 
 // shutdown stops accepting connections, waits for in-flight requests
-// (until ctx is done), then closes the key source.
+// (until ctx is done), then closes the fake, the store and the key
+// source.
 func (a *app) shutdown(ctx context.Context) error {
 	err := a.srv.Shutdown(ctx)
 	for range a.serveErr { // wait for Serve to return
 	}
-	return errors.Join(err, a.closeKeys())
+	if a.fake != nil {
+		a.fake.Close()
+	}
+	return errors.Join(err, a.closeStore(), a.closeKeys())
 }
 
 // devMode holds development mode's generated secret, to mint the token
@@ -204,21 +247,47 @@ func openKeySource(ctx context.Context, cfg config, logger *slog.Logger) (keysou
 const devTokenLifetime = time.Hour
 
 func (d *devMode) announce(out io.Writer, url, clientID string) {
-	m := sdktest.Minter{Secret: d.secret, ClientID: clientID, Shop: "posbackend-dev.myshopify.com", UserID: "42"}
+	m := sdktest.Minter{Secret: d.secret, ClientID: clientID, Shop: devShop, UserID: "42"}
 	token := m.Admin(sdktest.Set("exp", time.Now().Add(devTokenLifetime).Unix()))
+	sale := devSale()
+	body, _ := json.Marshal(sale)
 	fmt.Fprintf(out, `
 ######################################################################
 #  DEVELOPMENT MODE: NO SECRET CONFIGURED                            #
 #  Tokens are checked against a random secret made for this process, #
-#  and the token below was minted with it. Never deploy this mode:   #
-#  pass -client-id with -secret-env or -secret-file.                 #
+#  and the token below was minted with it; Shopify is an in-process  #
+#  fake (shopifytest). Never deploy this mode: pass -client-id with  #
+#  -secret-env, -secret-file or -aws-secret-id.                      #
 ######################################################################
 
 Try it (the token is valid for %v):
 
+The session the backend verified:
   curl -sS -H 'Authorization: Bearer %s' -H '%s: 42' -H '%s: 1' %s/api/session
 
-`, devTokenLifetime, token, sdk.HeaderUserID, sdk.HeaderLocationID, url)
+The shop from Shopify's Admin API (the first call exchanges the session
+token for the shop's offline token):
+  curl -sS -H 'Authorization: Bearer %[2]s' %[5]s/api/shop
+
+A completed POS sale, as the extension's background target sends it: it
+tags order %d through the Admin API; send it again and it is a duplicate:
+  curl -sS -H 'Authorization: Bearer %[2]s' -H 'Content-Type: application/json' -d '%[7]s' %[5]s/api/transactions
+
+`, devTokenLifetime, token, sdk.HeaderUserID, sdk.HeaderLocationID, url, sale.OrderID, body)
+}
+
+// devShop is development mode's shop.
+const devShop = "posbackend-dev.myshopify.com"
+
+// devSale is the transaction development mode's curl command sends: a
+// sale of one of the fake's canned orders.
+func devSale() transaction {
+	t := transaction{
+		TransactionType: "Sale", OrderID: 1001, ExecutedAt: "2026-12-01T12:00:00Z",
+		GrandTotal: money{11.3, "CAD"}, Subtotal: money{10, "CAD"}, TaxTotal: money{1.3, "CAD"}, LineItemCount: 1,
+	}
+	t.Key = transactionKey(t)
+	return t
 }
 
 // newHandler routes the endpoints. /api/ is behind the session middleware.
@@ -226,9 +295,12 @@ Try it (the token is valid for %v):
 // otelhttp only when telemetry exports (with no exporter, otelhttp would
 // still build the attributes of every span and metric and throw them
 // away).
-func newHandler(v *sdk.Verifier, src keysource.Source, origins []string, logger *slog.Logger, telemetry bool) http.Handler {
+func newHandler(v *sdk.Verifier, src keysource.Source, origins []string, logger *slog.Logger, b *shopifyBackend, telemetry bool) http.Handler {
 	api := http.NewServeMux()
 	api.HandleFunc("GET /api/session", handleSession)
+	api.HandleFunc("GET /api/shop", b.handleShop)
+	api.HandleFunc("POST /api/transactions", b.handleTransaction)
+	api.HandleFunc("GET /api/transactions", b.handleTransactions)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -228,7 +228,7 @@ func TestNoLogLinePerRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf syncBuffer
-	h := newHandler(v, src, defaultOrigins, slog.New(slog.NewTextHandler(&buf, nil)), false)
+	h := newHandler(v, src, defaultOrigins, slog.New(slog.NewTextHandler(&buf, nil)), nil, false)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/session", nil))
 	rec = httptest.NewRecorder()
@@ -277,6 +277,32 @@ func TestDevelopmentMode(t *testing.T) {
 	if r.status != 200 || r.body["clientId"] != devClientID || r.body["userId"] != "42" {
 		t.Fatalf("status %d, body %v", r.status, r.body)
 	}
+	// The whole flow against the in-process fake: the shop from the
+	// Admin API, then the printed sale, twice.
+	if r := do(t, "GET", a.url+"/api/shop", map[string]string{"Authorization": "Bearer " + m[1]}); r.status != 200 || r.body["name"] != "posbackend-dev" {
+		t.Fatalf("dev /api/shop: %d %v", r.status, r.body)
+	}
+	body, _ := json.Marshal(devSale())
+	if !strings.Contains(printed, "-d '"+string(body)+"' "+a.url+"/api/transactions") {
+		t.Fatalf("no transactions curl command in %q", printed)
+	}
+	for i, want := range []int{201, 200} {
+		req, _ := http.NewRequest("POST", a.url+"/api/transactions", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+m[1])
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		if res.StatusCode != want {
+			t.Fatalf("dev transaction %d: status %d, want %d", i, res.StatusCode, want)
+		}
+	}
+	http.DefaultClient.CloseIdleConnections()
+	if got := a.fake.OrderTags(devShop, "gid://shopify/Order/1001"); !slices.Equal(got, []string{"pos-sale", "possession"}) {
+		t.Fatalf("dev fake's order tags %q", got)
+	}
 	// The development secret is not a fixed value: a token minted with
 	// any known secret fails.
 	forged := sdktest.Minter{ClientID: devClientID}.Admin()
@@ -303,6 +329,11 @@ func TestConfigErrors(t *testing.T) {
 		{"unknown flag", []string{"-nope"}, errUsage},
 		{"bad log level", []string{"-log-level", "chatty"}, errUsage},
 		{"stray argument", []string{"serve"}, errUsage},
+		{"unknown store", []string{"-store", "etcd"}, errUsage},
+		{"redis without a URL", []string{"-store", "redis"}, errUsage},
+		{"postgres without a URL", []string{"-store", "postgres"}, errUsage},
+		{"store path for redis", []string{"-store", "redis", "-store-url", "redis://127.0.0.1:1/0", "-store-path", "x.db"}, errUsage},
+		{"bad Shopify URL", []string{"-shopify-url", "ftp://x"}, errUsage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -400,14 +431,18 @@ func runInBackground(t *testing.T, ctx context.Context, args ...string) *program
 	dev := !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "-secret") || strings.HasPrefix(a, "-aws") })
 	sc := bufio.NewScanner(pr)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for (p.url == "" || dev && p.token == "") && sc.Scan() {
+	// Development mode's announcement ends with the transactions curl
+	// command.
+	announced := false
+	for (p.url == "" || dev && !announced) && sc.Scan() {
 		line := sc.Text()
 		if u, ok := strings.CutPrefix(line, "listening on "); ok {
 			p.url = u
 		}
-		if _, after, ok := strings.Cut(line, "Authorization: Bearer "); ok {
+		if _, after, ok := strings.Cut(line, "Authorization: Bearer "); ok && p.token == "" {
 			p.token, _, _ = strings.Cut(after, "'")
 		}
+		announced = announced || strings.Contains(line, "/api/transactions")
 	}
 	go func() {
 		var b strings.Builder

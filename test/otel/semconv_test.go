@@ -18,6 +18,8 @@ func TestSemanticConventionKeys(t *testing.T) {
 		{otel.UserHashKey, semconv.UserHashKey},
 		{otel.ErrorTypeKey, semconv.ErrorTypeKey},
 		{otel.HTTPResponseStatusCodeKey, semconv.HTTPResponseStatusCodeKey},
+		{otel.GraphQLOperationTypeKey, semconv.GraphQLOperationTypeKey},
+		{otel.GraphQLOperationNameKey, semconv.GraphQLOperationNameKey},
 	} {
 		if c.ours != c.semconv {
 			t.Errorf("%s differs from the semantic convention %s", c.ours, c.semconv)
