@@ -66,15 +66,16 @@ stop() {
 }
 trap stop EXIT
 
-# start SERVER: starts it under callgrind; sets pid and url.
+# start SERVER: starts it under callgrind, in OUT (posbackend keeps its
+# SQLite store there); sets pid and url.
 start() {
   local log=$OUT/server.out
   : >"$log"
   server_cmd "$OUT" "$1"
   rm -f "$OUT/callgrind.out"*
-  E2E_SECRET=$secret GOMAXPROCS=1 GODEBUG=asyncpreemptoff=1 GOGC=${GOGC:-off} \
-    valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" "${cmd[@]}" \
-    >"$log" 2>"$OUT/valgrind.log" &
+  (cd "$OUT" && E2E_SECRET=$secret GOMAXPROCS=1 GODEBUG=asyncpreemptoff=1 GOGC=${GOGC:-off} \
+    exec valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" "${cmd[@]}" \
+    >"$log" 2>"$OUT/valgrind.log") &
   pid=$!
   url=""
   for _ in $(seq 600); do

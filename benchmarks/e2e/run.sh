@@ -73,13 +73,14 @@ stop() {
 }
 trap stop EXIT
 
-# start SERVER: starts it pinned to SERVER_CPU; sets pid and url. Its
-# stderr (posbackend's log) goes to server.err.
+# start SERVER: starts it pinned to SERVER_CPU, in OUT (posbackend keeps
+# its SQLite store there); sets pid and url. Its stderr (posbackend's log)
+# goes to server.err.
 start() {
   local log=$OUT/server.out
   : >"$log"
   server_cmd "$OUT" "$1"
-  E2E_SECRET=$secret taskset -c "$SERVER_CPU" "${cmd[@]}" >"$log" 2>"$OUT/server.err" &
+  (cd "$OUT" && E2E_SECRET=$secret exec taskset -c "$SERVER_CPU" "${cmd[@]}" >"$log" 2>"$OUT/server.err") &
   pid=$!
   url=""
   for _ in $(seq 100); do
