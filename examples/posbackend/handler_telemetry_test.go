@@ -49,8 +49,8 @@ func TestHandlerInstrumentsOnlyWhenTelemetryExports(t *testing.T) {
 		if !names["possession.Verify"] {
 			t.Errorf("telemetry %v: no verify span in %v", telemetry, names)
 		}
-		if names["GET /api/"] != telemetry {
-			t.Errorf("telemetry %v: server span %v, spans %v", telemetry, names["GET /api/"], names)
+		if names["GET /api/session"] != telemetry {
+			t.Errorf("telemetry %v: server span %v, spans %v", telemetry, names["GET /api/session"], names)
 		}
 	}
 }
