@@ -40,9 +40,9 @@ func WithAllowedOrigins(origins ...string) MiddlewareOption {
 				c.cors.any = true
 			default:
 				if c.cors.origins == nil {
-					c.cors.origins = make(map[string]struct{})
+					c.cors.origins = make(map[string]bool)
 				}
-				c.cors.origins[o] = struct{}{}
+				c.cors.origins[o] = normalizeOrigin(o) == o
 			}
 		}
 	})
@@ -57,8 +57,12 @@ const (
 var corsAllowHeaders = "Authorization, Content-Type, " + strings.Join(hintHeaders, ", ")
 
 type corsPolicy struct {
-	any     bool
-	origins map[string]struct{}
+	any bool
+	// origins are the allowed origins, normalised; the value says whether
+	// the origin is also normalizeOrigin's fixed point (it is unless the
+	// option's argument ended in "//"), so that a request's Origin found
+	// in the map as it is needs no normalising.
+	origins map[string]bool
 }
 
 func (p *corsPolicy) enabled() bool { return p.any || len(p.origins) > 0 }
@@ -76,6 +80,9 @@ func (p *corsPolicy) allowed(origin string) (string, bool) {
 	if p.any {
 		return "*", true
 	}
+	if fixed, ok := p.origins[origin]; ok && fixed {
+		return origin, true // as browsers send it: no need to normalise
+	}
 	if _, ok := p.origins[normalizeOrigin(origin)]; ok {
 		return origin, true
 	}
@@ -88,16 +95,17 @@ var errOriginNotAllowed = fmt.Errorf("%w: preflight from an origin not allowed",
 
 // handle adds CORS headers for r and reports whether r is a preflight,
 // which it answers itself when the origin is allowed; for an origin not
-// allowed it returns an error for the caller to answer.
+// allowed it returns an error for the caller to answer. Request headers
+// are read by their canonical keys, directly (see bearerToken).
 func (p *corsPolicy) handle(w http.ResponseWriter, r *http.Request) (answered bool, err error) {
 	if !p.enabled() {
 		return false, nil
 	}
 	h := w.Header()
-	h.Add("Vary", "Origin")
-	origin := r.Header.Get("Origin")
+	origin := headerValue(r.Header, "Origin")
 	allowOrigin, ok := p.allowed(origin)
-	if r.Method == http.MethodOptions && origin != "" && r.Header.Get("Access-Control-Request-Method") != "" {
+	if r.Method == http.MethodOptions && origin != "" && headerValue(r.Header, "Access-Control-Request-Method") != "" {
+		h.Add("Vary", "Origin")
 		h.Add("Vary", "Access-Control-Request-Method")
 		h.Add("Vary", "Access-Control-Request-Headers")
 		if !ok {
@@ -110,9 +118,29 @@ func (p *corsPolicy) handle(w http.ResponseWriter, r *http.Request) (answered bo
 		w.WriteHeader(http.StatusNoContent)
 		return true, nil
 	}
-	if ok {
-		h.Set("Access-Control-Allow-Origin", allowOrigin)
-		h.Set("Access-Control-Expose-Headers", corsExposeHeaders)
+	if !ok {
+		h["Vary"] = append(h["Vary"], "Origin")
+		return false, nil
 	}
+	// Vary, Access-Control-Allow-Origin and Access-Control-Expose-Headers
+	// as h.Add and h.Set would write them, in one allocation; each slice's
+	// capacity ends at its value, so appending to one copies it.
+	vals := &[3]string{"Origin", allowOrigin, corsExposeHeaders}
+	if vary := h["Vary"]; len(vary) > 0 {
+		h["Vary"] = append(vary, "Origin")
+	} else {
+		h["Vary"] = vals[0:1:1]
+	}
+	h["Access-Control-Allow-Origin"] = vals[1:2:2]
+	h["Access-Control-Expose-Headers"] = vals[2:3:3]
 	return false, nil
+}
+
+// headerValue is h.Get(key) for a canonical key, without canonicalising
+// it again.
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }

@@ -2,8 +2,8 @@ package sdk
 
 import (
 	"errors"
+	"math"
 	"net/http"
-	"strconv"
 	"strings"
 )
 
@@ -60,7 +60,8 @@ func hintMessage(err error) string {
 }
 
 // parseHints reads the hint headers and checks those the token can
-// confirm (user ID, shop domain) against s.
+// confirm (user ID, shop domain) against s. The header names are canonical
+// constants, read from the map directly (see bearerToken).
 func parseHints(h http.Header, s *Session) (Hints, error) {
 	var hints Hints
 	var err error
@@ -84,20 +85,35 @@ func parseHints(h http.Header, s *Session) (Hints, error) {
 		return Hints{}, err
 	}
 	if ok {
-		if !isHostname(strings.ToLower(domain)) {
-			return Hints{}, &hintError{HeaderShopDomain, "is not a shop domain (want a bare host such as example.myshopify.com)"}
-		}
-		if !strings.EqualFold(domain, s.Shop) {
-			return Hints{}, &hintError{HeaderShopDomain, "contradicts the session token's shop (dest)"}
-		}
+		return hints, checkShopDomain(domain, s.Shop)
 	}
 	return hints, nil
+}
+
+// checkShopDomain checks the shop domain hint against the token's shop:
+// it must be a host name equal to it but for case.
+func checkShopDomain(domain, shop string) error {
+	// The usual case first: Verify's Session.Shop is a lower-case host
+	// name (a label and a validated suffix), so a domain equal to it but
+	// for ASCII case is one too.
+	if domain == shop || asciiEqualFold(domain, shop) {
+		return nil
+	}
+	// Otherwise, the full check names what is wrong (and folds Unicode as
+	// strings.EqualFold does).
+	if !isHostname(strings.ToLower(domain)) {
+		return &hintError{HeaderShopDomain, "is not a shop domain (want a bare host such as example.myshopify.com)"}
+	}
+	if !strings.EqualFold(domain, shop) {
+		return &hintError{HeaderShopDomain, "contradicts the session token's shop (dest)"}
+	}
+	return nil
 }
 
 // hintValue returns the trimmed value of header name; ok is false when it
 // is absent. Repeating a hint header is an error: which one would count?
 func hintValue(h http.Header, name string) (v string, ok bool, err error) {
-	values := h.Values(name)
+	values := h[name]
 	switch len(values) {
 	case 0:
 		return "", false, nil
@@ -105,7 +121,7 @@ func hintValue(h http.Header, name string) (v string, ok bool, err error) {
 	default:
 		return "", false, &hintError{name, "is repeated"}
 	}
-	v = strings.Trim(values[0], " \t") // HTTP whitespace only
+	v = trimHeaderSpace(values[0])
 	if v == "" {
 		return "", false, &hintError{name, "is empty"}
 	}
@@ -136,19 +152,21 @@ func hintUserID(h http.Header, name string) (string, error) {
 }
 
 // parseID parses a positive decimal integer without sign or leading
-// zeros, at most int64.
+// zeros, at most int64. v is not empty.
 func parseID(name, v string) (int64, error) {
 	if len(v) > 19 || v[0] == '0' {
 		return 0, &hintError{name, "is not a positive decimal ID"}
 	}
+	var n uint64 // 19 digits stay below 1e19 < 2^64
 	for i := 0; i < len(v); i++ {
-		if v[i] < '0' || v[i] > '9' {
+		d := v[i] - '0'
+		if d > 9 {
 			return 0, &hintError{name, "is not a positive decimal ID"}
 		}
+		n = n*10 + uint64(d)
 	}
-	id, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
+	if n > math.MaxInt64 {
 		return 0, &hintError{name, "is not a positive decimal ID"}
 	}
-	return id, nil
+	return int64(n), nil
 }

@@ -168,13 +168,35 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if !hints.IsZero() {
-		cp := *s // s may be the cache's shared copy
-		cp.Hints = hints
-		s = &cp
+	if hints.IsZero() {
+		ctx = ContextWithSession(ctx, s)
+	} else {
 		m.v.setHintAttributes(ctx, hints)
+		// s may be the cache's shared copy: the hints go on a copy, which
+		// lives in the context value (one allocation for both).
+		hc := &hintedContext{Context: ctx, s: *s}
+		hc.s.Hints = hints
+		ctx = hc
 	}
-	m.next.ServeHTTP(w, r.WithContext(ContextWithSession(ctx, s)))
+	m.next.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// hintedContext is ContextWithSession(parent, &s) in one allocation with
+// the session's copy.
+type hintedContext struct {
+	context.Context
+	s Session
+}
+
+func (c *hintedContext) Value(key any) any {
+	if _, ok := key.(sessionKey); ok {
+		return &c.s
+	}
+	return c.Context.Value(key)
+}
+
+func (c *hintedContext) String() string {
+	return fmt.Sprint(c.Context) + ".WithValue(sdk.sessionKey, *sdk.Session)"
 }
 
 // errMalformedAuthorization and errMalformedIDToken mark ErrNoToken cases
@@ -198,7 +220,7 @@ func TokenFromRequest(r *http.Request, opts ...MiddlewareOption) (string, error)
 
 // token extracts r's session token (see TokenFromRequest).
 func (c *middlewareConfig) token(r *http.Request) (string, error) {
-	if c.idTokenQuery && r.URL != nil && len(r.Header.Values("Authorization")) == 0 {
+	if c.idTokenQuery && r.URL != nil && len(r.Header["Authorization"]) == 0 {
 		if tok, ok, err := idTokenParam(r); ok || err != nil {
 			return tok, err
 		}
@@ -226,9 +248,16 @@ func idTokenParam(r *http.Request) (tok string, ok bool, err error) {
 
 // bearerToken extracts the one token of an "Authorization: Bearer <token>"
 // header. The scheme is case-insensitive and surrounding or repeated
-// whitespace is tolerated (RFC 9110 auth-scheme, RFC 6750 section 2.1).
+// whitespace is tolerated (RFC 9110 auth-scheme, RFC 6750 section 2.1):
+// the header's value is fields separated by runs of SP and HTAB, and must
+// be the scheme and one token.
+//
+// It reads bytes, not runes: a token is ~600 bytes, and SP and HTAB never
+// occur inside a multi-byte UTF-8 sequence, so the fields are the same.
+// The key is canonical already: net/http stores request headers under
+// canonical keys, and Header.Values would re-canonicalise it on every call.
 func bearerToken(h http.Header) (string, error) {
-	values := h.Values("Authorization")
+	values := h["Authorization"]
 	switch len(values) {
 	case 0:
 		return "", fmt.Errorf("%w: no Authorization header", ErrNoToken)
@@ -236,25 +265,91 @@ func bearerToken(h http.Header) (string, error) {
 	default:
 		return "", fmt.Errorf("%w: %w: %d Authorization headers, want one", ErrNoToken, errMalformedAuthorization, len(values))
 	}
-	fields := strings.FieldsFunc(values[0], isHeaderSpace)
-	if len(fields) == 0 {
+	v := trimHeaderSpace(values[0])
+	if v == "" {
 		return "", fmt.Errorf("%w: empty Authorization header", ErrNoToken)
 	}
-	if !strings.EqualFold(fields[0], "Bearer") {
+	// v has no surrounding space: the scheme is the first field when a
+	// space follows it, and then a token follows the space.
+	const scheme = "Bearer"
+	if len(v) <= len(scheme) || !isHeaderSpace(v[len(scheme)]) || !asciiEqualFold(v[:len(scheme)], scheme) {
+		if asciiEqualFold(v, scheme) {
+			return "", fmt.Errorf("%w: %w: Bearer without a token", ErrNoToken, errMalformedAuthorization)
+		}
 		return "", fmt.Errorf("%w: Authorization scheme is not Bearer", ErrNoToken)
 	}
-	switch len(fields) {
-	case 1:
-		return "", fmt.Errorf("%w: %w: Bearer without a token", ErrNoToken, errMalformedAuthorization)
-	case 2:
-		return fields[1], nil
+	token := trimHeaderSpace(v[len(scheme):])
+	if indexHeaderSpace(token) >= 0 {
+		return "", fmt.Errorf("%w: %w: %d values after Bearer, want exactly one token", ErrNoToken, errMalformedAuthorization, countFields(token))
 	}
-	return "", fmt.Errorf("%w: %w: %d values after Bearer, want exactly one token", ErrNoToken, errMalformedAuthorization, len(fields)-1)
+	return token, nil
 }
 
-// isHeaderSpace reports whether r is HTTP whitespace (SP or HTAB). Other
+// isHeaderSpace reports whether c is HTTP whitespace (SP or HTAB). Other
 // Unicode spaces are not separators in an HTTP header.
-func isHeaderSpace(r rune) bool { return r == ' ' || r == '\t' }
+func isHeaderSpace(c byte) bool { return c == ' ' || c == '\t' }
+
+// trimHeaderSpace returns s without leading and trailing SP and HTAB.
+func trimHeaderSpace(s string) string {
+	for len(s) > 0 && isHeaderSpace(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && isHeaderSpace(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// indexHeaderSpace returns the index of the first SP or HTAB in s, or -1.
+// Two vectorised byte searches beat one loop over a token's 600 bytes.
+func indexHeaderSpace(s string) int {
+	i := strings.IndexByte(s, ' ')
+	if i >= 0 {
+		s = s[:i] // a tab, if any, is before the space
+	}
+	if j := strings.IndexByte(s, '\t'); j >= 0 {
+		return j
+	}
+	return i
+}
+
+// countFields returns the number of fields of s separated by runs of SP
+// and HTAB (for error messages).
+func countFields(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if !isHeaderSpace(s[i]) && (i == 0 || isHeaderSpace(s[i-1])) {
+			n++
+		}
+	}
+	return n
+}
+
+// asciiEqualFold reports whether s equals t ignoring ASCII case. True
+// implies strings.EqualFold(s, t); the converse holds when t is ASCII and
+// none of its letters has a non-ASCII case variant (k and s have one, the
+// letters of "Bearer" do not).
+func asciiEqualFold(s, t string) bool {
+	if len(s) != len(t) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		a, b := s[i], t[i]
+		if a == b {
+			continue
+		}
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
+}
 
 // reject sets the protocol headers for err, has the error handler write
 // the response, and reports it.

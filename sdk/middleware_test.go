@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -113,6 +114,7 @@ func TestMiddlewareAuthorizationShapes(t *testing.T) {
 		wantErr       error // nil: next is called
 		wantAuthn     string
 		malformedHdr  bool
+		wantInErr     string // in the error's text, for the logs
 	}{
 		{name: "canonical", authorization: []string{"Bearer " + tok}, wantStatus: 200},
 		{name: "lower-case scheme", authorization: []string{"bearer " + tok}, wantStatus: 200},
@@ -129,9 +131,16 @@ func TestMiddlewareAuthorizationShapes(t *testing.T) {
 		{name: "bearer without token", authorization: []string{"Bearer"}, wantStatus: 400, wantErr: sdk.ErrNoToken, wantAuthn: `Bearer error="invalid_request"`, malformedHdr: true},
 		{name: "bearer and spaces only", authorization: []string{"Bearer   "}, wantStatus: 400, wantErr: sdk.ErrNoToken, wantAuthn: `Bearer error="invalid_request"`, malformedHdr: true},
 		{name: "two tokens", authorization: []string{"Bearer " + tok + " " + tok}, wantStatus: 400, wantErr: sdk.ErrNoToken, wantAuthn: `Bearer error="invalid_request"`, malformedHdr: true},
-		{name: "two headers", authorization: []string{"Bearer " + tok, "Bearer " + tok}, wantStatus: 400, wantErr: sdk.ErrNoToken, wantAuthn: `Bearer error="invalid_request"`, malformedHdr: true},
+		{name: "three tokens", authorization: []string{"Bearer a  b\tc "}, wantStatus: 400, wantErr: sdk.ErrNoToken, wantAuthn: `Bearer error="invalid_request"`, malformedHdr: true, wantInErr: "3 values after Bearer"},
+		{name: "two headers", authorization: []string{"Bearer " + tok, "Bearer " + tok}, wantStatus: 400, wantErr: sdk.ErrNoToken, wantAuthn: `Bearer error="invalid_request"`, malformedHdr: true, wantInErr: "2 Authorization headers"},
 		{name: "non-breaking space is not a separator", authorization: []string{"Bearer\u00a0" + tok}, wantStatus: 401, wantErr: sdk.ErrNoToken, wantAuthn: "Bearer"},
 		{name: "garbage token", authorization: []string{"Bearer not-a-jwt"}, wantStatus: 401, wantErr: sdk.ErrMalformed, wantAuthn: `Bearer error="invalid_token"`},
+		{name: "tabs and spaces around the token", authorization: []string{"\t Bearer \t " + tok + " \t"}, wantStatus: 200},
+		{name: "two tokens separated by a tab", authorization: []string{"Bearer " + tok + "\t" + tok}, wantStatus: 400, wantErr: sdk.ErrNoToken, wantAuthn: `Bearer error="invalid_request"`, malformedHdr: true},
+		{name: "scheme alone in another case", authorization: []string{" bEARER\t"}, wantStatus: 400, wantErr: sdk.ErrNoToken, wantAuthn: `Bearer error="invalid_request"`, malformedHdr: true},
+		{name: "longer scheme", authorization: []string{"Bearerx " + tok}, wantStatus: 401, wantErr: sdk.ErrNoToken, wantAuthn: "Bearer"},
+		{name: "shorter scheme", authorization: []string{"Bear " + tok}, wantStatus: 401, wantErr: sdk.ErrNoToken, wantAuthn: "Bearer"},
+		{name: "scheme not first", authorization: []string{tok + " Bearer"}, wantStatus: 401, wantErr: sdk.ErrNoToken, wantAuthn: "Bearer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -157,6 +166,9 @@ func TestMiddlewareAuthorizationShapes(t *testing.T) {
 			}
 			if rej == nil || !errors.Is(rej.err, tt.wantErr) || rej.status != tt.wantStatus {
 				t.Fatalf("rejection = %+v, want %v with %d", rej, tt.wantErr, tt.wantStatus)
+			}
+			if !strings.Contains(rej.err.Error(), tt.wantInErr) {
+				t.Errorf("error %q does not say %q", rej.err, tt.wantInErr)
 			}
 			if got := resp.Header.Get("WWW-Authenticate"); got != tt.wantAuthn {
 				t.Errorf("WWW-Authenticate = %q, want %q", got, tt.wantAuthn)
@@ -277,6 +289,14 @@ func TestMiddlewareHints(t *testing.T) {
 		{name: "user contradicts sub", hints: map[string][]string{sdk.HeaderUserID: {"4243"}}, wantErr: true, wantInMsg: sdk.HeaderUserID + " contradicts"},
 		{name: "shop contradicts dest", hints: map[string][]string{sdk.HeaderShopDomain: {"other.myshopify.com"}}, wantErr: true, wantInMsg: sdk.HeaderShopDomain + " contradicts"},
 		{name: "shop domain with scheme", hints: map[string][]string{sdk.HeaderShopDomain: {"https://" + mwShop}}, wantErr: true, wantInMsg: "not a shop domain"},
+		{name: "shop domain padded", hints: map[string][]string{sdk.HeaderShopDomain: {"\t" + mwShop + " "}}, want: sdk.Hints{}},
+		// U+017F folds to s under strings.EqualFold but is no host name.
+		{name: "shop domain with a long s", hints: map[string][]string{sdk.HeaderShopDomain: {"mw-\u017fhop.myshopify.com"}}, wantErr: true, wantInMsg: "not a shop domain"},
+		{name: "shop domain a prefix of the shop", hints: map[string][]string{sdk.HeaderShopDomain: {"mw-shop.myshopify"}}, wantErr: true, wantInMsg: sdk.HeaderShopDomain + " contradicts"},
+		{name: "nineteen digits", hints: map[string][]string{sdk.HeaderLocationID: {"1000000000000000000"}}, want: sdk.Hints{LocationID: 1000000000000000000}},
+		{name: "largest uint64 digits", hints: map[string][]string{sdk.HeaderShopID: {"9999999999999999999"}}, wantErr: true, wantInMsg: sdk.HeaderShopID},
+		{name: "digit then colon", hints: map[string][]string{sdk.HeaderShopID: {"1:"}}, wantErr: true, wantInMsg: sdk.HeaderShopID},
+		{name: "digit then slash", hints: map[string][]string{sdk.HeaderShopID: {"1/"}}, wantErr: true, wantInMsg: sdk.HeaderShopID},
 		{name: "negative ID", hints: map[string][]string{sdk.HeaderShopID: {"-1"}}, wantErr: true, wantInMsg: sdk.HeaderShopID},
 		{name: "plus sign", hints: map[string][]string{sdk.HeaderShopID: {"+1"}}, wantErr: true, wantInMsg: sdk.HeaderShopID},
 		{name: "zero", hints: map[string][]string{sdk.HeaderLocationID: {"0"}}, wantErr: true, wantInMsg: sdk.HeaderLocationID},
@@ -346,6 +366,56 @@ func TestMiddlewareHintsDoNotMutateCachedSession(t *testing.T) {
 	}
 	if !cached.Hints.IsZero() {
 		t.Fatalf("cached session was mutated: %+v", cached.Hints)
+	}
+}
+
+// The next handler's context is the request's with the session added:
+// the request's values, deadline and cancellation carry through, with
+// hints (the session's copy lives in the context) or without.
+func TestMiddlewareContext(t *testing.T) {
+	type key struct{}
+	tok := mwMinter().Admin()
+	v := mwVerifier(t, keysource.MustStatic(mwSecret))
+	for _, hinted := range []bool{false, true} {
+		parent, cancel := context.WithCancelCause(context.WithValue(context.Background(), key{}, "outer"))
+		deadline := time.Now().Add(time.Hour) // context deadlines run on the real clock
+		parent, cancelDeadline := context.WithDeadline(parent, deadline)
+		r := get(map[string][]string{"Authorization": {"Bearer " + tok}}).WithContext(parent)
+		if hinted {
+			r.Header.Set(sdk.HeaderLocationID, "77")
+		}
+		var inner context.Context
+		var s *sdk.Session
+		h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			inner = r.Context()
+			s, _ = sdk.SessionFrom(inner)
+		}))
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if s == nil || s.Shop != mwShop || (s.Hints.LocationID == 77) != hinted {
+			t.Fatalf("hinted %v: session %+v", hinted, s)
+		}
+		if inner.Value(key{}) != "outer" {
+			t.Errorf("hinted %v: the request context's value is lost", hinted)
+		}
+		if d, ok := inner.Deadline(); !ok || !d.Equal(deadline) {
+			t.Errorf("hinted %v: deadline %v, %v", hinted, d, ok)
+		}
+		child, cancelChild := context.WithCancel(inner)
+		cause := errors.New("client went away")
+		cancel(cause)
+		select {
+		case <-child.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatalf("hinted %v: cancelling the request does not reach a context derived from the handler's", hinted)
+		}
+		if !errors.Is(inner.Err(), context.Canceled) || context.Cause(child) != cause {
+			t.Errorf("hinted %v: Err %v, Cause %v", hinted, inner.Err(), context.Cause(child))
+		}
+		if hinted && !strings.Contains(fmt.Sprint(inner), "WithValue") {
+			t.Errorf("String() = %q", fmt.Sprint(inner))
+		}
+		cancelChild()
+		cancelDeadline()
 	}
 }
 
@@ -471,6 +541,44 @@ func TestMiddlewareCORS(t *testing.T) {
 			t.Error("CORS headers for a foreign origin")
 		}
 	})
+	t.Run("origin configured with two trailing slashes", func(t *testing.T) {
+		// "https://a.example//" normalises to "https://a.example/", which
+		// only an Origin with one more slash normalises to.
+		opt := sdk.WithAllowedOrigins("https://a.example//")
+		for origin, want := range map[string]bool{"https://a.example//": true, "https://A.example//": true, "https://a.example/": false, "https://a.example": false} {
+			resp, _, _ := serve(t, v, get(map[string][]string{"Authorization": {"Bearer " + tok}, "Origin": {origin}}), opt)
+			if got := resp.Header.Get("Access-Control-Allow-Origin"); (got == origin) != want || !want && got != "" {
+				t.Errorf("Origin %q: Allow-Origin %q, want allowed %v", origin, got, want)
+			}
+		}
+	})
+	t.Run("response headers are the handler's to extend", func(t *testing.T) {
+		// An outer handler's Vary is kept; appending to one CORS header
+		// after the middleware changes no other.
+		var seen http.Header
+		h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Add("Access-Control-Allow-Origin", "second")
+			w.Header().Add("Vary", "Accept")
+			seen = w.Header().Clone()
+		}), allow)
+		for _, outer := range [][]string{nil, {"Accept-Encoding"}} {
+			rec := httptest.NewRecorder()
+			if outer != nil {
+				rec.Header()["Vary"] = append([]string(nil), outer...)
+			}
+			h.ServeHTTP(rec, get(map[string][]string{"Authorization": {"Bearer " + tok}, "Origin": {ext}}))
+			wantVary := append(append(append([]string(nil), outer...), "Origin"), "Accept")
+			if got := seen["Vary"]; strings.Join(got, ",") != strings.Join(wantVary, ",") {
+				t.Errorf("outer Vary %q: Vary = %q, want %q", outer, got, wantVary)
+			}
+			if got := seen["Access-Control-Allow-Origin"]; len(got) != 2 || got[0] != ext || got[1] != "second" {
+				t.Errorf("Allow-Origin = %q", got)
+			}
+			if got := seen["Access-Control-Expose-Headers"]; len(got) != 1 || !strings.Contains(got[0], sdk.HeaderRetryInvalidSession) {
+				t.Errorf("Expose-Headers = %q", got)
+			}
+		}
+	})
 	t.Run("wildcard", func(t *testing.T) {
 		resp, _, _ := serve(t, v, preflight("https://anything.example"), sdk.WithAllowedOrigins("*"))
 		if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
@@ -487,26 +595,65 @@ func TestErrorNameMiddlewareSentinels(t *testing.T) {
 	}
 }
 
+// headerWriter is a ResponseWriter with a fresh (cleared) header map per
+// request, as net/http gives each response, and nothing else.
+type headerWriter struct {
+	h      http.Header
+	status int
+}
+
+func (w *headerWriter) Header() http.Header         { return w.h }
+func (w *headerWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *headerWriter) WriteHeader(status int)      { w.status = status }
+
+// posClientRequest is a request as the POS extension client sends it:
+// bearer token, Shopify's extension origin and the hint headers.
+func posClientRequest(tok string) *http.Request {
+	return get(map[string][]string{
+		"Authorization":         {"Bearer " + tok},
+		"Origin":                {"https://extensions.shopifycdn.com"},
+		sdk.HeaderShopID:        {"1001"},
+		sdk.HeaderShopDomain:    {mwShop},
+		sdk.HeaderUserID:        {mwUser},
+		sdk.HeaderLocationID:    {"70000000001"},
+		sdk.HeaderStaffMemberID: {"9"},
+	})
+}
+
 // The middleware's own work on a cached token, for the per-request cost
-// it adds to a handler.
+// it adds to a handler: a bare bearer token, two hints, and the POS
+// extension client's request (five hints and Origin) with Shopify's
+// origins allowed. Each response gets an empty header map, as from
+// net/http.
 func BenchmarkMiddlewareCached(b *testing.B) {
+	tok := mwMinter().Admin()
+	twoHints := get(map[string][]string{"Authorization": {"Bearer " + tok}, sdk.HeaderLocationID: {"77"}, sdk.HeaderUserID: {mwUser}})
 	for _, bc := range []struct {
-		name  string
-		hints bool
-	}{{"no-hints", false}, {"hints", true}} {
+		name string
+		req  *http.Request
+		opts []sdk.MiddlewareOption
+	}{
+		{"no-hints", get(map[string][]string{"Authorization": {"Bearer " + tok}}), nil},
+		{"hints", twoHints, nil},
+		{"pos-client-cors", posClientRequest(tok), []sdk.MiddlewareOption{sdk.WithAllowedOrigins("https://extensions.shopifycdn.com", "https://cdn.shopify.com")}},
+	} {
 		b.Run(bc.name, func(b *testing.B) {
 			v := mwVerifier(b, keysource.MustStatic(mwSecret))
-			h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-			r := get(map[string][]string{"Authorization": {"Bearer " + mwMinter().Admin()}})
-			if bc.hints {
-				r.Header.Set(sdk.HeaderLocationID, "77")
-				r.Header.Set(sdk.HeaderUserID, mwUser)
-			}
-			w := httptest.NewRecorder()
+			h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), bc.opts...)
+			// A copy of the token in memory of its own, as a request
+			// brings it: the cache compares it with the verified one.
+			r := bc.req.Clone(bc.req.Context())
+			r.Header["Authorization"] = []string{strings.Clone(bc.req.Header["Authorization"][0])}
+			w := &headerWriter{h: http.Header{}}
+			h.ServeHTTP(w, bc.req) // caches the session
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
+				clear(w.h)
 				h.ServeHTTP(w, r)
+			}
+			if w.status != 0 {
+				b.Fatalf("status %d", w.status)
 			}
 		})
 	}

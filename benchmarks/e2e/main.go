@@ -2,7 +2,7 @@
 // servers it compares with examples/posbackend, and the requests wrk
 // sends them.
 //
-//	e2e serve -server none|middleware|golang-jwt [-addr 127.0.0.1:0]
+//	e2e serve -server none|middleware|middleware-nocors|golang-jwt [-addr 127.0.0.1:0]
 //	e2e requests -n 32768 -out requests.tsv
 //
 // Every server answers GET /api/session with a small JSON body naming the
@@ -11,6 +11,9 @@
 //   - none verifies nothing: the ceiling of net/http on this machine;
 //   - middleware is net/http with sdk.Middleware (default cache, Shopify's
 //     extension origins allowed, as posbackend configures it);
+//   - middleware-nocors is the same without WithAllowedOrigins: like none,
+//     it sends no CORS headers, so the two differ by the verification
+//     alone (the hints included);
 //   - golang-jwt parses the bearer token and verifies it with golang-jwt
 //     v5 configured with possession's checks (benchmarks/internal/peers).
 //
@@ -73,15 +76,19 @@ func handler(name string) (http.Handler, error) {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			writeSession(w, "unverified.myshopify.com", "0")
 		}), nil
-	case "middleware":
+	case "middleware", "middleware-nocors":
 		v, err := sdk.New(keysource.MustStatic(peers.Secret), sdk.WithClientID(peers.ClientID))
 		if err != nil {
 			return nil, err
 		}
+		var opts []sdk.MiddlewareOption
+		if name == "middleware" {
+			opts = append(opts, sdk.WithAllowedOrigins(shopifyOrigins...))
+		}
 		return v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s, _ := sdk.SessionFrom(r.Context())
 			writeSession(w, s.Shop, s.UserID)
-		}), sdk.WithAllowedOrigins(shopifyOrigins...)), nil
+		}), opts...), nil
 	case "golang-jwt":
 		p := peers.GolangJWT(time.Now)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -98,7 +105,7 @@ func handler(name string) (http.Handler, error) {
 			writeSession(w, shop, user)
 		}), nil
 	}
-	return nil, fmt.Errorf("unknown server %q (none, middleware, golang-jwt)", name)
+	return nil, fmt.Errorf("unknown server %q (none, middleware, middleware-nocors, golang-jwt)", name)
 }
 
 // writeSession writes {"shop":...,"userId":...}; shop and user are a shop
@@ -118,7 +125,7 @@ func writeSession(w http.ResponseWriter, shop, user string) {
 
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	name := fs.String("server", "", "none, middleware or golang-jwt")
+	name := fs.String("server", "", "none, middleware, middleware-nocors or golang-jwt")
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -18,7 +18,7 @@ import (
 func TestServersAnswerTheRequests(t *testing.T) {
 	var lines bytes.Buffer
 	writeRequests(&lines, 8, time.Now())
-	for _, name := range []string{"none", "middleware", "golang-jwt"} {
+	for _, name := range []string{"none", "middleware", "middleware-nocors", "golang-jwt"} {
 		t.Run(name, func(t *testing.T) {
 			h, err := handler(name)
 			if err != nil {
@@ -35,14 +35,19 @@ func TestServersAnswerTheRequests(t *testing.T) {
 				if name == "none" {
 					want = `{"shop":"unverified.myshopify.com","userId":"0"}` + "\n"
 				}
-				if status, body := get(t, srv.URL, f[0], f); status != http.StatusOK || body != want {
+				status, body, header := get(t, srv.URL, f[0], f)
+				if status != http.StatusOK || body != want {
 					t.Fatalf("status %d body %q, want 200 %q", status, body, want)
+				}
+				// Only middleware allows the extension's origin (CORS).
+				if cors := header.Get("Access-Control-Allow-Origin") != ""; cors != (name == "middleware") {
+					t.Fatalf("Access-Control-Allow-Origin %q", header.Get("Access-Control-Allow-Origin"))
 				}
 				if name == "none" {
 					continue
 				}
 				forged := f[0][:len(f[0])-4] + "AAAA"
-				if status, _ := get(t, srv.URL, forged, f); status != http.StatusUnauthorized {
+				if status, _, _ := get(t, srv.URL, forged, f); status != http.StatusUnauthorized {
 					t.Fatalf("forged token: status %d, want 401", status)
 				}
 			}
@@ -53,7 +58,7 @@ func TestServersAnswerTheRequests(t *testing.T) {
 	}
 }
 
-func get(t *testing.T, url, token string, f []string) (int, string) {
+func get(t *testing.T, url, token string, f []string) (int, string, http.Header) {
 	t.Helper()
 	r, err := http.NewRequest(http.MethodGet, url+"/api/session", nil)
 	if err != nil {
@@ -74,5 +79,5 @@ func get(t *testing.T, url, token string, f []string) (int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, string(b), resp.Header
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"strings"
@@ -39,6 +40,10 @@ type config struct {
 	storeURL       string // -store redis / postgres's URL
 	apiVersion     string // Admin API version
 	shopifyURL     string // base URL replacing https://{shop}; "" for Shopify
+	logLevel       slog.Level
+	// telemetry is set by run when the OTEL_* variables configure an
+	// exporter: only then does otelhttp instrument each request.
+	telemetry bool
 }
 
 // dev reports whether no key source is configured: development mode.
@@ -78,6 +83,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.storeURL, "store-url", "", "with -store redis: redis://host:port/db; with -store postgres: postgres://user:password@host:port/db")
 	fs.StringVar(&c.apiVersion, "api-version", defaultAPIVersion, "Shopify Admin API version the backend's queries are written against")
 	fs.StringVar(&c.shopifyURL, "shopify-url", "", "send token and Admin API requests to this base URL (scheme://host[:port], the shop as Host) instead of https://{shop}: a shopifytest fake or a proxy (development mode runs its own fake)")
+	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error; debug logs every request and every rejection (a line each: mind the volume)")
 	fs.Var(originsFlag{&c.allowedOrigins}, "allowed-origin", "origin allowed to call /api from a browser (repeatable or comma-separated; \"*\" for any; default: Shopify's extension origins)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: posbackend [flags]
@@ -89,7 +95,10 @@ commands that go through the whole flow.
 
 Telemetry follows the standard OTEL_* variables: for example
 OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 exports traces and metrics
-over OTLP/HTTP; OTEL_TRACES_EXPORTER=console prints spans.
+over OTLP/HTTP; OTEL_TRACES_EXPORTER=console prints spans. Every request is
+traced unless a sampler says otherwise: under load, sample, e.g.
+OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.01.
+With no exporter configured, requests are not instrumented at all.
 
 Examples:
   posbackend

@@ -81,7 +81,7 @@ func TestRunTracesRequests(t *testing.T) {
 		spans[s.Name] = s
 	}
 	verify, okV := spans["possession.Verify"]
-	server, okS := spans["GET /api/"] // otelhttp names it after the route
+	server, okS := spans["GET /api/session"] // otelhttp names it after the route
 	if !okV || !okS {
 		t.Fatalf("spans %v; want possession.Verify and the server span", keys(spans))
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -62,15 +63,20 @@ func (s *syncBuffer) String() string {
 }
 
 // startApp starts the backend on 127.0.0.1:0 and stops it when the test
-// ends. It returns the app, what it printed and its log.
+// ends. It returns the app, what it printed and its log, at debug level
+// (a line per request and per rejection).
 func startApp(t *testing.T, cfg config) (*app, *syncBuffer, *syncBuffer) {
+	return startAppLogging(t, cfg, slog.LevelDebug)
+}
+
+func startAppLogging(t *testing.T, cfg config, level slog.Level) (*app, *syncBuffer, *syncBuffer) {
 	t.Helper()
 	cfg.addr = "127.0.0.1:0"
 	if err := cfg.validate(); err != nil {
 		t.Fatal(err)
 	}
 	out, logs := &syncBuffer{}, &syncBuffer{}
-	a, err := start(context.Background(), cfg, out, slog.New(slog.NewTextHandler(logs, nil)))
+	a, err := start(context.Background(), cfg, out, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,9 +200,50 @@ func TestSecretEnv(t *testing.T) {
 		t.Error("the log contains the token or the secret")
 	}
 	if !strings.Contains(logs.String(), "error=expired") {
-		t.Errorf("rejections are not logged: %s", logs.String())
+		t.Errorf("rejections are not logged at debug level: %s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "msg=request method=GET path=/api/session status=200") {
+		t.Errorf("requests are not logged at debug level: %s", logs.String())
 	}
 }
+
+// At the default level, info, neither a served request nor a client's
+// rejection writes a log line: a line per request cost more than the
+// verification. A server-side rejection (no keys: 503) still logs.
+func TestNoLogLinePerRequest(t *testing.T) {
+	t.Setenv("POSBACKEND_TEST_SECRET", testSecret)
+	a, _, logs := startAppLogging(t, config{clientID: testClientID, secretEnv: "POSBACKEND_TEST_SECRET"}, slog.LevelInfo)
+	m := sdktest.Minter{Secret: testSecret, ClientID: testClientID, Shop: "shop-1.myshopify.com", UserID: "42"}
+	for _, tok := range []string{m.Admin(), m.Admin(), m.Admin(sdktest.At(time.Now().Add(-time.Hour))), "garbage"} {
+		do(t, "GET", a.url+"/api/session", map[string]string{"Authorization": "Bearer " + tok})
+	}
+	do(t, "GET", a.url+"/api/session", nil)
+	if logs.String() != "" {
+		t.Fatalf("log lines at info level:\n%s", logs.String())
+	}
+
+	src := &noKeysSource{}
+	v, err := sdk.New(src, sdk.WithClientID(testClientID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf syncBuffer
+	h := newHandler(v, src, defaultOrigins, slog.New(slog.NewTextHandler(&buf, nil)), nil, false)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/session", nil))
+	rec = httptest.NewRecorder()
+	r := httptest.NewRequest("GET", "/api/session", nil)
+	r.Header.Set("Authorization", "Bearer "+m.Admin())
+	h.ServeHTTP(rec, r)
+	if rec.Code != http.StatusServiceUnavailable || strings.Count(buf.String(), "\n") != 1 || !strings.Contains(buf.String(), "level=ERROR msg=rejected") || !strings.Contains(buf.String(), "status=503") {
+		t.Fatalf("status %d, log:\n%s", rec.Code, buf.String())
+	}
+}
+
+// noKeysSource has no keys.
+type noKeysSource struct{}
+
+func (*noKeysSource) Keyring() *keysource.Keyring { return nil }
 
 func TestSecretFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "secret")
@@ -280,6 +327,7 @@ func TestConfigErrors(t *testing.T) {
 		{"dev mode on a public address", []string{"-addr", "192.0.2.1:8080"}, errDevNotLoopback},
 		{"bad addr", []string{"-addr", "nonsense"}, errUsage},
 		{"unknown flag", []string{"-nope"}, errUsage},
+		{"bad log level", []string{"-log-level", "chatty"}, errUsage},
 		{"stray argument", []string{"serve"}, errUsage},
 		{"unknown store", []string{"-store", "etcd"}, errUsage},
 		{"redis without a URL", []string{"-store", "redis"}, errUsage},
@@ -305,10 +353,19 @@ func TestConfigErrors(t *testing.T) {
 			t.Fatalf("config = %+v", c)
 		}
 	})
+	t.Run("log level", func(t *testing.T) {
+		c, err := parseConfig([]string{"-log-level", "debug"}, getenv, io.Discard)
+		if err != nil || c.logLevel != slog.LevelDebug {
+			t.Fatalf("config = %+v, %v", c, err)
+		}
+	})
 	t.Run("default origins", func(t *testing.T) {
 		c, err := parseConfig(nil, getenv, io.Discard)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if c.logLevel != slog.LevelInfo {
+			t.Fatalf("default log level %v", c.logLevel)
 		}
 		if strings.Join(c.allowedOrigins, " ") != "https://extensions.shopifycdn.com https://cdn.shopify.com" {
 			t.Fatalf("origins = %v", c.allowedOrigins)
