@@ -18,8 +18,9 @@
 // A handler behind the sdk middleware asks for the shop's offline token
 // with the verified session and the raw session token it came from:
 //
-//	s := sdk.SessionFrom(r.Context())
-//	tok, err := tokens.Offline(ctx, s, rawSessionToken)
+//	s, _ := sdk.SessionFrom(r.Context())
+//	raw, _ := sdk.TokenFromRequest(r) // the session token s came from
+//	tok, err := tokens.Offline(ctx, s, raw)
 //	req.Header.Set("X-Shopify-Access-Token", tok.Value())
 //
 // A background job (a webhook, a scheduled sync) has no session token and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The side-by-side burst of issue 12: Shopify's @shopify/admin-api-client
+# The side-by-side burst: Shopify's @shopify/admin-api-client
 # 2.0.0 and possession's admin client on the same shopifytest fake, 500
 # queries of cost 50 from 8 workers against a bucket of 1000 points, in
 # real time (restore rate scaled x10: about 50 s). It prints both clients'

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Session tokens against Shopify's own library (issue 10): the corpus of
+# Session tokens against Shopify's own library: the corpus of
 # test/sdk/shopify_differential_test.go (realistic admin/POS, checkout
 # and customer-account tokens, the leeway's boundaries on a fixed clock,
 # hostile mutations) through sdk.Verify and @shopify/shopify-api 13.1.0's
