@@ -52,9 +52,15 @@
 //     instance refreshed it, Shopify revoked it), RefreshAfterUnauthorized
 //     returns the stored replacement or refreshes once.
 //  6. Re-authorize. When the refresh token has expired or Shopify refuses
-//     it (invalid_grant), only the merchant can grant again: OfflineFor
-//     fails with ErrReauthorize, and the next Offline call with a session
-//     token (the merchant opening the app) exchanges a new pair.
+//     it (invalid_grant), or rejects a token that cannot be refreshed,
+//     only the merchant can grant again. The instance that found out
+//     writes a tombstone over the record (a record without tokens, at the
+//     next version, with the same fenced compare-and-swap as any write),
+//     so the whole fleet knows: OfflineFor fails with ErrReauthorize
+//     without asking Shopify, the shop leaves Store.Expiring (a dead
+//     grant would otherwise lead every refresher's page), and the next
+//     Offline call with a session token (the merchant opening the app)
+//     exchanges a new pair, once across the fleet.
 //  7. Uninstall. Delete removes the shop's tokens (app/uninstalled,
 //     shop/redact).
 //
