@@ -81,10 +81,17 @@
 //     already;
 //   - the new pair stored with a compare-and-swap fenced by the lease: a
 //     holder whose lease ended (it stalled) cannot overwrite what its
-//     successor stored; its pair is dropped unused and it serves what is
-//     stored. Shopify's grace rule (the previous refresh token may be
-//     redeemed again until its replacement is used) lets the successor
-//     refresh even though the stalled holder redeemed the token first.
+//     successor stored. Shopify's grace rule (the previous refresh token
+//     may be redeemed again until its replacement is used) lets the
+//     successor refresh even though the stalled holder redeemed the token
+//     first;
+//   - a check after a fenced write: the stalled holder's request may
+//     have reached Shopify after its successor's, and then the holder's
+//     pair is the live one and the stored pair is revoked. So, under a
+//     new lease, the holder asks Shopify once whether it honours its
+//     access token (GET access_scopes.json): if so it stores its pair
+//     over the stored one, else it drops its pair unused and serves
+//     what is stored.
 //
 // Requests to Shopify are bounded by WithRequestTimeout, which must be
 // shorter than the lease, so that a live holder is done before its lease

@@ -713,8 +713,41 @@ const writeTimeout = 10 * time.Second
 // write seals a and stores it with a compare-and-swap fenced by lease,
 // before anyone uses it. When the write is refused (a newer lease, or
 // another write), the stored record is what counts: it is served if
-// valid.
+// valid; but first, for a refused expiring offline pair, reconcile
+// checks whether the pair in hand is the one Shopify issued last.
 func (m *Manager) write(ctx context.Context, lease Lease, cur *Record, curFound bool, a acquired) (Token, error) {
+	key := lease.Key
+	version := int64(1)
+	if curFound {
+		version = cur.Version + 1
+	}
+	tok, err := m.swap(ctx, lease, version, a)
+	if err == nil {
+		return tok, nil
+	}
+	if errors.Is(err, ErrFenced) || errors.Is(err, ErrConflict) {
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.lockWait+m.cfg.requestTimeout+writeTimeout)
+		defer cancel()
+		if errors.Is(err, ErrFenced) && key.Mode == Offline && a.refresh != "" {
+			// Our lease was superseded; should it still hold the lock
+			// (a store that fenced for another reason), free it first.
+			m.unlock(wctx, lease)
+			if tok, ok := m.reconcile(wctx, key, a); ok {
+				return tok, nil
+			}
+		}
+		// Someone else's write counts; ours is dropped unused.
+		stored, found, lerr := m.load(wctx, key)
+		if lerr == nil && found && valid(&stored, m.cfg.now()) {
+			return m.serve(&stored, time.Time{})
+		}
+	}
+	return Token{}, fmt.Errorf("access: store new token of %s: %w", key, err)
+}
+
+// swap seals a and writes it as version of lease's key, fenced by lease,
+// and caches it: the token is returned only once it is stored.
+func (m *Manager) swap(ctx context.Context, lease Lease, version int64, a acquired) (Token, error) {
 	key := lease.Key
 	now := m.cfg.now()
 	rec := Record{
@@ -722,11 +755,8 @@ func (m *Manager) write(ctx context.Context, lease Lease, cur *Record, curFound 
 		Scope:            a.scope,
 		AccessExpiresAt:  a.accessExpires,
 		RefreshExpiresAt: a.refreshExpires,
-		Version:          1,
+		Version:          version,
 		UpdatedAt:        truncate(now),
-	}
-	if curFound {
-		rec.Version = cur.Version + 1
 	}
 	var err error
 	if rec.AccessToken, err = m.seal.seal(key, fieldAccess, a.access); err != nil {
@@ -743,14 +773,7 @@ func (m *Manager) write(ctx context.Context, lease Lease, cur *Record, curFound 
 		return m.store.CompareAndSwap(ctx, lease, rec)
 	})
 	if err != nil {
-		if errors.Is(err, ErrFenced) || errors.Is(err, ErrConflict) {
-			// Someone else's write counts; ours is dropped unused.
-			stored, found, lerr := m.load(wctx, key)
-			if lerr == nil && found && valid(&stored, m.cfg.now()) {
-				return m.serve(&stored, time.Time{})
-			}
-		}
-		return Token{}, fmt.Errorf("access: store new token of %s: %w", key, err)
+		return Token{}, err
 	}
 	m.cache.clearDead(key)
 	tok := Token{
@@ -767,6 +790,37 @@ func (m *Manager) write(ctx context.Context, lease Lease, cur *Record, curFound 
 	}
 	m.cache.put(key, tok, until, now)
 	return tok, nil
+}
+
+// reconcile runs after this instance's write of a, an expiring offline
+// pair Shopify issued it, was fenced: its lease ended before it stored
+// the pair, and a successor may have stored a pair of its own. Shopify
+// keeps one expiring offline token live per shop, the last it issued; if
+// it processed this instance's request after the successor's (sent late,
+// or slow on the way), the stored pair is revoked and the one in hand is
+// the shop's only live pair, which dropping would lose. So, under a new
+// lease and after a re-read, Shopify is asked whether it honours the
+// access token in hand (GET access_scopes.json): if it does, no pair was
+// issued after it, and it is stored over whatever is there (a tombstone
+// included: the grant is alive); if it does not, the stored pair is the
+// newer one and stays. It reports whether it stored a. The check is one
+// request, made only after a fenced write.
+func (m *Manager) reconcile(ctx context.Context, key Key, a acquired) (Token, bool) {
+	first, found, err := m.load(ctx, key)
+	if err != nil || !found {
+		return Token{}, false // deleted (uninstalled): not brought back
+	}
+	lease, cur, curFound, _, err := m.lock(ctx, key, first, true)
+	if err != nil || lease == nil || !curFound {
+		return Token{}, false // another instance stored a fresh token meanwhile
+	}
+	defer m.unlock(ctx, *lease)
+	live, err := m.honoured(ctx, key, a.access)
+	if err != nil || !live {
+		return Token{}, false
+	}
+	tok, err := m.swap(ctx, *lease, cur.Version+1, a)
+	return tok, err == nil
 }
 
 // Lock waiting: poll with jittered backoff from lockPollMin to lockPollMax.
