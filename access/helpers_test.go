@@ -105,7 +105,9 @@ func (e *env) session(shop, user string) (*sdk.Session, string) {
 
 func (e *env) verify(tok string) *sdk.Session {
 	e.t.Helper()
-	v, err := sdk.New(keysource.MustStatic(e.fake.ClientSecret()), sdk.WithClientID(e.fake.ClientID()), sdk.WithClock(e.clock.Now), sdk.WithCacheSize(0))
+	// Checkout sessions too: tests check that the Manager refuses them.
+	v, err := sdk.New(keysource.MustStatic(e.fake.ClientSecret()), sdk.WithClientID(e.fake.ClientID()), sdk.WithClock(e.clock.Now), sdk.WithCacheSize(0),
+		sdk.WithKinds(sdk.KindAdmin, sdk.KindCheckout))
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -99,6 +99,17 @@ func BenchmarkUncached(b *testing.B) {
 	}
 }
 
+// BenchmarkUncachedNewShops: every token new and of a shop not seen for a
+// whole pool (32,768 shops), so that no token starts from a remembered
+// shop prefix: the cost of a backend that sees each shop rarely.
+func BenchmarkUncachedNewShops(b *testing.B) {
+	f := fixtures()
+	b.Run("lib=hmac-floor", func(b *testing.B) { benchHMAC(b, signingInputs(f.newShops)) })
+	for _, p := range []peers.Peer{peers.Possession(fixedClock, 0), peers.GolangJWT(fixedClock)} {
+		b.Run("lib="+p.Name, func(b *testing.B) { benchPeer(b, p, f.newShops, false) })
+	}
+}
+
 // BenchmarkCached: a hot set of tokens, all in possession's cache, each
 // request bringing its own copy of its token.
 func BenchmarkCached(b *testing.B) {

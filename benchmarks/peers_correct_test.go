@@ -114,8 +114,9 @@ func peerAt(name string, at time.Time) peers.Peer {
 }
 
 // TestFixturePools checks each pool is what its benchmark claims: valid
-// tokens of many shops, the same claims forged, expired ones, and hot-set
-// copies that are equal to the cached tokens in other memory.
+// tokens of many shops, tokens of a shop each, the same claims forged,
+// expired ones, and hot-set copies that are equal to the cached tokens in
+// other memory.
 func TestFixturePools(t *testing.T) {
 	f := fixtures()
 	v, err := sdk.New(keysource.MustStatic(peers.Secret), sdk.WithClientID(peers.ClientID), sdk.WithClock(verifyAt), sdk.WithCacheSize(0))
@@ -138,6 +139,17 @@ func TestFixturePools(t *testing.T) {
 	}
 	if len(shops) < 500 {
 		t.Fatalf("%d shops in the valid pool", len(shops))
+	}
+	shops = map[string]bool{}
+	for i, tok := range f.newShops {
+		s, err := v.Verify(t.Context(), tok)
+		if err != nil {
+			t.Fatalf("newShops[%d]: %v", i, err)
+		}
+		shops[s.Shop] = true
+	}
+	if len(shops) < poolSize*99/100 {
+		t.Fatalf("%d shops among the %d newShops tokens; want nearly one each", len(shops), poolSize)
 	}
 	for i := range f.hot {
 		if f.hotCopies[i] != f.hot[i] || unsafe.StringData(f.hotCopies[i]) == unsafe.StringData(f.hot[i]) {

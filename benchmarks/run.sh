@@ -32,7 +32,7 @@ cd benchmarks # the test binary runs in its package directory
 
 # Sequential scenarios at the default GOMAXPROCS; the parallel ones at 1
 # and 2 Ps.
-SEQ='^Benchmark(Uncached|Cached|InvalidSignature|Expired|RealisticMix)$'
+SEQ='^Benchmark(Uncached|UncachedNewShops|Cached|InvalidSignature|Expired|RealisticMix)$'
 PAR='^BenchmarkParallel$'
 raw="$OUT/raw.txt"
 : >"$raw"
@@ -82,6 +82,12 @@ grep '^Benchmark' "$raw" | awk -v metric="$1" '{for (i = 2; i < NF; i++) if ($(i
     printf "HMAC floor, 32,768 distinct tokens     %9s\n", t(floor)
     printf "uncached, cache off                    %9s  %5.2fx floor %s\n", t(off), off / floor, peers("Uncached", off)
     printf "uncached, cache on (every lookup miss) %9s  %5.2fx floor\n", t(miss), miss / floor
+    nfloor = m["BenchmarkUncachedNewShops/lib=hmac-floor" suf]
+    noff = m["BenchmarkUncachedNewShops/lib=possession-nocache" suf]
+    if (nfloor > 0) {
+      printf "HMAC floor, 32,768 tokens of as many shops %5s\n", t(nfloor)
+      printf "uncached, cache off, a shop per token  %9s  %5.2fx floor   golang-jwt %.1fx\n", t(noff), noff / nfloor, m["BenchmarkUncachedNewShops/lib=golang-jwt" suf] / noff
+    }
     printf "HMAC floor, hot set of 1,024           %9s\n", t(hot)
     printf "cache hit (a copy of a cached token)   %9s  %5.3fx floor (hot set)\n", t(hit), hit / hot
     hs = cs = 0

@@ -14,9 +14,11 @@
 //   - Static: secrets given in code (secrets your program already loaded;
 //     MustStatic in tests and examples).
 //   - Env: NAME, and NAME_PREVIOUS during a rotation.
-//   - File: one secret per line, reloaded on change; survives Kubernetes'
-//     ..data symlink swaps and editors' rename-writes, and keeps the last
-//     good keys while a file is being rewritten.
+//   - File: one secret per line ('#' comment lines and blank lines
+//     skipped), reloaded on change; survives Kubernetes' ..data symlink
+//     swaps and editors' rename-writes, keeps the last good keys while a
+//     file is being rewritten, and drops every key when the file says
+//     "revoked" (see File).
 //   - keysource/awssm: AWS Secrets Manager, AWSCURRENT then AWSPREVIOUS.
 //
 // Sources whose keys change outside the process may also implement
@@ -33,14 +35,27 @@
 // the file). So a dashboard reads the same whichever source is in use, and
 // a rotation is finished once no session reports a ":previous" key.
 // keysource/awssm names keys by the Secrets Manager version ID instead
-// (with "/<client ID>" for a client-map secret), which identifies the exact
+// (with "/client-<n>" for a client-map secret), which identifies the exact
 // version in AWS's own console and audit logs.
 //
 // # Secrets
 //
 // A Secret never prints itself: fmt verbs, JSON, text marshalling and slog
-// all show [REDACTED], and its bytes sit behind a pointer so that even
-// reflection-based printing of an enclosing struct shows no secret.
-// Surrounding whitespace (the trailing newline of a file or variable) is
-// trimmed by every source, and an empty secret is an error.
+// all show [REDACTED], and its bytes sit behind an unsafe.Pointer, which
+// fmt and reflection-based printers never follow, so that printing an
+// enclosing struct (where fmt cannot call Secret's methods) shows an
+// address, not the secret.
+// Surrounding whitespace (the trailing newline of a file or variable) and
+// a UTF-8 byte order mark are trimmed by every source, and an empty secret
+// is an error.
+//
+// Static, Env, File and keysource/awssm accept only what can be a Shopify
+// client secret: at least MinSecretLen (32) printable ASCII characters,
+// none of them white space (32 hex characters for secrets generated before
+// 28 January 2020, "shpss_" and 32 since). Anything else is
+// ErrInvalidSecret, whose message names the variable, the file's line or
+// the secret's version, never the value. A keyring holds at most MaxKeys
+// keys (ErrTooManyKeys): a token signed with none of them costs one HMAC
+// per key. NewKeyring itself checks only that keys are not empty, for
+// sources of your own.
 package keysource

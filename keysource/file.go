@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,19 +39,52 @@ type FileSource struct {
 	closeOnce sync.Once
 }
 
-// File reads secrets from path, one per line, current first then previous
-// ones; blank lines are skipped and surrounding whitespace (the trailing
-// newline editors and `kubectl create secret` leave) is trimmed. Key IDs are
-// "file:current", "file:previous", "file:previous-2", ... (see the package
-// doc).
+// File reads secrets from path and reloads them when the file changes.
+//
+// # Format
+//
+// One secret per line, the current one first, then previous ones in order
+// of preference. Surrounding white space (the trailing newline editors and
+// `kubectl create secret` leave, CRLF line ends) is trimmed, and a UTF-8
+// byte order mark at the start of the file is dropped. Blank lines and
+// comment lines, whose first non-blank character is '#', are skipped (no
+// Shopify secret starts with '#'); a comment cannot share a secret's line.
+// Each secret must be a possible Shopify client secret: at least
+// MinSecretLen printable ASCII characters, none of them white space
+// (ErrInvalidSecret, with the line number and never the line). The file
+// may be at most MaxFileSize bytes (ErrFileTooLarge) and hold at most
+// MaxKeys secrets (ErrTooManyKeys). Key IDs are "file:current",
+// "file:previous", "file:previous-2", ... by position among the secrets
+// (see the package doc).
+//
+//	# rotated 2026-05-01: new secret first
+//	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
+//	# the old one, until its tokens have expired
+//	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
+//
+// # Reloads and revocation
 //
 // File watches the file's directory and reloads on change, which covers
 // in-place writes, editors' write-to-temp-and-rename, and Kubernetes'
-// atomic swap of the ..data symlink behind a mounted Secret. A reload that
-// finds the file missing, unreadable or empty keeps the last good keys and
-// reports the error to WithErrorHandler and Err; the verifier never sees an
-// empty keyring. A periodic re-read (WithPollInterval) backs up file
-// systems that drop notifications.
+// atomic swap of the ..data symlink behind a mounted Secret. A periodic
+// re-read (WithPollInterval) backs up file systems that drop
+// notifications.
+//
+// A reload that finds the file missing, unreadable, empty or invalid
+// keeps the last good keys and reports the error to WithErrorHandler and
+// Err: a file caught in the middle of a rewrite must not take every
+// request down. So emptying the file revokes nothing. To revoke a key,
+// write the file without it: the next reload drops it, and the
+// verifier's cached sessions from the old keys are no longer served. To
+// revoke every key (a leaked secret, no new one yet), replace the
+// contents with the single line
+//
+//	revoked
+//
+// (in any case; comments may surround it, no secret may): the source
+// then holds no keys, so verification fails with sdk.ErrNoKeys (the
+// middleware answers 503) until a file with secrets is written. A file
+// that says revoked when File opens it gives a source without keys.
 //
 // The first read must succeed. Close stops watching.
 func File(path string, opts ...Option) (*FileSource, error) {
@@ -78,7 +112,8 @@ func File(path string, opts ...Option) (*FileSource, error) {
 	return s, nil
 }
 
-// Keyring returns the last good keyring.
+// Keyring returns the last good keyring: nil once the file revokes every
+// key.
 func (s *FileSource) Keyring() *Keyring { return s.ring.Load() }
 
 // Err returns the error of the most recent reload, or nil if it succeeded.
@@ -97,9 +132,13 @@ func (s *FileSource) Reload() error {
 }
 
 // RefreshUnknownSigner re-reads the file when a token's signer is unknown,
-// at most once per WithUnknownSignerInterval.
+// at most once per WithUnknownSignerInterval. While another reload runs it
+// returns the keys in force at once: tokens with an unknown signer are
+// mostly forged, and must not queue behind a slow file system.
 func (s *FileSource) RefreshUnknownSigner(context.Context) *Keyring {
-	s.reloadMu.Lock()
+	if !s.reloadMu.TryLock() {
+		return s.ring.Load()
+	}
 	defer s.reloadMu.Unlock()
 	now := s.cfg.now()
 	if s.cfg.unknownInterval > 0 && (s.lastUnknown.IsZero() || now.Sub(s.lastUnknown) >= s.cfg.unknownInterval) {
@@ -134,20 +173,27 @@ func (s *FileSource) reloadLocked() error {
 	return nil
 }
 
+// MaxFileSize bounds a key file. A few secrets and comments take a few
+// hundred bytes; anything near the bound is not a key file.
+const MaxFileSize = 64 << 10
+
+// revokedMarker is the line that revokes every key.
+const revokedMarker = "revoked"
+
+// read reads the file into a keyring: nil, with no error, for a file that
+// revokes every key.
 func (s *FileSource) read() (*Keyring, error) {
 	s.reads.Add(1)
-	data, err := os.ReadFile(s.path)
+	data, err := readLimited(s.path)
 	if err != nil {
-		// The *PathError names the path and the cause, never the contents.
-		return nil, fmt.Errorf("keysource: file: %w", err)
+		return nil, err
 	}
-	var keys []Key
-	for line := range strings.Lines(string(data)) {
-		secret := strings.TrimSpace(line)
-		if secret == "" {
-			continue
-		}
-		keys = append(keys, Key{ID: keyID("file", len(keys)), ClientID: s.cfg.clientID, Secret: NewSecret(secret)})
+	keys, revoked, err := parseKeyFile(data, s.cfg.clientID)
+	if err != nil {
+		return nil, fmt.Errorf("keysource: file %s: %w", s.path, err)
+	}
+	if revoked {
+		return nil, nil
 	}
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("keysource: file %s: %w", s.path, ErrEmptySecret)
@@ -157,6 +203,52 @@ func (s *FileSource) read() (*Keyring, error) {
 		return nil, fmt.Errorf("keysource: file %s: %w", s.path, err)
 	}
 	return ring, nil
+}
+
+// readLimited reads at most MaxFileSize bytes of path.
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		// The *PathError names the path and the cause, never the contents.
+		return nil, fmt.Errorf("keysource: file: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("keysource: file: %w", err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("keysource: file %s: %w: more than %d bytes", path, ErrFileTooLarge, MaxFileSize)
+	}
+	return data, nil
+}
+
+// parseKeyFile reads the keys of a key file (see File for the format).
+// revoked reports a file that revokes every key.
+func parseKeyFile(data []byte, clientID string) (keys []Key, revoked bool, err error) {
+	n := 0
+	for line := range strings.Lines(strings.TrimPrefix(string(data), utf8BOM)) {
+		n++
+		secret := strings.TrimSpace(line)
+		switch {
+		case secret == "" || secret[0] == '#':
+			continue
+		case strings.EqualFold(secret, revokedMarker):
+			revoked = true
+			continue
+		}
+		if err := checkSecret(secret); err != nil {
+			return nil, false, fmt.Errorf("line %d: %w", n, err)
+		}
+		if len(keys) == MaxKeys {
+			return nil, false, fmt.Errorf("line %d: %w: at most %d", n, ErrTooManyKeys, MaxKeys)
+		}
+		keys = append(keys, Key{ID: keyID("file", len(keys)), ClientID: clientID, Secret: NewSecret(secret)})
+	}
+	if revoked && len(keys) > 0 {
+		return nil, false, fmt.Errorf("%w: the file says %q and holds secrets too: %q revokes every key and must be the only line besides comments", ErrInvalidSecret, revokedMarker, revokedMarker)
+	}
+	return keys, revoked, nil
 }
 
 func (s *FileSource) watch() {

@@ -14,7 +14,7 @@ import (
 // interval.
 func TestFileUnknownSignerRefreshIsRateLimited(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "secret")
-	if err := os.WriteFile(path, []byte("one\n"), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte("shpss_11111111111111111111111111111111\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Unix(1_800_000_000, 0)

@@ -33,12 +33,24 @@ type Keyring struct {
 // built them.
 var generations atomic.Uint64
 
-// NewKeyring validates keys (at least one, none empty, IDs unique) and
-// returns a keyring with a fresh generation. loadedAt records when the
-// source obtained the keys (for key-age metrics); the zero time is allowed.
+// MaxKeys bounds the keys of one keyring. A token whose signer is unknown
+// costs one HMAC per key, so the bound is also the most work a forged
+// token can cause. Shopify rotation needs two keys per app (current and
+// previous): 32 serve 16 apps from one secret.
+const MaxKeys = 32
+
+// NewKeyring validates keys (at least one and at most MaxKeys, none empty,
+// IDs unique) and returns a keyring with a fresh generation. loadedAt
+// records when the source obtained the keys (for key-age metrics); the
+// zero time is allowed. It does not hold secrets to the shape of Shopify
+// client secrets, as the sources do: custom sources and tests may use any
+// non-empty key.
 func NewKeyring(loadedAt time.Time, keys ...Key) (*Keyring, error) {
 	if len(keys) == 0 {
 		return nil, ErrNoKeys
+	}
+	if len(keys) > MaxKeys {
+		return nil, fmt.Errorf("%w: %d, at most %d", ErrTooManyKeys, len(keys), MaxKeys)
 	}
 	seen := make(map[string]struct{}, len(keys))
 	for i, k := range keys {

@@ -12,6 +12,14 @@ import (
 	"github.com/possession-dev/possession/keysource"
 )
 
+// Secrets shaped as Shopify client secrets, which Static, Env and File
+// require.
+const (
+	sec1 = "shpss_11111111111111111111111111111111"
+	sec2 = "shpss_22222222222222222222222222222222"
+	sec3 = "shpss_33333333333333333333333333333333"
+)
+
 func key(id, secret string) keysource.Key {
 	return keysource.Key{ID: id, Secret: keysource.NewSecret(secret)}
 }
@@ -72,7 +80,7 @@ func TestKeyring(t *testing.T) {
 }
 
 func TestStatic(t *testing.T) {
-	src, err := keysource.Static("s1", "s2", "s3")
+	src, err := keysource.Static(sec1, sec2, sec3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,10 +88,10 @@ func TestStatic(t *testing.T) {
 	if r.Len() != 3 || r.Key(0).ID != "static:current" || r.Key(1).ID != "static:previous" || r.Key(2).ID != "static:previous-2" {
 		t.Fatalf("keyring %v", r)
 	}
-	if string(r.Key(1).Secret.Bytes()) != "s2" {
+	if string(r.Key(1).Secret.Bytes()) != sec2 {
 		t.Fatalf("order wrong")
 	}
-	if got := keysource.MustStatic("s1", "s2", "s3").Keyring(); !got.SameKeys(r) {
+	if got := keysource.MustStatic(sec1, sec2, sec3).Keyring(); !got.SameKeys(r) {
 		t.Fatalf("MustStatic keyring %v, want %v", got, r)
 	}
 }
@@ -99,7 +107,8 @@ func TestStaticValidates(t *testing.T) {
 	}{
 		{"no secrets", nil, keysource.ErrNoKeys},
 		{"empty current", []string{""}, keysource.ErrEmptySecret},
-		{"empty previous", []string{"a", ""}, keysource.ErrEmptySecret},
+		{"empty previous", []string{sec1, ""}, keysource.ErrEmptySecret},
+		{"short", []string{"a"}, keysource.ErrInvalidSecret},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,10 +130,10 @@ func TestStaticValidates(t *testing.T) {
 // TestKeyIDScheme: Static, Env and File name keys the same way,
 // "<source>:<position>".
 func TestKeyIDScheme(t *testing.T) {
-	t.Setenv("POSSESSION_TEST_SECRET", "a")
-	t.Setenv("POSSESSION_TEST_SECRET_PREVIOUS", "b")
+	t.Setenv("POSSESSION_TEST_SECRET", sec1)
+	t.Setenv("POSSESSION_TEST_SECRET_PREVIOUS", sec2)
 	path := filepath.Join(t.TempDir(), "secret")
-	if err := os.WriteFile(path, []byte("a\nb\nc\n"), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(sec1+"\n"+sec2+"\n"+sec3+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env, err := keysource.Env("POSSESSION_TEST_SECRET")
@@ -140,7 +149,7 @@ func TestKeyIDScheme(t *testing.T) {
 		src  keysource.Source
 		want []string
 	}{
-		"static": {keysource.MustStatic("a", "b", "c"), []string{"static:current", "static:previous", "static:previous-2"}},
+		"static": {keysource.MustStatic(sec1, sec2, sec3), []string{"static:current", "static:previous", "static:previous-2"}},
 		"env":    {env, []string{"env:current", "env:previous"}},
 		"file":   {file, []string{"file:current", "file:previous", "file:previous-2"}},
 	} {
@@ -156,8 +165,8 @@ func TestKeyIDScheme(t *testing.T) {
 
 func TestEnv(t *testing.T) {
 	t.Run("current and previous, trimmed", func(t *testing.T) {
-		t.Setenv("POSSESSION_TEST_SECRET", "  current-secret\n")
-		t.Setenv("POSSESSION_TEST_SECRET_PREVIOUS", "previous-secret\n")
+		t.Setenv("POSSESSION_TEST_SECRET", "  "+sec1+"\n")
+		t.Setenv("POSSESSION_TEST_SECRET_PREVIOUS", sec2+"\n")
 		src, err := keysource.Env("POSSESSION_TEST_SECRET", keysource.WithClientID("app"))
 		if err != nil {
 			t.Fatal(err)
@@ -166,12 +175,12 @@ func TestEnv(t *testing.T) {
 		if r.Len() != 2 || r.Key(0).ID != "env:current" || r.Key(1).ID != "env:previous" {
 			t.Fatalf("keyring %v", r)
 		}
-		if string(r.Key(0).Secret.Bytes()) != "current-secret" || string(r.Key(1).Secret.Bytes()) != "previous-secret" || r.Key(0).ClientID != "app" {
+		if string(r.Key(0).Secret.Bytes()) != sec1 || string(r.Key(1).Secret.Bytes()) != sec2 || r.Key(0).ClientID != "app" {
 			t.Fatalf("keys not trimmed or client ID missing")
 		}
 	})
 	t.Run("current only", func(t *testing.T) {
-		t.Setenv("POSSESSION_TEST_SECRET", "current-secret")
+		t.Setenv("POSSESSION_TEST_SECRET", sec1)
 		t.Setenv("POSSESSION_TEST_SECRET_PREVIOUS", " ")
 		src, err := keysource.Env("POSSESSION_TEST_SECRET")
 		if err != nil || src.Keyring().Len() != 1 {
@@ -192,7 +201,7 @@ func TestEnv(t *testing.T) {
 		}
 	})
 	t.Run("bad option", func(t *testing.T) {
-		t.Setenv("POSSESSION_TEST_SECRET", "x")
+		t.Setenv("POSSESSION_TEST_SECRET", sec1)
 		if _, err := keysource.Env("POSSESSION_TEST_SECRET", keysource.WithUnknownSignerInterval(-1)); err == nil {
 			t.Fatal("negative interval accepted")
 		}

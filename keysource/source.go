@@ -35,12 +35,18 @@ func (s staticSource) Keyring() *Keyring { return s.ring }
 // Static serves fixed secrets: the first is current, the rest are previous
 // secrets in order of preference. Key IDs are "static:current",
 // "static:previous", "static:previous-2", ... (see the package doc). It
-// fails, wrapping ErrNoKeys, without secrets, and, wrapping
-// ErrEmptySecret, for an empty one: a source without keys would make
-// every verification fail.
+// fails, wrapping ErrNoKeys, without secrets; wrapping ErrEmptySecret, for
+// an empty one; and wrapping ErrInvalidSecret for one that cannot be a
+// Shopify client secret (shorter than MinSecretLen, or with white space
+// or a control character inside; surrounding white space is trimmed): a
+// source without usable keys would make every verification fail.
 func Static(secrets ...string) (Source, error) {
 	keys := make([]Key, len(secrets))
 	for i, s := range secrets {
+		s = trimSecret(s)
+		if err := checkSecret(s); err != nil {
+			return nil, fmt.Errorf("keysource: static: key %d (id %q): %w", i, keyID("static", i), err)
+		}
 		keys[i] = Key{ID: keyID("static", i), Secret: NewSecret(s)}
 	}
 	ring, err := NewKeyring(time.Now(), keys...)

@@ -2,12 +2,17 @@ package sdk
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/possession-dev/possession/keysource"
+	"github.com/possession-dev/possession/sdk/sdktest"
 )
+
+// b64 encodes test tokens' segments.
+var b64 = base64.RawURLEncoding
 
 // Allocation budgets of Verify, asserted with
 // testing.AllocsPerRun, which is deterministic where timings are not.
@@ -27,6 +32,16 @@ func TestAllocationBudgets(t *testing.T) {
 		forged[i] = bad.token(i)
 		expired[i] = m.token(i)
 	}
+	repeat := func(tok string) []string {
+		out := make([]string, runs+10)
+		for i := range out {
+			out[i] = tok
+		}
+		return out
+	}
+	hs512 := repeat(b64.EncodeToString([]byte(`{"alg":"HS512","typ":"JWT"}`)) + "." + b64.EncodeToString([]byte(`{"exp":1}`)) + ".c2ln")
+	otherApp := repeat(cacheTestMinter().Admin(sdktest.Set("aud", "another-app")))
+	buyer := repeat(cacheTestMinter().Checkout())
 	ctx := context.Background()
 	clock := newTestClock(cacheTestIssued.Add(time.Second))
 	late := newTestClock(cacheTestIssued.Add(5 * time.Minute))
@@ -41,13 +56,19 @@ func TestAllocationBudgets(t *testing.T) {
 		want   error
 	}{
 		// Every token new; with the cache on, each result is inserted and,
-		// the cache being small, the oldest evicted.
-		{name: "uncached valid, cache on (insert+evict)", budget: 3, size: 64, clock: clock, tokens: valid},
-		{name: "uncached valid, cache on (insert)", budget: 3, size: 10 * runs, clock: clock, tokens: valid},
+		// the cache being small, the oldest evicted. The insertion copies
+		// the token (4 rather than 3: the cache must not keep the caller's
+		// string, which may be a slice of a much larger one).
+		{name: "uncached valid, cache on (insert+evict)", budget: 4, size: 64, clock: clock, tokens: valid},
+		{name: "uncached valid, cache on (insert)", budget: 4, size: 10 * runs, clock: clock, tokens: valid},
 		{name: "uncached valid, cache off", budget: 2, size: 0, clock: clock, tokens: valid},
 		{name: "cache hit", budget: 0, size: 10 * runs, clock: clock, tokens: valid, warm: true},
 		{name: "invalid signature", budget: 0, size: 10 * runs, clock: clock, tokens: forged, want: ErrSignature},
 		{name: "expired", budget: 1, size: 10 * runs, clock: late, tokens: expired, want: ErrExpired},
+		// Prebuilt errors that quote nothing of the token.
+		{name: "algorithm", budget: 0, size: 10 * runs, clock: clock, tokens: hs512, want: ErrAlgorithm},
+		{name: "audience", budget: 0, size: 10 * runs, clock: clock, tokens: otherApp, want: ErrAudience},
+		{name: "kind", budget: 0, size: 10 * runs, clock: clock, tokens: buyer, want: ErrKind},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

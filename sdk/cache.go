@@ -2,7 +2,9 @@ package sdk
 
 import (
 	"hash/maphash"
+	"math"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,17 +30,20 @@ import (
 // own, so eviction is least-recently-used per shard, not globally.
 //
 // Memory: about 1.26 KB per cached session with Shopify's 583-byte tokens,
-// measured at 100k entries (TestCacheMemoryPerEntry). Most of it is the
-// token itself (640 bytes in its size class), which the cache keeps as
-// its key (the caller's string, not a copy: the verify path copies no
-// token); then the session's strings (208: shop, sub, aud, sid, jti), the
-// Session with its entry (288, exactly: a field more moves it to the
+// measured at 100k entries (TestCacheMemoryPerEntry), whatever string the
+// caller's token sits in. Most of it is the token itself (640 bytes in
+// its size class), which the cache copies as its key (put); then the
+// session's strings (208: shop, sub, aud, sid, jti), the Session with its
+// entry (288, exactly: a field more moves it to the
 // 320-byte size class), the LRU's list element (80) and map slot, and two
 // index slots. The default 10,000 sessions thus hold about 12.6 MB.
 type sessionCache struct {
 	seed   maphash.Seed
 	mask   uint64
 	shards []cacheShard
+	// leeway is the verifier's: an entry is valid from its nbf/iat minus
+	// the leeway, as a verification would say.
+	leeway time.Duration
 }
 
 type cacheShard struct {
@@ -49,9 +54,12 @@ type cacheShard struct {
 	// index holds every entry of lru, at least half of its slots empty.
 	// Readers load slots atomically without mu; only mu's holder stores.
 	index []atomic.Pointer[cacheEntry]
+	// size is lru's bound: add evicts before it indexes a new entry, so
+	// the index never holds more than size entries.
+	size int
 	// Keep shards on separate cache lines (128 bytes: adjacent-line
 	// prefetchers pair 64-byte lines).
-	_ [128 - 8 - 8 - 24]byte
+	_ [128 - 8 - 8 - 24 - 8]byte
 }
 
 // cacheEntry is immutable once published, but for touched.
@@ -65,6 +73,11 @@ type cacheEntry struct {
 	gen   uint64
 	// until is the UnixNano instant (exp + leeway) the entry dies at.
 	until int64
+	// from is the UnixNano instant (the later of nbf and iat, minus the
+	// leeway) before which the token is not yet valid: a clock that steps
+	// back must not make the cache serve what verification would refuse.
+	// (The field fills the Session and its entry's 288-byte size class.)
+	from int64
 	// touched is when the entry's recency was last refreshed.
 	touched atomic.Int64
 }
@@ -78,12 +91,12 @@ type cachedSession struct {
 	session Session
 }
 
-func newSessionCache(size int) *sessionCache {
+func newSessionCache(size int, leeway time.Duration) *sessionCache {
 	n := 1
 	for n < 8*runtime.GOMAXPROCS(0) && n*64 <= size {
 		n *= 2
 	}
-	c := &sessionCache{seed: maphash.MakeSeed(), mask: uint64(n - 1), shards: make([]cacheShard, n)}
+	c := &sessionCache{seed: maphash.MakeSeed(), mask: uint64(n - 1), shards: make([]cacheShard, n), leeway: leeway}
 	// Split size exactly: the first size%n shards hold one more entry.
 	for i := range c.shards {
 		sh := &c.shards[i]
@@ -96,6 +109,7 @@ func newSessionCache(size int) *sessionCache {
 			slots *= 2
 		}
 		sh.index = make([]atomic.Pointer[cacheEntry], slots)
+		sh.size = per
 		// per >= 64 > 0, or n == 1 and per == size > 0.
 		sh.lru, _ = simplelru.NewLRU(per, func(_ uint64, e *cacheEntry) { sh.unindex(e) })
 	}
@@ -121,7 +135,8 @@ func cacheKey(token string) string {
 const touchInterval = int64(time.Second)
 
 // get returns the session cached for token if it was verified under
-// keyring generation gen and is still valid at now (UnixNano).
+// keyring generation gen and is valid at now (UnixNano): before exp +
+// leeway, and not before nbf/iat - leeway.
 func (c *sessionCache) get(token string, gen uint64, now int64) *Session {
 	key := cacheKey(token)
 	h := maphash.String(c.seed, key)
@@ -133,6 +148,10 @@ func (c *sessionCache) get(token string, gen uint64, now int64) *Session {
 	case e.token != token:
 		// A forgery reusing a cached token's signature: not a hit, and
 		// no reason to drop the genuine entry.
+		return nil
+	case now < e.from:
+		// The clock stepped back: not valid yet, as verification will say.
+		// The entry stays, to serve once the clock is right again.
 		return nil
 	case e.gen != gen || now >= e.until:
 		sh.mu.Lock()
@@ -153,13 +172,23 @@ func (c *sessionCache) get(token string, gen uint64, now int64) *Session {
 }
 
 // put caches the session of e for token, verified at now, until the
-// UnixNano instant until. The cache keeps token itself, not a copy (the
-// verify path copies no token): the caller's string stays reachable while
-// its entry lives.
+// UnixNano instant until. The entry keeps a copy of token, never the
+// caller's string: that may be a substring of something much larger (the
+// middleware passes a slice of the Authorization header's value, which a
+// client can pad to a megabyte), which the entry would otherwise keep
+// alive for its lifetime. The copy is one allocation of the token's size
+// on a miss (TestAllocationBudgets).
 func (c *sessionCache) put(e *cacheEntry, token string, s *Session, gen uint64, now, until int64) {
+	token = strings.Clone(token)
 	key := cacheKey(token)
 	h := maphash.String(c.seed, key)
-	*e = cacheEntry{session: s, token: token, hash: h, gen: gen, until: until}
+	from := int64(math.MinInt64)
+	for _, t := range [...]time.Time{s.NotBefore, s.IssuedAt} {
+		if !t.IsZero() {
+			from = max(from, unixNano(t.Add(-c.leeway)))
+		}
+	}
+	*e = cacheEntry{session: s, token: token, hash: h, gen: gen, until: until, from: from}
 	e.touched.Store(now)
 	sh := &c.shards[h&c.mask]
 	sh.mu.Lock()
@@ -167,13 +196,33 @@ func (c *sessionCache) put(e *cacheEntry, token string, s *Session, gen uint64, 
 	sh.mu.Unlock()
 }
 
-// add indexes e and adds it to the LRU, which may evict (and unindex) the
-// oldest entry. The caller holds mu.
+// unixNano is t.UnixNano, saturated at the ends of int64 (nbf and iat may
+// lie up to 2^53 s from 1970, beyond what int64 nanoseconds hold).
+func unixNano(t time.Time) int64 {
+	const limit = math.MaxInt64 / int64(time.Second)
+	switch sec := t.Unix(); {
+	case sec >= limit:
+		return math.MaxInt64
+	case sec <= -limit:
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
+
+// add indexes e and adds it to the LRU. A shard that is full evicts (and
+// unindexes) its oldest entry first: were e indexed before the eviction,
+// a shard of one entry would fill both slots of its index for a moment,
+// and the probe loops, which end at an empty slot, would never end. The
+// caller holds mu.
 func (sh *cacheShard) add(e *cacheEntry) {
-	if old, ok := sh.lru.Peek(e.hash); ok && old.key() != e.key() {
-		// Another key with the same 64-bit hash: it makes way, so that the
-		// LRU and the index keep the same entries.
-		sh.lru.Remove(e.hash)
+	if old, ok := sh.lru.Peek(e.hash); ok {
+		if old.key() != e.key() {
+			// Another key with the same 64-bit hash: it makes way, so that
+			// the LRU and the index keep the same entries.
+			sh.lru.Remove(e.hash)
+		}
+	} else if sh.lru.Len() >= sh.size {
+		sh.lru.RemoveOldest()
 	}
 	sh.insert(e)
 	sh.lru.Add(e.hash, e)
@@ -205,7 +254,10 @@ func (sh *cacheShard) lookup(key string, h uint64) *cacheEntry {
 // caller holds mu.
 func (sh *cacheShard) insert(e *cacheEntry) {
 	m := uint64(len(sh.index) - 1)
-	for i := sh.slot(e.hash); ; i = (i + 1) & m {
+	// At most len(index) probes: add keeps half of the slots empty, so the
+	// bound is never reached; it only makes sure no bug can spin here (an
+	// entry left out of the index is a cache miss, nothing worse).
+	for i, n := sh.slot(e.hash), 0; n < len(sh.index); i, n = (i+1)&m, n+1 {
 		cur := sh.index[i].Load()
 		if cur == nil || cur.key() == e.key() {
 			sh.index[i].Store(e)
@@ -219,13 +271,15 @@ func (sh *cacheShard) insert(e *cacheEntry) {
 func (sh *cacheShard) unindex(e *cacheEntry) {
 	m := uint64(len(sh.index) - 1)
 	i := sh.slot(e.hash)
-	for sh.index[i].Load() != e {
-		if sh.index[i].Load() == nil {
+	for n := 0; sh.index[i].Load() != e; n++ {
+		if sh.index[i].Load() == nil || n == len(sh.index) {
 			return // not indexed (replaced by a newer entry of its key)
 		}
 		i = (i + 1) & m
 	}
-	for j := (i + 1) & m; ; j = (j + 1) & m {
+	// The run after i ends at an empty slot, which add guarantees; the
+	// count bounds the loop should it not.
+	for j, n := (i+1)&m, 1; n < len(sh.index); j, n = (j+1)&m, n+1 {
 		next := sh.index[j].Load()
 		if next == nil {
 			break

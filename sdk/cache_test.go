@@ -24,7 +24,7 @@ import (
 // holds, and it needs no goroutine.
 
 const (
-	cacheTestSecret = "cache-test-secret"
+	cacheTestSecret = "cache-test-secret-0123456789abcdef"
 	cacheTestClient = "4c2c0d8f1e5a4b7f9d3e6a1b2c8d0e7f"
 )
 
@@ -159,7 +159,7 @@ func TestCacheIgnoresOlderKeyringGenerations(t *testing.T) {
 
 func TestCacheSizeBound(t *testing.T) {
 	for _, size := range []int{1, 63, 64, 100, 1000, 1001, 10_000, 12_345} {
-		c := newSessionCache(size)
+		c := newSessionCache(size, defaultLeeway)
 		capacity := 0
 		for i := range c.shards {
 			// Fill every shard beyond its share: what remains is its bound.
@@ -351,7 +351,7 @@ func TestCacheForgeryReusingACachedSignature(t *testing.T) {
 // runs are long and wrap around, and checks after every step that the
 // lock-free index finds exactly the LRU's entries.
 func TestCacheIndexAgreesWithLRU(t *testing.T) {
-	c := newSessionCache(16) // one shard of 16 entries, 32 slots
+	c := newSessionCache(16, defaultLeeway) // one shard of 16 entries, 32 slots
 	if len(c.shards) != 1 || len(c.shards[0].index) != 32 {
 		t.Fatalf("%d shards, %d slots", len(c.shards), len(c.shards[0].index))
 	}

@@ -13,12 +13,15 @@ import (
 // fix the problem (which claim, by how many seconds) and never the token or
 // a secret.
 var (
-	// ErrMalformed: not a compact JWS of acceptable size, bad base64 or
-	// JSON, a missing, duplicate or wrongly typed claim.
+	// ErrMalformed: not a compact JWS of acceptable size, bad base64 in
+	// any segment (the signature's included), a signature that is not 32
+	// bytes, bad JSON, a crit header, a missing, duplicate or wrongly
+	// typed claim.
 	ErrMalformed = errors.New("sdk: malformed token")
 	// ErrAlgorithm: the header's alg is not HS256 (none, RS256, HS512, ...).
 	ErrAlgorithm = errors.New("sdk: unsupported algorithm")
-	// ErrSignature: the signature matches none of the source's keys.
+	// ErrSignature: a well-formed signature that matches none of the
+	// source's keys.
 	ErrSignature = errors.New("sdk: invalid signature")
 	// ErrExpired: now is at or past exp plus the leeway.
 	ErrExpired = errors.New("sdk: token expired")
@@ -30,6 +33,10 @@ var (
 	// ErrIssuer: dest is not an allowed shop domain, or iss's host differs
 	// from dest's.
 	ErrIssuer = errors.New("sdk: wrong issuer or destination")
+	// ErrKind: a valid token of a kind the verifier does not accept (by
+	// default, a checkout or customer-account token: see WithKinds). It
+	// is checked last: an expired buyer token is ErrExpired.
+	ErrKind = errors.New("sdk: token kind not accepted")
 	// ErrNoKeys: the key source has no usable keys. It is
 	// keysource.ErrNoKeys, the same value, so errors.Is finds either
 	// package's name in a Verify error and in a key source's error.
@@ -109,6 +116,7 @@ var sentinels = [...]struct {
 	{ErrNotYetValid, "not_yet_valid"},
 	{ErrAudience, "audience"},
 	{ErrIssuer, "issuer"},
+	{ErrKind, "kind"},
 	{ErrNoKeys, "no_keys"},
 	{ErrNoToken, "no_token"},
 	{ErrHint, "hint"},

@@ -38,7 +38,7 @@ func TestFastSplitKeepsShapeErrorsFirst(t *testing.T) {
 		{"dot in payload, no keys", emptySource{}, withDotInPayload, ErrMalformed},
 		{"valid, no keys", emptySource{}, valid, ErrNoKeys},
 		{"valid", keysource.MustStatic(cacheTestSecret), valid, nil},
-		{"other secret", keysource.MustStatic("other"), valid, ErrSignature},
+		{"other secret", keysource.MustStatic("other-secret-0123456789abcdef01234"), valid, ErrSignature},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -21,7 +21,9 @@ func FuzzVerify(f *testing.F) {
 		b64(`{"alg":"none"}`)+"."+b64(`{}`)+".") {
 		f.Add(tok)
 	}
-	v, err := sdk.New(keysource.MustStatic(testSecret, prevSecret), sdk.WithClientID(testClientID), sdk.WithClock(fixedClock(epoch)))
+	// Both kinds, so that checkout-shaped inputs reach the session code.
+	v, err := sdk.New(keysource.MustStatic(testSecret, prevSecret), sdk.WithClientID(testClientID), sdk.WithClock(fixedClock(epoch)),
+		sdk.WithKinds(sdk.KindAdmin, sdk.KindCheckout))
 	if err != nil {
 		f.Fatal(err)
 	}

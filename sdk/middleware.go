@@ -100,10 +100,13 @@ func ContextWithSession(ctx context.Context, s *Session) context.Context {
 //   - the Authorization header is malformed ("Bearer" without a token,
 //     more than one token, several Authorization headers): 400,
 //     WWW-Authenticate: Bearer error="invalid_request";
-//   - the token is invalid (any Verify error but ErrNoKeys): 401,
+//   - the token is invalid (any Verify error but ErrNoKeys and ErrKind): 401,
 //     WWW-Authenticate: Bearer error="invalid_token" and
 //     X-Shopify-Retry-Invalid-Session-Request: 1, so the client retries
 //     once with a fresh token;
+//   - the token is valid but of a kind the verifier does not accept
+//     (ErrKind: by default a checkout or customer-account token, see
+//     WithKinds): 403, without the retry header;
 //   - the key source has no keys (ErrNoKeys): 503, the server's fault;
 //   - a client hint header is malformed or contradicts the token: 400.
 //
@@ -307,7 +310,9 @@ func rejectStatus(h http.Header, err error) int {
 		return http.StatusUnauthorized
 	case errors.Is(err, ErrHint):
 		return http.StatusBadRequest
-	case errors.Is(err, ErrOrigin):
+	case errors.Is(err, ErrOrigin), errors.Is(err, ErrKind):
+		// A token of a kind not accepted here is valid: a fresh one
+		// would be refused too, so no retry header.
 		return http.StatusForbidden
 	case errors.Is(err, ErrNoKeys):
 		return http.StatusServiceUnavailable
@@ -344,6 +349,8 @@ func errorMessage(err error) string {
 		return hintMessage(err)
 	case errors.Is(err, ErrOrigin):
 		return "this origin may not call this API; see the server's allowed origins"
+	case errors.Is(err, ErrKind):
+		return "this endpoint does not accept this kind of session token (checkout and customer-account tokens are not accepted where admin/POS tokens are required)"
 	case errors.Is(err, ErrNoKeys):
 		return "the server has no keys to verify session tokens; try again later"
 	case errors.Is(err, ErrMalformed), errors.Is(err, ErrAlgorithm), errors.Is(err, ErrSignature),

@@ -14,7 +14,7 @@ import (
 // reads the session. Client hints arrive in the X-Possession-* headers and
 // land in Session.Hints, unverified.
 func ExampleVerifier_Middleware() {
-	verifier, err := sdk.New(keysource.MustStatic("app-client-secret"), sdk.WithClientID("app-client-id"))
+	verifier, err := sdk.New(keysource.MustStatic("app-client-secret-0123456789abcdef"), sdk.WithClientID("app-client-id"))
 	if err != nil {
 		panic(err)
 	}
@@ -27,7 +27,7 @@ func ExampleVerifier_Middleware() {
 	)
 
 	// What the POS extension sends.
-	token := sdktest.Minter{Secret: "app-client-secret", ClientID: "app-client-id", Shop: "example.myshopify.com", UserID: "42"}.Admin()
+	token := sdktest.Minter{Secret: "app-client-secret-0123456789abcdef", ClientID: "app-client-id", Shop: "example.myshopify.com", UserID: "42"}.Admin()
 	r := httptest.NewRequest("GET", "/api/session", nil)
 	r.Header.Set("Authorization", "Bearer "+token)
 	r.Header.Set(sdk.HeaderUserID, "42")
@@ -69,7 +69,7 @@ func ExampleContextWithSession() {
 // alice.New), and an error handler that writes the application's own
 // error format.
 func ExampleVerifier_NewMiddleware() {
-	verifier, err := sdk.New(keysource.MustStatic("app-client-secret"), sdk.WithClientID("app-client-id"))
+	verifier, err := sdk.New(keysource.MustStatic("app-client-secret-0123456789abcdef"), sdk.WithClientID("app-client-id"))
 	if err != nil {
 		panic(err)
 	}

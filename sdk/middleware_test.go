@@ -17,7 +17,7 @@ import (
 )
 
 const (
-	mwSecret   = "middleware-test-secret"
+	mwSecret   = "middleware-test-secret-0123456789abc"
 	mwClientID = "middleware-client"
 	mwShop     = "mw-shop.myshopify.com"
 	mwUser     = "4242"

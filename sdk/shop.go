@@ -20,15 +20,45 @@ func splitURL(v string) (host, rest string, hasScheme, ok bool) {
 	return host, rest, hasScheme, host != ""
 }
 
-// isShopDomain reports whether host is a single DNS label followed by one of
-// the allowed suffixes: "example.myshopify.com".
+// isShopDomain reports whether host is a single DNS label followed by one
+// of the allowed suffixes: "example.myshopify.com". Suffixes start with a
+// dot, which no label holds: the label is host's longest prefix of label
+// characters, and the rest must be a suffix.
 func isShopDomain(host string, suffixes []string) bool {
+	n := 0
+	for n < len(host) && labelChars[host[n]] {
+		n++
+	}
+	if n == 0 || n > 63 || host[0] == '-' || host[n-1] == '-' {
+		return false
+	}
 	for _, suffix := range suffixes {
-		if label, found := strings.CutSuffix(host, suffix); found && isLabel(label) {
+		if host[n:] == suffix {
 			return true
 		}
 	}
 	return false
+}
+
+// labelChars are the characters of a shop handle's DNS label.
+var labelChars = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-'
+	}
+	return t
+}()
+
+// onHost reports whether u is an https URL on host (a shop domain): its
+// host, up to the first '/', '?' or '#', is host.
+func onHost(u, host string) bool {
+	const scheme = "https://"
+	if len(u) < len(scheme)+len(host) || u[:len(scheme)] != scheme || u[len(scheme):len(scheme)+len(host)] != host {
+		return false
+	}
+	if rest := u[len(scheme)+len(host):]; rest != "" {
+		return rest[0] == '/' || rest[0] == '?' || rest[0] == '#'
+	}
+	return true
 }
 
 // isLabel reports whether s is one lower-case DNS label (shop handles are
@@ -38,8 +68,7 @@ func isLabel(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+		if !labelChars[s[i]] {
 			return false
 		}
 	}

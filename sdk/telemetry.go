@@ -6,8 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"reflect"
 	"runtime"
+	"sync"
 	"time"
 	"weak"
 
@@ -19,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/otel"
 )
 
@@ -72,7 +75,9 @@ type telemetryConfig struct {
 	tracerProvider trace.TracerProvider
 	meterProvider  metric.MeterProvider
 	userID         userIDMode
-	userIDKey      []byte
+	// userIDKey is WithHashedUserID's key, a Secret so that no printing
+	// of the configuration shows it.
+	userIDKey keysource.Secret
 }
 
 // userIDMode is what telemetry records of Session.UserID.
@@ -109,7 +114,7 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 // User IDs are small numbers, so an unkeyed hash would be reversed by
 // enumeration: the key is what protects them.
 func WithHashedUserID(key []byte) Option {
-	k := append([]byte(nil), key...)
+	k := keysource.NewSecretBytes(key)
 	return optionFunc(func(c *config) {
 		c.userID = userIDHashed
 		c.userIDKey = k
@@ -120,7 +125,7 @@ func WithHashedUserID(key []byte) Option {
 func WithoutUserIDTelemetry() Option {
 	return optionFunc(func(c *config) {
 		c.userID = userIDOmit
-		c.userIDKey = nil
+		c.userIDKey = keysource.Secret{}
 	})
 }
 
@@ -186,9 +191,12 @@ type telemetry struct {
 	hitOpts       []metric.AddOption
 	missOpts      []metric.AddOption
 
-	userID    userIDMode
-	userIDKey []byte
-	cacheOn   bool
+	userID userIDMode
+	// userHashes pools HMAC-SHA256 states keyed with WithHashedUserID's
+	// key (nil unless hashing): a span neither derives the pads nor
+	// copies the key.
+	userHashes *sync.Pool
+	cacheOn    bool
 }
 
 // durationBuckets suit a verification: microseconds when served from the
@@ -201,14 +209,21 @@ var durationBuckets = []float64{
 
 func newTelemetry(v *Verifier) (*telemetry, error) {
 	cfg := &v.cfg
-	if cfg.userID == userIDHashed && len(cfg.userIDKey) < minUserIDHashKey {
-		return nil, fmt.Errorf("sdk: user ID hashing key is %d bytes, want at least %d", len(cfg.userIDKey), minUserIDHashKey)
+	if cfg.userID == userIDHashed && cfg.userIDKey.Len() < minUserIDHashKey {
+		return nil, fmt.Errorf("sdk: user ID hashing key is %d bytes, want at least %d", cfg.userIDKey.Len(), minUserIDHashKey)
 	}
 	t := &telemetry{
 		startOpts: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)},
 		userID:    cfg.userID,
-		userIDKey: cfg.userIDKey,
 		cacheOn:   cfg.cacheSize > 0,
+	}
+	if cfg.userID == userIDHashed {
+		key := cfg.userIDKey
+		t.userHashes = &sync.Pool{New: func() any {
+			b := key.Bytes()
+			defer clear(b)
+			return hmac.New(sha256.New, b)
+		}}
 	}
 
 	tp := cfg.tracerProvider
@@ -388,17 +403,20 @@ func (t *telemetry) annotate(span trace.Span, o *outcome) {
 		case userIDPlain:
 			attrs = append(attrs, otel.UserIDKey.String(s.UserID))
 		case userIDHashed:
-			attrs = append(attrs, otel.UserHashKey.String(hashUserID(t.userIDKey, s.UserID)))
+			attrs = append(attrs, otel.UserHashKey.String(t.hashUserID(s.UserID)))
 		}
 	}
 	span.SetAttributes(attrs...)
 }
 
 // hashUserID is hex(HMAC-SHA256(key, id)).
-func hashUserID(key []byte, id string) string {
-	m := hmac.New(sha256.New, key)
+func (t *telemetry) hashUserID(id string) string {
+	m := t.userHashes.Get().(hash.Hash)
+	defer t.userHashes.Put(m)
+	m.Reset()
 	m.Write([]byte(id))
-	return hex.EncodeToString(m.Sum(nil))
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(m.Sum(sum[:0]))
 }
 
 // setHintAttributes records what the POS client reported about itself on

@@ -2,7 +2,6 @@ package sdk
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/possession-dev/possession/keysource"
+	"github.com/possession-dev/possession/sdk/internal/token"
 )
 
 // MaxTokenSize is the longest token Verify decodes by default
@@ -19,21 +19,12 @@ import (
 // anything longer is rejected before any decoding.
 const MaxTokenSize = 4096
 
-// maxSegment bounds a decoded header, and the payload of a token of at
-// most MaxTokenSize bytes.
+// maxSegment is the decoded size of the payload of a token of at most
+// MaxTokenSize bytes: the size of the pooled decode buffers.
 const maxSegment = MaxTokenSize * 3 / 4
 
 // sigLen is the base64url length of an HMAC-SHA256 signature.
-const sigLen = 43
-
-// The header every Shopify token carries, {"alg":"HS256","typ":"JWT"}, and
-// its reordered twin: recognised without decoding.
-const (
-	headerHS256JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
-	headerJWTHS256 = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9"
-)
-
-var b64 = base64.RawURLEncoding.Strict()
+const sigLen = token.SigLen
 
 // Verifier verifies session tokens. It is safe for concurrent use; create
 // one per key source and share it.
@@ -63,10 +54,10 @@ func New(src keysource.Source, opts ...Option) (*Verifier, error) {
 	v := &Verifier{cfg: cfg, src: src}
 	v.refresher, _ = src.(keysource.UnknownSignerRefresher)
 	if cfg.cacheSize > 0 {
-		v.cache = newSessionCache(cfg.cacheSize)
+		v.cache = newSessionCache(cfg.cacheSize, cfg.leeway)
 	}
 	if cfg.maxTokenSize > MaxTokenSize {
-		size := b64.DecodedLen(cfg.maxTokenSize)
+		size := base64.RawURLEncoding.DecodedLen(cfg.maxTokenSize)
 		v.bigBufs = &sync.Pool{New: func() any { b := make([]byte, size); return &b }}
 	}
 	if v.tel, err = newTelemetry(v); err != nil {
@@ -79,6 +70,12 @@ func New(src keysource.Source, opts ...Option) (*Verifier, error) {
 func (v *Verifier) String() string {
 	return fmt.Sprintf("sdk.Verifier(clients=%v leeway=%v cache=%d)", v.cfg.clientIDs, v.cfg.leeway, v.cfg.cacheSize)
 }
+
+// Format prints String for every verb (%#v and %d included), so no
+// formatting walks into the configuration. The keys are Secrets besides,
+// for a *Verifier held in an unexported field, where fmt cannot call
+// Format.
+func (v *Verifier) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(v.String())) }
 
 // payloadBufs holds decode buffers for payloads; session strings are
 // copied out of them before they return.
@@ -100,17 +97,28 @@ type outcome struct {
 // session and an error wrapping one of the Err* sentinels.
 //
 // Checks run in this order: size; the cache (a token equal to one
-// verified before, under the same keyring and within exp + leeway);
-// shape (three base64url segments, no line breaks); alg (HS256 only);
-// signature (each key in preference order; a refresh of the key source
-// when none matches, or when it has no keys, and the source offers one);
-// then the claims: exp (required), nbf and iat with leeway, aud, and
-// dest/iss. A shape error is reported before any later error.
+// verified before, under the same keyring, within exp + leeway and not
+// before nbf/iat - leeway); shape (three segments, each strict base64url,
+// no line breaks; a header that is a JSON object without crit); alg
+// (HS256 only); the signature's length (32 bytes); keys (a refresh of the
+// key source when it has none, and offers one); signature (each key in
+// preference order; a refresh when none matches); then the claims: exp
+// (required), nbf and iat with leeway, aud, and dest/iss; last, the
+// token's kind (WithKinds: admin/POS only by default). Anything wrong with
+// the token's form is ErrMalformed, reported before any later error;
+// ErrSignature means a well-formed signature that none of the keys made.
+//
+// A nil ctx is taken for context.Background.
 //
 // Each call is one span, possession.Verify, a child of ctx's span, and
 // is counted in the metrics (see package otel for names and attributes);
 // both are skipped at no cost while no OpenTelemetry SDK is installed.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Session, error) {
+	if ctx == nil {
+		// A programming error, but bad input must not panic: the key
+		// source's refresh selects on ctx.Done().
+		ctx = context.Background()
+	}
 	if tracing, metrics := v.tel.tracing(), v.tel.metrics(); tracing || metrics {
 		o := v.observe(ctx, token, tracing, metrics)
 		return o.session, o.err
@@ -120,7 +128,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Session, error) {
 }
 
 func (v *Verifier) verify(ctx context.Context, token string) outcome {
-	// 1. Size and shape, before any decoding.
+	// 1. Size, before any decoding.
 	if len(token) == 0 {
 		return outcome{err: fmt.Errorf("%w: empty token", ErrMalformed)}
 	}
@@ -143,53 +151,14 @@ func (v *Verifier) verify(ctx context.Context, token string) outcome {
 	return o
 }
 
-// verifyUncached is verify after a cache miss (or without a cache).
-func (v *Verifier) verifyUncached(ctx context.Context, token string, ring *keysource.Keyring, now time.Time) outcome {
-
-	header, payload, sig, fast := splitStandard(token)
-	if !fast {
-		var err error
-		if header, payload, sig, err = split(token); err != nil {
-			return outcome{err: err}
-		}
-	}
-	// shapeFirst returns err, unless a fast split skipped a shape error
-	// that must take precedence.
-	shapeFirst := func(err error) outcome {
-		if fast {
-			if _, _, _, serr := split(token); serr != nil {
-				return outcome{err: serr}
-			}
-		}
-		return outcome{err: err}
-	}
-
-	if ring.Len() == 0 {
-		// A source that starts empty (or dropped stale keys) may have keys
-		// by now: a well-formed token asks it once, rate-limited by the
-		// source and bounded by ctx, as an unknown signer does.
-		if o := shapeFirst(nil); o.err != nil {
-			return o
-		}
-		if v.refresher != nil {
-			ring = v.refresher.RefreshUnknownSigner(ctx)
-		}
-		if ring.Len() == 0 {
-			return outcome{err: errNoKeys}
-		}
-	}
-
-	// 3. Header: HS256 only.
-	if header != headerHS256JWT && header != headerJWTHS256 {
-		if err := checkHeader(header); err != nil {
-			return outcome{err: err}
-		}
-	}
-
-	// The payload's encoding is part of its shape: decode it (without
-	// parsing) so that garbage is reported as malformed, not as forged.
-	// The decode buffer comes from a pool: a 3 KiB stack array would be
-	// zeroed on every call.
+// verifyUncached is verify after a cache miss (or without a cache). Its
+// steps run top to bottom, each once: take the token apart, find the keys,
+// check the signature, read and check the claims, build the session.
+func (v *Verifier) verifyUncached(ctx context.Context, tok string, ring *keysource.Keyring, now time.Time) outcome {
+	// 1. Shape: three segments, their encodings, the header (HS256, no
+	// crit). The payload is decoded into a pooled buffer (a 3 KiB stack
+	// array would be zeroed on every call); it is parsed only once the
+	// signature is known to be good.
 	var buf []byte
 	if v.bigBufs == nil {
 		bp := payloadBufs.Get().(*[maxSegment]byte)
@@ -200,36 +169,33 @@ func (v *Verifier) verifyUncached(ctx context.Context, token string, ring *keyso
 		defer v.bigBufs.Put(bp)
 		buf = *bp
 	}
-	n, ok := decodeSegment(buf, payload)
-	if !ok || n != b64.DecodedLen(len(payload)) {
-		return shapeFirst(fmt.Errorf("%w: payload is not base64url", ErrMalformed))
+	var t token.Token
+	if err := token.Parse(&t, tok, buf); err != nil {
+		return outcome{err: tokenError(err)}
 	}
 
-	// Signature.
-	var mac [sha256.Size]byte
-	if len(sig) != sigLen {
-		return outcome{err: fmt.Errorf("%w: signature segment is %d characters, HS256 needs %d", ErrSignature, len(sig), sigLen)}
-	}
-	if n, ok := decodeSegment(mac[:], sig); !ok || n != sha256.Size {
-		return shapeFirst(fmt.Errorf("%w: signature is not base64url", ErrSignature))
-	}
-	signingInput := token[:len(header)+1+len(payload)]
-	macs := v.macsFor(ring)
-	k := macs.match(signingInput, &mac)
-	if k < 0 && fast {
-		// A malformed token must neither be reported as forged nor make
-		// the source refresh its keys.
-		if _, _, _, err := split(token); err != nil {
-			return outcome{err: err}
+	// 2. Keys. A source that starts empty (or dropped stale keys) may have
+	// keys by now: a well-formed token asks it once, rate-limited by the
+	// source and bounded by ctx, as an unknown signer does.
+	if ring.Len() == 0 {
+		if v.refresher != nil {
+			ring = v.refresher.RefreshUnknownSigner(ctx)
+		}
+		if ring.Len() == 0 {
+			return outcome{err: errNoKeys}
 		}
 	}
+
+	// 3. Signature.
+	macs := v.macsFor(ring)
+	k := macs.match(t.SigningInput, &t.Sig)
 	if k < 0 && v.refresher != nil {
 		// An unknown signer may mean the secret was rotated at its source
 		// since the last refresh: ask once (the source rate-limits).
 		if fresh := v.refresher.RefreshUnknownSigner(ctx); fresh.Len() > 0 && fresh.Generation() != ring.Generation() {
 			ring = fresh
 			macs = v.macsFor(ring)
-			k = macs.match(signingInput, &mac)
+			k = macs.match(t.SigningInput, &t.Sig)
 		}
 	}
 	if k < 0 {
@@ -238,19 +204,22 @@ func (v *Verifier) verifyUncached(ctx context.Context, token string, ring *keyso
 	key := &macs.keys[k]
 
 	// 4. Claims, parsed only now that they are authentic.
-	var c claims
-	if err := parseClaims(buf[:n], &c); err != nil {
+	payload := t.Payload
+	var c token.Claims
+	if err := token.ParseClaims(payload, &c); err != nil {
 		return outcome{err: fmt.Errorf("%w: payload: %w", ErrMalformed, err)}
 	}
-	if err := v.checkClaims(&c, buf[:n], key, now); err != nil {
+	if err := v.checkClaims(&c, payload, key, now); err != nil {
 		return outcome{err: err}
 	}
-
 	// dest and iss are checked on views of the decode buffer, before
 	// anything is allocated; only the strings the session keeps are copied.
-	host, kind, err := v.checkHosts(&c, buf[:n])
+	host, kind, err := v.checkHosts(&c, payload)
 	if err != nil {
 		return outcome{err: err}
+	}
+	if v.cfg.kinds&(1<<kind) == 0 {
+		return outcome{err: kindErrors[kind]}
 	}
 
 	// 5. Session. Its strings share one allocation; with the cache on, the
@@ -263,71 +232,48 @@ func (v *Verifier) verifyUncached(ctx context.Context, token string, ring *keyso
 	} else {
 		s = new(Session)
 	}
-	strs := newSessionStrings(&c, host, buf[:n])
+	strs := newSessionStrings(&c, host, payload)
 	v.fillSession(s, &c, &strs, kind, key.id)
 	if v.cache != nil {
-		until := time.Unix(c.exp, 0).Add(v.cfg.leeway).UnixNano()
-		v.cache.put(entry, token, s, ring.Generation(), now.UnixNano(), until)
+		until := time.Unix(c.Exp, 0).Add(v.cfg.leeway).UnixNano()
+		v.cache.put(entry, tok, s, ring.Generation(), now.UnixNano(), until)
 	}
 	return outcome{session: s}
-}
-
-// splitStandard splits a token with a standard HS256 header and a
-// 43-character signature, checking both in place: it does not scan the
-// payload for dots (the payload's base64 decoding rejects any later, and
-// errors found after a fast split defer to split's shape errors). ok is
-// false when token does not look standard; split then decides.
-func splitStandard(token string) (header, payload, sig string, ok bool) {
-	const h = len(headerHS256JWT) // == len(headerJWTHS256)
-	n := len(token)
-	if n < h+sigLen+3 || token[h] != '.' || token[n-sigLen-1] != '.' {
-		return "", "", "", false
-	}
-	if header = token[:h]; header != headerHS256JWT && header != headerJWTHS256 {
-		return "", "", "", false
-	}
-	return header, token[h+1 : n-sigLen-1], token[n-sigLen:], true
 }
 
 // errBearerPrefix is the error for a token that still carries the
 // Authorization header's scheme.
 var errBearerPrefix = fmt.Errorf("%w: the token starts with \"Bearer \": pass Verify the token alone, not the Authorization header's value (sdk.TokenFromRequest extracts it from a request)", ErrMalformed)
 
-// hasBearerPrefix reports whether token starts with "Bearer" and a space
-// or tab, in any case: an Authorization header's value passed as a token.
-func hasBearerPrefix(token string) bool {
-	const scheme = "bearer"
-	return len(token) > len(scheme) && strings.EqualFold(token[:len(scheme)], scheme) &&
-		(token[len(scheme)] == ' ' || token[len(scheme)] == '\t')
+// tokenErrors are Verify's errors for token.Parse's errors without
+// content, built once: a flood of garbage costs no allocation.
+var tokenErrors = func() (out [token.NumStatic]error) {
+	for n := 1; n < len(out); n++ {
+		out[n] = wrapTokenError(token.StaticError(n))
+	}
+	return out
+}()
+
+// tokenError turns token.Parse's error into Verify's.
+func tokenError(err error) error {
+	e := err.(*token.Error)
+	if n := e.Static(); n > 0 {
+		return tokenErrors[n]
+	}
+	return wrapTokenError(e)
 }
 
-// split splits any token into its three segments, or says why it cannot.
-func split(token string) (header, payload, sig string, err error) {
-	if hasBearerPrefix(token) {
-		// Never valid base64url; say what to do instead of what is wrong.
-		return "", "", "", errBearerPrefix
+func wrapTokenError(e *token.Error) error {
+	switch e.Kind {
+	case token.BearerPrefix:
+		return errBearerPrefix
+	case token.Algorithm:
+		if !e.HasAlg {
+			return fmt.Errorf("%w: header has no alg; session tokens use HS256", ErrAlgorithm)
+		}
+		return errAlgNotHS256
 	}
-	dot1 := strings.IndexByte(token, '.')
-	if dot1 < 0 {
-		return "", "", "", fmt.Errorf("%w: not a JWT (want three dot-separated segments)", ErrMalformed)
-	}
-	dot2 := strings.IndexByte(token[dot1+1:], '.')
-	if dot2 < 0 {
-		return "", "", "", fmt.Errorf("%w: not a JWT (want three dot-separated segments)", ErrMalformed)
-	}
-	dot2 += dot1 + 1
-	if strings.IndexByte(token[dot2+1:], '.') >= 0 {
-		return "", "", "", fmt.Errorf("%w: not a JWT (more than three segments)", ErrMalformed)
-	}
-	// base64 decoders skip CR and LF; a token must not contain them at all.
-	if strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0 {
-		return "", "", "", fmt.Errorf("%w: line break inside the token", ErrMalformed)
-	}
-	header, payload, sig = token[:dot1], token[dot1+1:dot2], token[dot2+1:]
-	if header == "" || payload == "" {
-		return "", "", "", fmt.Errorf("%w: empty header or payload segment", ErrMalformed)
-	}
-	return header, payload, sig, nil
+	return fmt.Errorf("%w: %w", ErrMalformed, e)
 }
 
 func (v *Verifier) macsFor(ring *keysource.Keyring) *macSet {
@@ -339,78 +285,47 @@ func (v *Verifier) macsFor(ring *keysource.Keyring) *macSet {
 	return m
 }
 
-func checkHeader(header string) error {
-	var buf [maxSegment]byte
-	if b64.DecodedLen(len(header)) > len(buf) {
-		// Only reachable with WithMaxTokenSize above MaxTokenSize.
-		return fmt.Errorf("%w: header segment is %d characters, limit is %d", ErrMalformed, len(header), b64.EncodedLen(len(buf)))
-	}
-	n, ok := decodeSegment(buf[:], header)
-	if !ok || n != b64.DecodedLen(len(header)) {
-		return fmt.Errorf("%w: header is not base64url", ErrMalformed)
-	}
-	alg, err := parseHeader(buf[:n])
-	if err != nil {
-		return fmt.Errorf("%w: header: %w", ErrMalformed, err)
-	}
-	if alg.start < 0 {
-		return fmt.Errorf("%w: header has no alg; session tokens use HS256", ErrAlgorithm)
-	}
-	if a := alg.bytes(buf[:n]); string(a) != "HS256" {
-		return fmt.Errorf("%w: alg %s; session tokens use HS256", ErrAlgorithm, quoteAlg(a))
-	}
-	return nil
-}
+// errAlgNotHS256 is prebuilt, and names no alg: the header is the
+// token's (an attacker's) text, and token content never appears in
+// errors.
+var errAlgNotHS256 = fmt.Errorf("%w: the header's alg is not HS256, which session tokens use", ErrAlgorithm)
 
-// quoteAlg names a rejected alg when it is a short identifier, and
-// nothing of the input otherwise.
-func quoteAlg(a []byte) string {
-	if len(a) == 0 || len(a) > 12 {
-		return "(unrecognised)"
-	}
-	for _, c := range a {
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
-			return "(unrecognised)"
-		}
-	}
-	return `"` + string(a) + `"`
-}
-
-func (v *Verifier) checkClaims(c *claims, buf []byte, key *macKey, now time.Time) error {
+func (v *Verifier) checkClaims(c *token.Claims, buf []byte, key *macKey, now time.Time) error {
 	leeway := v.cfg.leeway
-	if c.has&hasExp == 0 {
+	if c.Has&token.HasExp == 0 {
 		return fmt.Errorf("%w: no exp claim; a token without expiry is never accepted", ErrMalformed)
 	}
-	// Valid iff now < exp + leeway.
-	if exp := time.Unix(c.exp, 0); !now.Before(exp.Add(leeway)) {
-		return &ExpiredError{ExpiresAt: exp, Now: now, Leeway: leeway}
+	// Valid iff now < exp + leeway and now >= nbf - leeway (iat alike).
+	// The claims are whole seconds, so with early = now - leeway and late
+	// = now + leeway: now < exp + leeway iff early < exp iff early's
+	// whole seconds (rounded down, as Unix does) < exp; and now >= nbf -
+	// leeway iff late >= nbf iff late's whole seconds >= nbf.
+	if now.Add(-leeway).Unix() >= c.Exp {
+		return &ExpiredError{ExpiresAt: time.Unix(c.Exp, 0), Now: now, Leeway: leeway}
 	}
-	// Valid iff now >= nbf - leeway.
-	if c.has&hasNbf != 0 {
-		if nbf := time.Unix(c.nbf, 0); now.Before(nbf.Add(-leeway)) {
-			return &NotYetValidError{Claim: "nbf", ValidFrom: nbf, Now: now, Leeway: leeway}
-		}
+	late := now.Add(leeway).Unix()
+	if c.Has&token.HasNbf != 0 && late < c.Nbf {
+		return &NotYetValidError{Claim: "nbf", ValidFrom: time.Unix(c.Nbf, 0), Now: now, Leeway: leeway}
 	}
-	if c.has&hasIat != 0 {
-		if iat := time.Unix(c.iat, 0); now.Before(iat.Add(-leeway)) {
-			return &NotYetValidError{Claim: "iat", ValidFrom: iat, Now: now, Leeway: leeway}
-		}
+	if c.Has&token.HasIat != 0 && late < c.Iat {
+		return &NotYetValidError{Claim: "iat", ValidFrom: time.Unix(c.Iat, 0), Now: now, Leeway: leeway}
 	}
 
-	aud := c.aud.bytes(buf)
+	aud := c.Aud.Bytes(buf)
 	if !v.cfg.noAudienceCheck {
-		if c.has&hasAud == 0 {
+		if c.Has&token.HasAud == 0 {
 			return fmt.Errorf("%w: no aud claim", ErrAudience)
 		}
 		if !v.knownClient(aud) {
-			return fmt.Errorf("%w: aud %s is not a configured client ID", ErrAudience, quoteID(aud))
+			return errAudUnknown
 		}
 	}
 	if key.clientID != "" && string(aud) != key.clientID {
-		return fmt.Errorf("%w: aud %s, but the matching key %q belongs to another client ID", ErrAudience, quoteID(aud), key.id)
+		// The key ID is the source's, never token content.
+		return fmt.Errorf("%w: aud is not the client ID that the matching key %q belongs to", ErrAudience, key.id)
 	}
 
-	if c.has&hasDest == 0 {
+	if c.Has&token.HasDest == 0 {
 		return fmt.Errorf("%w: no dest claim", ErrIssuer)
 	}
 	return nil
@@ -425,18 +340,15 @@ func (v *Verifier) knownClient(aud []byte) bool {
 	return false
 }
 
-// quoteID quotes a client ID from a token for an error message, when it
-// is short and printable; client IDs are public.
-func quoteID(b []byte) string {
-	if len(b) > 64 {
-		return "(too long to show)"
-	}
-	for _, c := range b {
-		if c < 0x20 || c >= 0x7f {
-			return "(unprintable)"
-		}
-	}
-	return `"` + string(b) + `"`
+// errAudUnknown is prebuilt, and quotes no aud: token content never
+// appears in errors (inspect a token with the possession CLI).
+var errAudUnknown = fmt.Errorf("%w: aud is not a configured client ID", ErrAudience)
+
+// kindErrors are the errors of tokens of a kind the verifier does not
+// accept, by Kind; prebuilt, as a flood of buyer tokens must not allocate.
+var kindErrors = [...]error{
+	KindAdmin:    fmt.Errorf("%w: an admin/POS token, and this verifier accepts only checkout and customer-account tokens (sdk.WithKinds)", ErrKind),
+	KindCheckout: fmt.Errorf("%w: a checkout or customer-account token, which speaks for a buyer; this verifier accepts only admin/POS tokens (sdk.WithKinds)", ErrKind),
 }
 
 // errNoKeyMatched is prebuilt: a flood of forged tokens costs no
@@ -457,21 +369,21 @@ type sessionStrings struct {
 // session keeps: the shop (dest's host span), sub, aud, sid and jti. (Both
 // in one allocation, the bytes in an array after the Session, measured no
 // faster and costs memory per cached entry as size classes fall.)
-func newSessionStrings(c *claims, shop span, buf []byte) sessionStrings {
-	spans := [...]span{shop, c.sub, c.aud, c.sid, c.jti}
+func newSessionStrings(c *token.Claims, shop token.Span, buf []byte) sessionStrings {
+	spans := [...]token.Span{shop, c.Sub, c.Aud, c.Sid, c.Jti}
 	n := 0
 	for _, sp := range spans {
-		n += int(sp.end - sp.start)
+		n += int(sp.End - sp.Start)
 	}
 	var sb strings.Builder
 	sb.Grow(n)
 	for _, sp := range spans {
-		sb.Write(sp.bytes(buf))
+		sb.Write(sp.Bytes(buf))
 	}
 	all := sb.String()
 	var out sessionStrings
 	for i, dst := range [...]*string{&out.shop, &out.sub, &out.aud, &out.sid, &out.jti} {
-		l := int(spans[i].end - spans[i].start)
+		l := int(spans[i].End - spans[i].Start)
 		*dst, all = all[:l], all[l:]
 	}
 	return out
@@ -479,41 +391,43 @@ func newSessionStrings(c *claims, shop span, buf []byte) sessionStrings {
 
 // view returns the bytes of sp as a string without copying. The string
 // must not outlive this verification's use of buf.
-func view(buf []byte, sp span) string {
-	if sp.end <= sp.start {
+func view(buf []byte, sp token.Span) string {
+	if sp.End <= sp.Start {
 		return ""
 	}
-	return unsafe.String(&buf[sp.start], int(sp.end-sp.start))
+	return unsafe.String(&buf[sp.Start], int(sp.End-sp.Start))
 }
 
 // checkHosts checks that dest is a shop domain, with or without https://,
 // and that iss, when present, is an https URL on the same host. It returns
 // the span of the shop domain within buf and the token kind.
-func (v *Verifier) checkHosts(c *claims, buf []byte) (span, Kind, error) {
-	dest := view(buf, c.dest)
-	destHost, destRest, hasScheme, ok := splitURL(dest)
-	if !ok || destRest != "" {
-		return span{}, 0, fmt.Errorf("%w: dest is not a shop URL or domain", ErrIssuer)
+func (v *Verifier) checkHosts(c *token.Claims, buf []byte) (token.Span, Kind, error) {
+	dest := view(buf, c.Dest)
+	host, hasScheme := strings.CutPrefix(dest, "https://")
+	if !isShopDomain(host, v.cfg.shopSuffixes) {
+		return token.Span{}, 0, v.destError(dest)
 	}
-	if !isShopDomain(destHost, v.cfg.shopSuffixes) {
-		return span{}, 0, fmt.Errorf("%w: dest host is not a shop domain (allowed suffixes %v)", ErrIssuer, v.cfg.shopSuffixes)
-	}
-	if c.has&hasIss != 0 {
-		issHost, _, issScheme, ok := splitURL(view(buf, c.iss))
-		if !ok || !issScheme || issHost != destHost {
-			return span{}, 0, fmt.Errorf("%w: iss host differs from dest host", ErrIssuer)
-		}
+	if c.Has&token.HasIss != 0 && !onHost(view(buf, c.Iss), host) {
+		return token.Span{}, 0, fmt.Errorf("%w: iss host differs from dest host", ErrIssuer)
 	}
 	kind := KindCheckout
 	if hasScheme {
 		kind = KindAdmin
 	}
-	// No rest: the host is dest's tail.
-	return span{c.dest.end - int32(len(destHost)), c.dest.end}, kind, nil
+	// The host is dest's tail.
+	return token.Span{Start: c.Dest.End - int32(len(host)), End: c.Dest.End}, kind, nil
+}
+
+// destError says why dest is not a shop domain.
+func (v *Verifier) destError(dest string) error {
+	if _, rest, _, ok := splitURL(dest); !ok || rest != "" {
+		return fmt.Errorf("%w: dest is not a shop URL or domain", ErrIssuer)
+	}
+	return fmt.Errorf("%w: dest host is not a shop domain (allowed suffixes %v)", ErrIssuer, v.cfg.shopSuffixes)
 }
 
 // fillSession fills s from checked claims.
-func (v *Verifier) fillSession(s *Session, c *claims, strs *sessionStrings, kind Kind, keyID string) {
+func (v *Verifier) fillSession(s *Session, c *token.Claims, strs *sessionStrings, kind Kind, keyID string) {
 	*s = Session{
 		Kind:      kind,
 		Shop:      strs.shop,
@@ -521,13 +435,13 @@ func (v *Verifier) fillSession(s *Session, c *claims, strs *sessionStrings, kind
 		ClientID:  strs.aud,
 		SessionID: strs.sid,
 		TokenID:   strs.jti,
-		ExpiresAt: time.Unix(c.exp, 0),
+		ExpiresAt: time.Unix(c.Exp, 0),
 		KeyID:     keyID,
 	}
-	if c.has&hasIat != 0 {
-		s.IssuedAt = time.Unix(c.iat, 0)
+	if c.Has&token.HasIat != 0 {
+		s.IssuedAt = time.Unix(c.Iat, 0)
 	}
-	if c.has&hasNbf != 0 {
-		s.NotBefore = time.Unix(c.nbf, 0)
+	if c.Has&token.HasNbf != 0 {
+		s.NotBefore = time.Unix(c.Nbf, 0)
 	}
 }

@@ -88,18 +88,3 @@ func BenchmarkCacheParallel(b *testing.B) {
 		}
 	})
 }
-
-// BenchmarkClaimsDecoder: the decoder against a real-shaped payload.
-func BenchmarkClaimsDecoder(b *testing.B) {
-	src := []byte(seedAdmin)
-	buf := make([]byte, len(src))
-	b.ReportAllocs()
-	b.SetBytes(int64(len(src)))
-	for b.Loop() {
-		copy(buf, src)
-		var c claims
-		if err := parseClaims(buf, &c); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

@@ -43,7 +43,7 @@ func newVerifier(t testing.TB, src keysource.Source, opts ...sdk.Option) *sdk.Ve
 
 var sentinels = []error{
 	sdk.ErrMalformed, sdk.ErrAlgorithm, sdk.ErrSignature, sdk.ErrExpired,
-	sdk.ErrNotYetValid, sdk.ErrAudience, sdk.ErrIssuer, sdk.ErrNoKeys,
+	sdk.ErrNotYetValid, sdk.ErrAudience, sdk.ErrIssuer, sdk.ErrKind, sdk.ErrNoKeys,
 }
 
 // checkResult asserts that Verify returned a session and no error when
@@ -110,7 +110,9 @@ func payloadJSON(extra string) string {
 const hs256Header = `{"alg":"HS256","typ":"JWT"}`
 
 func TestVerifyValidTokens(t *testing.T) {
-	v := newVerifier(t, keysource.MustStatic(testSecret))
+	// Checkout tokens too: the default refusal of them is tested in
+	// TestBuyerTokensDoNotOpenStaffEndpoints.
+	v := newVerifier(t, keysource.MustStatic(testSecret), sdk.WithKinds(sdk.KindAdmin, sdk.KindCheckout))
 	m := minter()
 	m.EscapeSlashes = true
 	tests := []struct {
@@ -156,6 +158,7 @@ func TestVerifyValidTokens(t *testing.T) {
 			}
 		}},
 		{"header with kid and other order", signRaw(t, testSecret, `{"typ":"JWT","kid":"x","alg":"HS256"}`, payloadJSON("")), nil},
+		{"header with CRIT (not crit)", signRaw(t, testSecret, `{"alg":"HS256","CRIT":["b64"],"x":{"crit":1}}`, payloadJSON("")), nil},
 		{"whitespace in JSON", signRaw(t, testSecret, " {\n\"alg\" : \"HS256\" } ", " "+payloadJSON("")+"\n"), nil},
 	}
 	for _, tt := range tests {
@@ -225,14 +228,35 @@ func TestVerifyRejects(t *testing.T) {
 		{"alg missing", signRaw(t, testSecret, `{"typ":"JWT"}`, payloadJSON("")), sdk.ErrAlgorithm},
 		{"alg number", signRaw(t, testSecret, `{"alg":256}`, payloadJSON("")), sdk.ErrMalformed},
 		{"alg duplicate", signRaw(t, testSecret, `{"alg":"HS256","alg":"none"}`, payloadJSON("")), sdk.ErrMalformed},
+		{"alg none, payload not base64", b64(`{"alg":"none"}`) + ".e$J.", sdk.ErrMalformed},
+		{"alg none, four segments", b64(`{"alg":"none"}`) + "." + p + ".x.", sdk.ErrMalformed},
+		{"alg none, signature not base64", b64(`{"alg":"none"}`) + "." + p + ".$", sdk.ErrMalformed},
+
+		// crit (RFC 7515, 4.1.11): no extension is understood, so any
+		// crit is refused, whatever it lists (issue 10, finding 8).
+		{"crit b64", signRaw(t, testSecret, `{"alg":"HS256","typ":"JWT","crit":["b64"],"b64":true}`, payloadJSON("")), sdk.ErrMalformed},
+		{"crit exp", signRaw(t, testSecret, `{"alg":"HS256","crit":["exp"],"exp":1}`, payloadJSON("")), sdk.ErrMalformed},
+		{"crit empty", signRaw(t, testSecret, `{"crit":[],"alg":"HS256"}`, payloadJSON("")), sdk.ErrMalformed},
+		{"crit null", signRaw(t, testSecret, `{"alg":"HS256","crit":null}`, payloadJSON("")), sdk.ErrMalformed},
+		{"crit string", signRaw(t, testSecret, `{"alg":"HS256","crit":"x"}`, payloadJSON("")), sdk.ErrMalformed},
+		{"crit escaped", signRaw(t, testSecret, `{"alg":"HS256","c\u0072it":["x"]}`, payloadJSON("")), sdk.ErrMalformed},
+		{"crit with alg none", b64(`{"alg":"none","crit":["x"]}`) + "." + p + ".", sdk.ErrMalformed},
+
+		// The signature segment's shape (issue 10, finding 9a): strict
+		// base64url, like every segment, and 32 bytes for HS256.
+		{"empty signature", h + "." + p + ".", sdk.ErrMalformed},
+		{"truncated signature", h + "." + p + "." + sig[:42], sdk.ErrMalformed},
+		{"signature of 31 bytes", h + "." + p + "." + sig[:40] + "AA", sdk.ErrMalformed},
+		{"signature of 33 bytes", h + "." + p + "." + b64(strings.Repeat("x", 33)), sdk.ErrMalformed},
+		{"signature of 64 bytes", h + "." + p + "." + b64(strings.Repeat("x", 64)), sdk.ErrMalformed},
+		{"padded signature", h + "." + p + "." + sig + "=", sdk.ErrMalformed},
+		{"signature not base64", h + "." + p + "." + strings.Repeat("$", 43), sdk.ErrMalformed},
+		{"signature not base64, other length", h + "." + p + "." + strings.Repeat("$", 10), sdk.ErrMalformed},
+		{"signature non-canonical last char", h + "." + p + "." + sig[:42] + flipLowBits(sig[42]), sdk.ErrMalformed},
+		{"signature in standard base64", h + "." + p + "." + strings.NewReplacer("-", "+", "_", "/").Replace(sig[:42]) + "+", sdk.ErrMalformed},
 
 		// Signature.
 		{"wrong secret", sdktest.Minter{Secret: "other", ClientID: testClientID, Shop: testShop, Now: fixedClock(epoch)}.Admin(), sdk.ErrSignature},
-		{"empty signature", h + "." + p + ".", sdk.ErrSignature},
-		{"truncated signature", h + "." + p + "." + sig[:42], sdk.ErrSignature},
-		{"padded signature", h + "." + p + "." + sig + "=", sdk.ErrSignature},
-		{"signature not base64", h + "." + p + "." + strings.Repeat("$", 43), sdk.ErrSignature},
-		{"signature non-canonical last char", h + "." + p + "." + sig[:42] + flipLowBits(sig[42]), sdk.ErrSignature},
 		{"tampered payload", h + "." + b64(strings.Replace(payloadJSON(""), `"sub":"42"`, `"sub":"1"`, 1)) + "." + sig, sdk.ErrSignature},
 		{"signature of other token", h + "." + p + "." + sigOf(m.Admin(sdktest.Set("sub", "7"))), sdk.ErrSignature},
 

@@ -35,6 +35,7 @@ const (
 	exitNotYetValid  = 14
 	exitAudience     = 15
 	exitIssuer       = 16
+	exitKind         = 17
 	defaultSecretEnv = "SHOPIFY_API_SECRET"
 	defaultClientEnv = "SHOPIFY_API_KEY"
 )
@@ -58,6 +59,8 @@ func exitCode(err error) int {
 		return exitAudience
 	case errors.Is(err, sdk.ErrIssuer):
 		return exitIssuer
+	case errors.Is(err, sdk.ErrKind):
+		return exitKind
 	case errors.Is(err, sdk.ErrNoKeys):
 		return exitNoSecret
 	}
@@ -80,8 +83,8 @@ Examples:
   possession inspect -client-id abc123 eyJhbGciOi...
   SHOPIFY_API_SECRET=... possession verify -client-id abc123 eyJhbGciOi...
   possession verify -secret-file /run/secrets/shopify -client-id abc123 - < token.txt
-  TOKEN=$(SHOPIFY_API_SECRET=dev possession mint -client-id abc123 -shop demo.myshopify.com -user 7)
-  SHOPIFY_API_SECRET=dev possession mint -client-id abc123 -issued -2h   # an expired token, for tests
+  TOKEN=$(SHOPIFY_API_SECRET=$DEV_SECRET possession mint -client-id abc123 -shop demo.myshopify.com -user 7)
+  SHOPIFY_API_SECRET=$DEV_SECRET possession mint -client-id abc123 -issued -2h   # an expired token, for tests
 
 Exit codes:
   0   success (verify: valid; inspect: every rule it can check passes)
@@ -90,7 +93,7 @@ Exit codes:
   10  malformed                 14  not yet valid (nbf/iat)
   11  algorithm is not HS256    15  wrong audience (aud)
   12  signature mismatch        16  wrong issuer or destination (iss/dest)
-  13  expired
+  13  expired                   17  kind not accepted (verify -kinds)
 `
 
 func run(args []string, e env) int {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -17,7 +18,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const (
-	cliSecret   = "cli-test-secret-value"
+	cliSecret   = "shpss_cli-test-secret-value-0123456789"
 	cliClientID = "cli-client"
 	cliShop     = "cli-shop.myshopify.com"
 )
@@ -109,11 +110,13 @@ func TestVerifyExitCodes(t *testing.T) {
 		{"other app", m.Admin(sdktest.Set("aud", "other")), secretVars, nil, exitAudience, "(audience)"},
 		{"other app accepted without audience check", m.Admin(sdktest.Set("aud", "other")), secretVars, []string{"-no-audience-check"}, exitOK, ""},
 		{"bad dest", m.Admin(sdktest.Set("dest", "https://evil.example")), secretVars, nil, exitIssuer, "(issuer)"},
+		{"checkout token by default", m.Checkout(), secretVars, nil, exitKind, "(kind)"},
+		{"bad -kinds", m.Admin(), secretVars, []string{"-kinds", "staff"}, exitUsage, "-kinds"},
 		{"secret unset", m.Admin(), map[string]string{"SHOPIFY_API_KEY": cliClientID}, []string{"-secret-env", "POSSESSION_CLI_TEST_UNSET"}, exitNoSecret, "POSSESSION_CLI_TEST_UNSET"},
 		{"secret empty", m.Admin(), map[string]string{"SHOPIFY_API_KEY": cliClientID, "POSSESSION_CLI_TEST_EMPTY": " "}, []string{"-secret-env", "POSSESSION_CLI_TEST_EMPTY"}, exitNoSecret, "empty secret"},
 		{"secret file missing", m.Admin(), map[string]string{"SHOPIFY_API_KEY": cliClientID}, []string{"-secret-file", filepath.Join(t.TempDir(), "missing")}, exitNoSecret, "no such file"},
-		{"previous secret during rotation", sdktest.Minter{Secret: "old-secret", ClientID: cliClientID, Shop: cliShop, Now: m.Now}.Admin(),
-			map[string]string{"SHOPIFY_API_SECRET": cliSecret, "SHOPIFY_API_SECRET_PREVIOUS": "old-secret", "SHOPIFY_API_KEY": cliClientID}, nil, exitOK, ""},
+		{"previous secret during rotation", sdktest.Minter{Secret: "shpss_old-cli-test-secret-0123456789ab", ClientID: cliClientID, Shop: cliShop, Now: m.Now}.Admin(),
+			map[string]string{"SHOPIFY_API_SECRET": cliSecret, "SHOPIFY_API_SECRET_PREVIOUS": "shpss_old-cli-test-secret-0123456789ab", "SHOPIFY_API_KEY": cliClientID}, nil, exitOK, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,7 +185,7 @@ func TestInspect(t *testing.T) {
 				"exp   1777888680 = 2026-05-04T09:58:00Z, 2m0s ago",
 				"FAIL  exp (with leeway): sdk: token expired: exp was 120s ago (leeway 10s)",
 				"ok    nbf and iat (with leeway)",
-				`FAIL  aud is the client ID: sdk: wrong audience: aud "other"`,
+				`FAIL  aud is the client ID: sdk: wrong audience: aud is not a configured client ID`,
 				"FAIL  dest is a shop, iss matches: sdk: wrong issuer or destination: iss host differs from dest host",
 				"verdict: would be rejected (exit 13)",
 			},
@@ -197,7 +200,7 @@ func TestInspect(t *testing.T) {
 		},
 		{
 			name: "alg none: the claims are still checked", token: mustSignRaw(t, `{"alg":"none","typ":"JWT"}`, string(mustJSON(t, m.AdminClaims()))), wantCode: exitAlgorithm,
-			want: []string{`header:  {"alg":"none","typ":"JWT"}`, `FAIL  alg is HS256: sdk: unsupported algorithm: alg "none"`, "ok    exp (with leeway)", "ok    dest is a shop, iss matches"},
+			want: []string{`header:  {"alg":"none","typ":"JWT"}`, `FAIL  alg is HS256: sdk: unsupported algorithm: the header's alg is not HS256`, "ok    exp (with leeway)", "ok    dest is a shop, iss matches"},
 		},
 		{
 			name: "dest not a shop", token: m.Admin(sdktest.Set("dest", "https://evil.example"), sdktest.Set("iss", "https://evil.example/admin")), wantCode: exitIssuer,
@@ -235,6 +238,53 @@ func TestInspect(t *testing.T) {
 	}
 }
 
+// TestInspectSignatureShape: inspect checks the signature segment's shape
+// as Verify does (issue 10, finding 9a): strict base64url, and 32 bytes
+// once alg is HS256; and each token gets the exit code that verify gives
+// it with the secret.
+func TestInspectSignatureShape(t *testing.T) {
+	valid := cliMinter().Admin()
+	dot := strings.LastIndexByte(valid, '.')
+	body, sig := valid[:dot], valid[dot+1:]
+	noneHeader := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
+	_, payload, _ := strings.Cut(body, ".")
+	tests := []struct {
+		name, token string
+		wantCode    int
+		want        string // in stdout (decodable) or stderr
+	}{
+		{"valid", valid, exitOK, "ok    shape and encoding"},
+		{"30-byte signature", body + "." + sig[:40], exitMalformed, "FAIL  shape and encoding: sdk: malformed token: signature segment is 40 characters, HS256 needs 43"},
+		{"empty signature", body + ".", exitMalformed, "signature segment is 0 characters"},
+		{"33-byte signature", body + "." + base64.RawURLEncoding.EncodeToString(make([]byte, 33)), exitMalformed, "signature segment is 44 characters"},
+		{"signature not base64url", body + "." + strings.Repeat("$", 43), exitMalformed, "signature is not base64url"},
+		{"padded signature", body + "." + sig + "=", exitMalformed, "signature is not base64url"},
+		{"non-canonical signature", body + "." + sig[:42] + flipLowBits(sig[42]), exitMalformed, "signature is not base64url"},
+		{"line break in the signature", body + "." + sig[:10] + "\n" + sig[10:], exitMalformed, "line break"},
+		{"alg none, empty signature: the alg decides", noneHeader + "." + payload + ".", exitAlgorithm, "ok    shape and encoding"},
+	}
+	vars := map[string]string{"SHOPIFY_API_SECRET": cliSecret, "SHOPIFY_API_KEY": cliClientID}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := cli(t, "", nil, "inspect", "-client-id", cliClientID, tt.token)
+			if r.code != tt.wantCode || !strings.Contains(r.stdout+r.stderr, tt.want) {
+				t.Fatalf("inspect: code %d (want %d, with %q)\nstdout: %s\nstderr: %s", r.code, tt.wantCode, tt.want, r.stdout, r.stderr)
+			}
+			if v := cli(t, "", vars, "verify", tt.token); v.code != r.code {
+				t.Fatalf("inspect exits %d, verify %d (%s)", r.code, v.code, v.stderr)
+			}
+		})
+	}
+}
+
+// flipLowBits returns the base64url character that differs from c only in
+// its lowest bit: for the last character of a 32-byte signature, whose two
+// lowest bits are unused, a second spelling that strict decoding refuses.
+func flipLowBits(c byte) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	return string(alphabet[strings.IndexByte(alphabet, c)^1])
+}
+
 func TestInspectUndecodable(t *testing.T) {
 	for _, tok := range []string{"abc", "a.b", "!!!.e30.sig", "e30.!!!.sig", "bnVsbA.bnVsbA.sig", "e30.WzFd.sig", strings.Repeat("a", 5000)} {
 		r := cli(t, tok, nil, "inspect", "-")
@@ -263,7 +313,7 @@ func TestMintRoundTrip(t *testing.T) {
 		wantOut    string
 	}{
 		{"admin", []string{"-shop", "minted.myshopify.com", "-user", "55"}, exitOK, "user:        55"},
-		{"checkout", []string{"-kind", "checkout", "-shop", "minted.myshopify.com"}, exitOK, "VALID checkout token"},
+		{"checkout", []string{"-kind", "checkout", "-shop", "minted.myshopify.com"}, exitKind, ""},
 		{"expired", []string{"-issued", "-2h"}, exitExpired, ""},
 		{"not yet valid", []string{"-issued", "5m"}, exitNotYetValid, ""},
 		{"long ttl", []string{"-issued", "-2h", "-ttl", "3h"}, exitOK, "expires:     2026-05-04T11:00:00Z (in 1h0m0s)"},
@@ -285,6 +335,13 @@ func TestMintRoundTrip(t *testing.T) {
 			v := cli(t, "", vars, "verify", tok)
 			if v.code != tt.wantVerify || !strings.Contains(v.stdout, tt.wantOut) {
 				t.Fatalf("verify: code %d (want %d)\nstdout: %s\nstderr: %s", v.code, tt.wantVerify, v.stdout, v.stderr)
+			}
+			// Every kind with -kinds admin,checkout, as with sdk.WithKinds.
+			if tt.wantVerify == exitKind {
+				v := cli(t, "", vars, "verify", "-kinds", "admin,checkout", tok)
+				if v.code != exitOK || !strings.Contains(v.stdout, "VALID checkout token") {
+					t.Fatalf("verify -kinds admin,checkout: code %d\nstdout: %s\nstderr: %s", v.code, v.stdout, v.stderr)
+				}
 			}
 		})
 	}

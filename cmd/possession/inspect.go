@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -67,7 +68,7 @@ func runInspect(args []string, e env) int {
 		return exitUsage
 	}
 
-	header, payload, err := decodeSegments(token)
+	header, payload, sig, err := decodeSegments(token)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "possession inspect: %v\n", err)
 		return exitMalformed
@@ -84,6 +85,12 @@ func runInspect(args []string, e env) int {
 	fmt.Fprintf(w, "signature: not checked (inspect uses no secret; run \"possession verify\")\n")
 
 	failures, stopped := findFailures(header, payload, claims, *clientID, *leeway, now)
+	// The re-signed copies carry a signature of their own: the original's
+	// shape is checked here, as Verify does once alg is HS256.
+	if len(sig) != sha256.Size && failures[sdk.ErrAlgorithm] == nil && failures[sdk.ErrMalformed] == nil {
+		failures[sdk.ErrMalformed] = fmt.Errorf("%w: signature segment is %d characters, HS256 needs %d",
+			sdk.ErrMalformed, base64.RawURLEncoding.EncodedLen(len(sig)), base64.RawURLEncoding.EncodedLen(sha256.Size))
+	}
 	fmt.Fprintf(w, "rules at %s (leeway %v):\n", now.UTC().Format(time.RFC3339), *leeway)
 	code := exitOK
 	reached := true
@@ -115,24 +122,31 @@ func runInspect(args []string, e env) int {
 	return code
 }
 
-// decodeSegments splits a compact JWS and decodes header and payload.
-func decodeSegments(token string) (header, payload []byte, err error) {
+// decodeSegments splits a compact JWS and decodes its three segments,
+// each strict base64url as Verify wants them (the signature's too, though
+// inspect has no secret to check it with).
+func decodeSegments(token string) (header, payload, sig []byte, err error) {
 	if len(token) > sdk.MaxTokenSize {
-		return nil, nil, fmt.Errorf("token is %d bytes, the verifier's limit is %d", len(token), sdk.MaxTokenSize)
+		return nil, nil, nil, fmt.Errorf("token is %d bytes, the verifier's limit is %d", len(token), sdk.MaxTokenSize)
+	}
+	if strings.ContainsAny(token, "\r\n") {
+		return nil, nil, nil, errors.New("line break inside the token")
 	}
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
-		return nil, nil, fmt.Errorf("not a JWT: %d dot-separated segments, want 3", len(parts))
+		return nil, nil, nil, fmt.Errorf("not a JWT: %d dot-separated segments, want 3", len(parts))
 	}
-	header, err = base64.RawURLEncoding.Strict().DecodeString(parts[0])
-	if err != nil {
-		return nil, nil, fmt.Errorf("header is not base64url: %w", err)
+	strict := base64.RawURLEncoding.Strict()
+	if header, err = strict.DecodeString(parts[0]); err != nil {
+		return nil, nil, nil, fmt.Errorf("header is not base64url: %w", err)
 	}
-	payload, err = base64.RawURLEncoding.Strict().DecodeString(parts[1])
-	if err != nil {
-		return nil, nil, fmt.Errorf("payload is not base64url: %w", err)
+	if payload, err = strict.DecodeString(parts[1]); err != nil {
+		return nil, nil, nil, fmt.Errorf("payload is not base64url: %w", err)
 	}
-	return header, payload, nil
+	if sig, err = strict.DecodeString(parts[2]); err != nil {
+		return nil, nil, nil, fmt.Errorf("signature is not base64url: %w", err)
+	}
+	return header, payload, sig, nil
 }
 
 func decodeClaims(payload []byte) (map[string]any, error) {
@@ -243,7 +257,9 @@ func findFailures(header, payload []byte, claims map[string]any, clientID string
 	key := make([]byte, 32)
 	_, _ = rand.Read(key) // a throwaway key, never shown
 	secret := base64.RawURLEncoding.EncodeToString(key)
-	opts := []sdk.Option{sdk.WithClock(func() time.Time { return now }), sdk.WithLeeway(leeway), sdk.WithCacheSize(0)}
+	// Every kind: inspect reports the kind, and verify -kinds decides.
+	opts := []sdk.Option{sdk.WithClock(func() time.Time { return now }), sdk.WithLeeway(leeway), sdk.WithCacheSize(0),
+		sdk.WithKinds(sdk.KindAdmin, sdk.KindCheckout)}
 	if clientID != "" {
 		opts = append(opts, sdk.WithClientID(clientID))
 	} else {

@@ -17,7 +17,7 @@
 //	10  malformed token          14  not yet valid (nbf/iat)
 //	11  algorithm is not HS256   15  wrong audience (aud)
 //	12  signature mismatch       16  wrong issuer or destination (iss/dest)
-//	13  expired
+//	13  expired                  17  kind not accepted (verify -kinds)
 //
 // Run "possession help" for flags and examples.
 package main

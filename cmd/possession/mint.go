@@ -7,10 +7,10 @@ import (
 	"github.com/possession-dev/possession/sdk/sdktest"
 )
 
-const mintExamples = `  SHOPIFY_API_SECRET=dev possession mint -client-id abc123
+const mintExamples = `  SHOPIFY_API_SECRET=$DEV_SECRET possession mint -client-id abc123
   possession mint -secret-file dev-secret.txt -client-id abc123 -shop demo.myshopify.com -user 7
-  SHOPIFY_API_SECRET=dev possession mint -client-id abc123 -issued -2h     # expired
-  SHOPIFY_API_SECRET=dev possession mint -client-id abc123 -kind checkout  # checkout-extension token
+  SHOPIFY_API_SECRET=$DEV_SECRET possession mint -client-id abc123 -issued -2h     # expired
+  SHOPIFY_API_SECRET=$DEV_SECRET possession mint -client-id abc123 -kind checkout  # checkout-extension token
 `
 
 // runMint prints a development token signed with the current secret. Only

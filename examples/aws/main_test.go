@@ -22,7 +22,7 @@ func TestMain(m *testing.M) {
 // point it at an emulator.
 func TestRunAgainstKumo(t *testing.T) {
 	em := kumotest.Start(t)
-	const secret = "shpss_examples_aws"
+	const secret = "shpss_examples_aws_0000000000000000000"
 	name, version := em.CreateSecret(t, "examples-aws", `{"SHOPIFY_API_SECRET":"`+secret+`"}`)
 	good := sdktest.Minter{Secret: secret, ClientID: "example-client"}.Admin()
 	forged := sdktest.Minter{Secret: "not-the-secret", ClientID: "example-client"}.Admin()

@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 }
 
 const (
-	testSecret   = "posbackend-test-secret"
+	testSecret   = "shpss_posbackend-test-secret-000000000"
 	testClientID = "posbackend-test-client"
 	testShop     = "backend-test.myshopify.com"
 )

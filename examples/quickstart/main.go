@@ -26,7 +26,7 @@ func main() {
 func run() error {
 	const (
 		clientID = "quickstart-client-id"
-		secret   = "quickstart-client-secret" // in production: your app's client secret, from env, a file or AWS
+		secret   = "shpss_quickstart-client-secret-000000" // in production: your app's client secret, from env, a file or AWS
 	)
 
 	// What Shopify does for the POS device: sign a session token for the

@@ -14,7 +14,7 @@ import (
 func BenchmarkKeyring(b *testing.B) {
 	em := startEmulator(b)
 	name := uniqueName(b)
-	em.createSecret(name, "bench-secret")
+	em.createSecret(name, "bench-secret-0123456789abcdef0123456789")
 	for _, bc := range []struct {
 		name string
 		opts []Option
@@ -40,7 +40,7 @@ func BenchmarkKeyring(b *testing.B) {
 func BenchmarkVerifyForgedRateLimited(b *testing.B) {
 	em := startEmulator(b)
 	name := uniqueName(b)
-	em.createSecret(name, "bench-secret")
+	em.createSecret(name, "bench-secret-0123456789abcdef0123456789")
 	src := newSource(b, em, name, WithUnknownSignerInterval(time.Hour))
 	v := newVerifier(b, src)
 	ctx := context.Background()

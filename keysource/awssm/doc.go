@@ -18,27 +18,38 @@
 //
 // New fetches the secret before it returns, and fails with a clear error
 // when it cannot: ErrNotFound, ErrAccessDenied, ErrUnavailable, or
-// ErrNotJSON, ErrFieldMissing and ErrEmptyValue for a value of the wrong
-// shape. WithStartEmpty lets a service start anyway; verification then
-// fails with sdk.ErrNoKeys until the secret can be read.
+// ErrNotJSON, ErrFieldMissing, ErrEmptyValue and ErrInvalidSecret for a
+// value of the wrong shape. WithStartEmpty lets a service start anyway;
+// verification then fails with sdk.ErrNoKeys until the secret can be
+// read.
 //
 // # Secret formats
 //
 //   - A plain string (the default): the whole value, whitespace trimmed.
-//   - SecretBinary: the raw bytes.
+//   - SecretBinary: the bytes, whitespace trimmed.
 //   - A JSON object with the secret in one field: WithJSONField, for
 //     values such as {"SHOPIFY_API_SECRET": "shpss_..."}.
 //   - A JSON object mapping client IDs to secrets: WithJSONClientMap, for
 //     one backend serving several apps. Each key then belongs to its
 //     client ID, and a token verifies with it only if its aud is that
-//     client ID. Pass every client ID to sdk.WithClientID.
+//     client ID. Pass every client ID to sdk.WithClientID. A map's keys
+//     must look like client IDs: one shaped like a Shopify secret
+//     ("shpss_...") means keys and values are swapped (ErrNotJSON).
+//
+// Each secret must be a possible Shopify client secret, at least
+// keysource.MinSecretLen (32) printable ASCII characters without white
+// space (ErrInvalidSecret); surrounding white space and a UTF-8 byte
+// order mark are trimmed. Errors name the secret, the version and, in a
+// client map, a client's position, never a value or a map key.
 //
 // # Rotation
 //
 // The keyring holds the AWSCURRENT version first, then AWSPREVIOUS when
 // there is one, so tokens signed before and after a rotation both verify
 // while the previous version lives. Key IDs are the version IDs (with
-// "/clientID" appended for a client map); they appear in
+// "/client-<n>" appended for a client map, n counting its clients in
+// client ID order: never the map's key, which a swapped map would make a
+// secret; the client ID is sdk.Session.ClientID); they appear in
 // sdk.Session.KeyID and in telemetry, never the secret.
 //
 // # Refresh
@@ -55,7 +66,10 @@
 // RefreshUnknownSigner, which refreshes at most once per 30 s
 // (WithUnknownSignerInterval) however many such tokens arrive, waits no
 // longer than the request's context, and lets the verifier retry with the
-// new keys. A rotation done in AWS is thus picked up by the first token
+// new keys. Only the verification that starts a refresh and at most 16
+// that arrive while it runs wait for it: the others (mostly forged
+// tokens) get the keys in force at once, so a flood of them cannot pile
+// up behind a slow Secrets Manager. A rotation done in AWS is thus picked up by the first token
 // signed with the new secret, not at the next interval.
 //
 // # Failures

@@ -1,6 +1,10 @@
 package awssm
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/possession-dev/possession/keysource"
+)
 
 // Sentinel errors. Every error New, Refresh and Err return wraps one of
 // them (and, for AWS failures, the SDK's error too, so errors.As finds
@@ -20,7 +24,9 @@ var (
 	// Transient: the source retries with backoff.
 	ErrUnavailable = errors.New("awssm: secrets manager unavailable")
 	// ErrNotJSON: a JSON option is set but the value is not a JSON object
-	// of the expected shape.
+	// of the expected shape (for WithJSONClientMap: a key that cannot be a
+	// client ID, such as a secret in a map whose keys and values are
+	// swapped).
 	ErrNotJSON = errors.New("awssm: secret value is not the expected JSON")
 	// ErrFieldMissing: the JSON object has no string field of the name
 	// given to WithJSONField.
@@ -28,6 +34,12 @@ var (
 	// ErrEmptyValue: the value (or the JSON field, or a client's secret in
 	// the JSON map) is empty after trimming whitespace.
 	ErrEmptyValue = errors.New("awssm: empty secret value")
+	// ErrInvalidSecret: the value (or the JSON field, or a client's secret
+	// in the JSON map) cannot be a Shopify client secret: shorter than
+	// keysource.MinSecretLen (32), or with white space or a character
+	// that is not printable ASCII inside. It is keysource.ErrInvalidSecret,
+	// the same value.
+	ErrInvalidSecret = keysource.ErrInvalidSecret
 	// ErrInvalidOption: an option or argument of New is invalid.
 	ErrInvalidOption = errors.New("awssm: invalid option")
 	// ErrClosed: Refresh was called after Close.

@@ -47,7 +47,7 @@ func Example() {
 	name := uniqueName("shopify/pos-app-")
 	if _, err := client.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
 		Name:         aws.String(name),
-		SecretString: aws.String(`{"SHOPIFY_API_SECRET":"shpss_example"}`),
+		SecretString: aws.String(`{"SHOPIFY_API_SECRET":"shpss_00000000000000000000000example"}`),
 	}); err != nil {
 		log.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func Example() {
 		log.Fatal(err)
 	}
 
-	token := sdktest.Minter{Secret: "shpss_example", ClientID: "my-client-id"}.Admin()
+	token := sdktest.Minter{Secret: "shpss_00000000000000000000000example", ClientID: "my-client-id"}.Admin()
 	session, err := verifier.Verify(ctx, token)
 	if err != nil {
 		log.Fatal(err)
@@ -79,7 +79,7 @@ func ExampleSource_Refresh() {
 	ctx := context.Background()
 	name := uniqueName("shopify/rotated-")
 	if _, err := client.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
-		Name: aws.String(name), SecretString: aws.String("old-secret"),
+		Name: aws.String(name), SecretString: aws.String("old-secret-0123456789abcdef0123456789"),
 	}); err != nil {
 		log.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func ExampleSource_Refresh() {
 	// Rotate in AWS. The version ID is the idempotency token.
 	newVersion := "example-version-000000000000000002"
 	if _, err := client.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
-		SecretId: aws.String(name), SecretString: aws.String("new-secret"), ClientRequestToken: aws.String(newVersion),
+		SecretId: aws.String(name), SecretString: aws.String("new-secret-0123456789abcdef0123456789"), ClientRequestToken: aws.String(newVersion),
 	}); err != nil {
 		log.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func ExampleSource_Refresh() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, secret := range []string{"new-secret", "old-secret"} {
+	for _, secret := range []string{"new-secret-0123456789abcdef0123456789", "old-secret-0123456789abcdef0123456789"} {
 		s, err := verifier.Verify(ctx, sdktest.Minter{Secret: secret, ClientID: "my-client-id"}.Admin())
 		if err != nil {
 			log.Fatal(err)
@@ -114,6 +114,6 @@ func ExampleSource_Refresh() {
 		fmt.Printf("%s: verified by the current version: %v\n", secret, s.KeyID == newVersion)
 	}
 	// Output:
-	// new-secret: verified by the current version: true
-	// old-secret: verified by the current version: false
+	// new-secret-0123456789abcdef0123456789: verified by the current version: true
+	// old-secret-0123456789abcdef0123456789: verified by the current version: false
 }

@@ -47,10 +47,11 @@ type Source struct {
 	fetchSem chan struct{} // holds a token while a fetch is in flight
 	versions versionPair   // the versions behind ring; guarded by fetchSem
 
-	unknownMu   sync.Mutex
-	closed      bool          // guarded by unknownMu; no unknown-signer refresh starts once set
-	lastUnknown time.Time     // guarded by unknownMu
-	unknownDone chan struct{} // closed when the unknown-signer refresh in flight ends; guarded by unknownMu
+	unknownMu      sync.Mutex
+	closed         bool          // guarded by unknownMu; no unknown-signer refresh starts once set
+	lastUnknown    time.Time     // guarded by unknownMu
+	unknownDone    chan struct{} // non-nil while an unknown-signer refresh runs, closed when it ends; guarded by unknownMu
+	unknownWaiters int           // calls waiting for unknownDone besides the one that started it; guarded by unknownMu
 
 	ctx       context.Context // canceled by Close; parent of background fetches
 	cancel    context.CancelFunc
@@ -64,8 +65,8 @@ type versionPair struct{ current, previous string }
 // New reads the secret secretID (a name or an ARN) through client and
 // starts refreshing it in the background. The first fetch must succeed
 // (its error wraps ErrNotFound, ErrAccessDenied, ErrUnavailable,
-// ErrNotJSON, ErrFieldMissing or ErrEmptyValue), unless WithStartEmpty is
-// given. ctx bounds the first fetch only.
+// ErrNotJSON, ErrFieldMissing, ErrEmptyValue or ErrInvalidSecret), unless
+// WithStartEmpty is given. ctx bounds the first fetch only.
 func New(ctx context.Context, client Client, secretID string, opts ...Option) (*Source, error) {
 	if client == nil {
 		return nil, fmt.Errorf("%w: nil Secrets Manager client", ErrInvalidOption)
@@ -136,14 +137,30 @@ func (s *Source) Refresh(ctx context.Context) error {
 	return s.refresh(ctx, potel.RefreshTriggerManual)
 }
 
+// maxUnknownWaiters bounds the calls that wait for an unknown-signer
+// refresh started by another: enough for the genuine tokens signed with
+// a secret rotated a moment ago that a backend sees in the seconds a
+// refresh takes, too few for a flood of forged tokens to matter.
+const maxUnknownWaiters = 16
+
 // RefreshUnknownSigner is called by the verifier when a token matches no
-// key. At most once per WithUnknownSignerInterval it refreshes the source
-// (callers arriving while that refresh runs wait for it); every other call
-// returns at once. It waits at most until ctx is done and returns the
-// keyring in force afterwards.
+// key. At most once per WithUnknownSignerInterval it refreshes the source;
+// the call that starts the refresh and up to 16 calls that arrive while
+// it runs wait for it, each at most until its ctx is done, and every
+// other call returns the keyring in force at once. Tokens with an
+// unknown signer are mostly forged (anyone can send one): had every one
+// waited, a flood of them would hold a goroutine and a connection each
+// for as long as Secrets Manager is slow (up to WithFetchTimeout). A
+// genuine token signed with a secret rotated a moment ago that finds
+// every waiting place taken fails once; clients retry an invalid session
+// token once (X-Shopify-Retry-Invalid-Session-Request). A nil ctx is
+// taken for context.Background.
 func (s *Source) RefreshUnknownSigner(ctx context.Context) *keysource.Keyring {
 	if s.cfg.unknownInterval <= 0 {
 		return s.Keyring()
+	}
+	if ctx == nil {
+		ctx = context.Background()
 	}
 	s.unknownMu.Lock()
 	if s.closed {
@@ -151,7 +168,18 @@ func (s *Source) RefreshUnknownSigner(ctx context.Context) *keysource.Keyring {
 		return s.Keyring()
 	}
 	done := s.unknownDone
-	if done == nil {
+	switch {
+	case done != nil && s.unknownWaiters >= maxUnknownWaiters:
+		s.unknownMu.Unlock()
+		return s.Keyring()
+	case done != nil:
+		s.unknownWaiters++
+		defer func() {
+			s.unknownMu.Lock()
+			s.unknownWaiters--
+			s.unknownMu.Unlock()
+		}()
+	default:
 		now := s.cfg.now()
 		if !s.lastUnknown.IsZero() && now.Sub(s.lastUnknown) < s.cfg.unknownInterval {
 			s.unknownMu.Unlock()

@@ -3,6 +3,7 @@ package awssm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -70,24 +71,26 @@ func TestVerifyTokensWithEachSecretFormat(t *testing.T) {
 	}{
 		{
 			name:   "plain string",
-			create: func(n string) string { return em.createSecret(n, "plain-secret-1") },
-			secret: "plain-secret-1",
+			create: func(n string) string { return em.createSecret(n, "plain-secret-1-0123456789abcdef0123456789") },
+			secret: "plain-secret-1-0123456789abcdef0123456789",
 		},
 		{
 			name:   "plain string with trailing newline",
-			create: func(n string) string { return em.createSecret(n, "  plain-secret-2\n") },
-			secret: "plain-secret-2",
+			create: func(n string) string { return em.createSecret(n, "  plain-secret-2-0123456789abcdef0123456789\n") },
+			secret: "plain-secret-2-0123456789abcdef0123456789",
 		},
 		{
-			name:   "JSON field",
-			create: func(n string) string { return em.createSecret(n, `{"SHOPIFY_API_SECRET":"json-secret-3","OTHER":"x"}`) },
+			name: "JSON field",
+			create: func(n string) string {
+				return em.createSecret(n, `{"SHOPIFY_API_SECRET":"json-secret-3-0123456789abcdef0123456789","OTHER":"x"}`)
+			},
 			opts:   []Option{WithJSONField("SHOPIFY_API_SECRET")},
-			secret: "json-secret-3",
+			secret: "json-secret-3-0123456789abcdef0123456789",
 		},
 		{
 			name:   "SecretBinary",
-			create: func(n string) string { return em.createBinarySecret(n, []byte("binary-secret-4\x00\xff")) },
-			secret: "binary-secret-4\x00\xff",
+			create: func(n string) string { return em.createBinarySecret(n, []byte("binary-secret-4-0123456789abcdef01\n")) },
+			secret: "binary-secret-4-0123456789abcdef01", // trimmed: a file uploaded with fileb:// ends in a newline
 		},
 	}
 	for _, tt := range tests {
@@ -103,7 +106,7 @@ func TestVerifyTokensWithEachSecretFormat(t *testing.T) {
 			if s.KeyID != version {
 				t.Errorf("KeyID = %q, want the version ID %q", s.KeyID, version)
 			}
-			if _, err := v.Verify(context.Background(), mint("some-other-secret")); !errors.Is(err, sdk.ErrSignature) {
+			if _, err := v.Verify(context.Background(), mint("some-other-secret-0123456789abcdef0123456789")); !errors.Is(err, sdk.ErrSignature) {
 				t.Errorf("token with another secret: err = %v, want ErrSignature", err)
 			}
 		})
@@ -113,24 +116,26 @@ func TestVerifyTokensWithEachSecretFormat(t *testing.T) {
 func TestJSONClientMap(t *testing.T) {
 	em := startEmulator(t)
 	name := uniqueName(t)
-	version := em.createSecret(name, `{"client-a":"secret-a","client-b":"secret-b"}`)
+	version := em.createSecret(name, `{"client-a":"secret-a-0123456789abcdef0123456789","client-b":"secret-b-0123456789abcdef0123456789"}`)
 	src := newSource(t, em, name, WithJSONClientMap())
 	v := newVerifier(t, src, "client-a", "client-b")
 	ctx := context.Background()
 
-	for _, c := range []string{"client-a", "client-b"} {
-		tok := sdktest.Minter{Secret: "secret-" + strings.TrimPrefix(c, "client-"), ClientID: c}.Admin()
+	// Keys are named by position in client ID order, never by client ID
+	// (which a map with keys and values swapped would make a secret).
+	for i, c := range []string{"client-a", "client-b"} {
+		tok := sdktest.Minter{Secret: "secret-" + strings.TrimPrefix(c, "client-") + "-0123456789abcdef0123456789", ClientID: c}.Admin()
 		s, err := v.Verify(ctx, tok)
 		if err != nil {
 			t.Fatalf("%s: %v", c, err)
 		}
-		if want := version + "/" + c; s.KeyID != want || s.ClientID != c {
+		if want := fmt.Sprintf("%s/client-%d", version, i+1); s.KeyID != want || s.ClientID != c {
 			t.Errorf("%s: KeyID %q ClientID %q, want %q %q", c, s.KeyID, s.ClientID, want, c)
 		}
 	}
 	// A token for client-a signed with client-b's secret: the key matches
 	// but belongs to another app.
-	cross := sdktest.Minter{Secret: "secret-b", ClientID: "client-a"}.Admin()
+	cross := sdktest.Minter{Secret: "secret-b-0123456789abcdef0123456789", ClientID: "client-a"}.Admin()
 	if _, err := v.Verify(ctx, cross); !errors.Is(err, sdk.ErrAudience) {
 		t.Errorf("cross-client token: err = %v, want ErrAudience", err)
 	}
@@ -142,7 +147,7 @@ func TestJSONClientMap(t *testing.T) {
 func TestRotationUnderConcurrentVerification(t *testing.T) {
 	em := startEmulator(t)
 	name := uniqueName(t)
-	v1 := em.createSecret(name, "secret-before-rotation")
+	v1 := em.createSecret(name, "secret-before-rotation-0123456789abcdef0123456789")
 	src := newSource(t, em, name)
 	v := newVerifier(t, src)
 	ctx := context.Background()
@@ -173,9 +178,9 @@ func TestRotationUnderConcurrentVerification(t *testing.T) {
 					}
 					verified.Add(1)
 				}
-				check("secret-before-rotation", v1)
+				check("secret-before-rotation-0123456789abcdef0123456789", v1)
 				if rotated.Load() {
-					check("secret-after-rotation", *v2.Load())
+					check("secret-after-rotation-0123456789abcdef0123456789", *v2.Load())
 				}
 			}
 		})
@@ -196,7 +201,7 @@ func TestRotationUnderConcurrentVerification(t *testing.T) {
 	})
 
 	waitFor(t, func() bool { return verified.Load() >= 200 })
-	id := em.rotate(name, "secret-after-rotation")
+	id := em.rotate(name, "secret-after-rotation-0123456789abcdef0123456789")
 	v2.Store(&id)
 	rotated.Store(true)
 	before := verified.Load()
@@ -232,7 +237,7 @@ func waitFor(t *testing.T, cond func() bool) {
 func TestUnknownSignerRefreshIsRateLimited(t *testing.T) {
 	em := startEmulator(t)
 	name := uniqueName(t)
-	v1 := em.createSecret(name, "secret-one")
+	v1 := em.createSecret(name, "secret-one-0123456789abcdef0123456789")
 	clock := newFakeClock()
 	timers := newFakeTimers()
 	src := newSource(t, em, name, WithClock(clock.Now), timers.option(), WithUnknownSignerInterval(30*time.Second))
@@ -245,8 +250,8 @@ func TestUnknownSignerRefreshIsRateLimited(t *testing.T) {
 		t.Fatalf("after New: %d DescribeSecret, %d GetSecretValue; want 1, 1", describes, gets)
 	}
 
-	v2 := em.rotate(name, "secret-two")
-	s, err := v.Verify(ctx, mint("secret-two"))
+	v2 := em.rotate(name, "secret-two-0123456789abcdef0123456789")
+	s, err := v.Verify(ctx, mint("secret-two-0123456789abcdef0123456789"))
 	if err != nil {
 		t.Fatalf("token signed with the secret rotated in: %v", err)
 	}
@@ -256,7 +261,7 @@ func TestUnknownSignerRefreshIsRateLimited(t *testing.T) {
 	if d, g := em.count("DescribeSecret")-describes, em.count("GetSecretValue")-gets; d != 1 || g != 2 {
 		t.Errorf("the refresh sent %d DescribeSecret and %d GetSecretValue, want 1 and 2 (current, previous)", d, g)
 	}
-	if _, err := v.Verify(ctx, mint("secret-one")); err != nil {
+	if _, err := v.Verify(ctx, mint("secret-one-0123456789abcdef0123456789")); err != nil {
 		t.Errorf("token signed with the previous secret: %v", err)
 	}
 
@@ -296,14 +301,14 @@ func TestUnknownSignerRefreshIsRateLimited(t *testing.T) {
 func TestEmulatorDownThenBack(t *testing.T) {
 	em := startEmulator(t)
 	name := uniqueName(t)
-	em.createSecret(name, "secret-one")
+	em.createSecret(name, "secret-one-0123456789abcdef0123456789")
 	timers := newFakeTimers()
 	var bgErrs atomic.Int64
 	src := newSource(t, em, name, timers.option(), fixedRandom(0.5), WithBackoffCap(4*time.Second),
 		WithErrorHandler(func(error) { bgErrs.Add(1) }))
 	v := newVerifier(t, src)
 	ctx := context.Background()
-	old := mint("secret-one")
+	old := mint("secret-one-0123456789abcdef0123456789")
 
 	w := timers.next(t)
 	if w.d != 5*time.Minute {
@@ -330,7 +335,7 @@ func TestEmulatorDownThenBack(t *testing.T) {
 	}
 
 	em.start()
-	v2 := em.rotate(name, "secret-two")
+	v2 := em.rotate(name, "secret-two-0123456789abcdef0123456789")
 	w.fire <- time.Now()
 	w = timers.next(t)
 	if w.d != 5*time.Minute {
@@ -339,7 +344,7 @@ func TestEmulatorDownThenBack(t *testing.T) {
 	if src.Err() != nil {
 		t.Errorf("Err() after recovery = %v", src.Err())
 	}
-	s, err := v.Verify(ctx, mint("secret-two"))
+	s, err := v.Verify(ctx, mint("secret-two-0123456789abcdef0123456789"))
 	if err != nil || s.KeyID != v2 {
 		t.Fatalf("new secret after recovery: session %v, err %v", s, err)
 	}
@@ -351,7 +356,7 @@ func TestEmulatorDownThenBack(t *testing.T) {
 func TestMaxStalenessDropsKeys(t *testing.T) {
 	em := startEmulator(t)
 	name := uniqueName(t)
-	em.createSecret(name, "secret-one")
+	em.createSecret(name, "secret-one-0123456789abcdef0123456789")
 	clock := newFakeClock()
 	timers := newFakeTimers()
 	src := newSource(t, em, name, WithClock(clock.Now), timers.option(), WithMaxStaleness(10*time.Minute))
@@ -360,7 +365,7 @@ func TestMaxStalenessDropsKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	tok := sdktest.Minter{Secret: "secret-one", ClientID: clientID, Now: clock.Now}.Admin(
+	tok := sdktest.Minter{Secret: "secret-one-0123456789abcdef0123456789", ClientID: clientID, Now: clock.Now}.Admin(
 		sdktest.Set("exp", clock.Now().Add(time.Hour).Unix()))
 	w := timers.next(t)
 
@@ -417,10 +422,10 @@ func TestInjectedFaults(t *testing.T) {
 		t.Run(label, func(t *testing.T) {
 			t.Cleanup(em.clearFault)
 			name := uniqueName(t)
-			em.createSecret(name, "secret-one")
+			em.createSecret(name, "secret-one-0123456789abcdef0123456789")
 			src := newSource(t, em, name, WithFetchTimeout(500*time.Millisecond))
 			v := newVerifier(t, src)
-			tok := mint("secret-one")
+			tok := mint("secret-one-0123456789abcdef0123456789")
 
 			before := em.count("DescribeSecret")
 			em.setFault(tt.kind, tt.n)
@@ -454,7 +459,7 @@ func TestInjectedFaults(t *testing.T) {
 func TestVerifyNeverWaitsOnTheNetwork(t *testing.T) {
 	em := startEmulator(t)
 	name := uniqueName(t)
-	em.createSecret(name, "secret-one")
+	em.createSecret(name, "secret-one-0123456789abcdef0123456789")
 	src := newSource(t, em, name, WithFetchTimeout(time.Minute))
 	v := newVerifier(t, src)
 
@@ -466,12 +471,12 @@ func TestVerifyNeverWaitsOnTheNetwork(t *testing.T) {
 	waitFor(t, func() bool { return em.count("DescribeSecret") >= 2 })
 
 	for range 100 {
-		if _, err := v.Verify(context.Background(), mint("secret-one")); err != nil {
+		if _, err := v.Verify(context.Background(), mint("secret-one-0123456789abcdef0123456789")); err != nil {
 			t.Fatalf("verify during a hanging refresh: %v", err)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	_, err := v.Verify(ctx, mint("unknown-secret"))
+	_, err := v.Verify(ctx, mint("unknown-secret-0123456789abcdef0123456789"))
 	cancel()
 	if !errors.Is(err, sdk.ErrSignature) {
 		t.Errorf("bad token during a hanging refresh: err = %v, want ErrSignature", err)
@@ -577,7 +582,7 @@ func TestStartEmpty(t *testing.T) {
 		t.Errorf("Err() = %v, want ErrNotFound", src.Err())
 	}
 	v := newVerifier(t, src)
-	tok := mint("late-secret")
+	tok := mint("late-secret-0123456789abcdef0123456789")
 	if _, err := v.Verify(context.Background(), tok); !errors.Is(err, sdk.ErrNoKeys) {
 		t.Fatalf("before any key: err = %v, want sdk.ErrNoKeys", err)
 	}
@@ -585,7 +590,7 @@ func TestStartEmpty(t *testing.T) {
 	if w.d != 750*time.Millisecond {
 		t.Errorf("first retry after %v, want the backoff (750ms), not the interval", w.d)
 	}
-	version := em.createSecret(name, "late-secret")
+	version := em.createSecret(name, "late-secret-0123456789abcdef0123456789")
 	w.fire <- time.Now()
 	timers.next(t)
 	s, err := v.Verify(context.Background(), tok)
@@ -597,7 +602,7 @@ func TestStartEmpty(t *testing.T) {
 func TestRefreshKeepsGenerationWhenUnchanged(t *testing.T) {
 	em := startEmulator(t)
 	name := uniqueName(t)
-	em.createSecret(name, "secret-one")
+	em.createSecret(name, "secret-one-0123456789abcdef0123456789")
 	src := newSource(t, em, name)
 	gen := src.Keyring().Generation()
 	gets := em.count("GetSecretValue")
@@ -610,7 +615,7 @@ func TestRefreshKeepsGenerationWhenUnchanged(t *testing.T) {
 	if em.count("GetSecretValue") != gets {
 		t.Errorf("an unchanged secret was read again")
 	}
-	em.rotate(name, "secret-two")
+	em.rotate(name, "secret-two-0123456789abcdef0123456789")
 	if err := src.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -622,7 +627,7 @@ func TestRefreshKeepsGenerationWhenUnchanged(t *testing.T) {
 func TestCloseStopsEverything(t *testing.T) {
 	em := startEmulator(t)
 	name := uniqueName(t)
-	em.createSecret(name, "secret-one")
+	em.createSecret(name, "secret-one-0123456789abcdef0123456789")
 	ignore := goleak.IgnoreCurrent()
 
 	src, err := New(context.Background(), em.client, name, WithRefreshInterval(time.Millisecond), WithJitter(0))
@@ -641,7 +646,7 @@ func TestCloseStopsEverything(t *testing.T) {
 	if err := src.Refresh(context.Background()); !errors.Is(err, ErrClosed) {
 		t.Errorf("Refresh after Close: err = %v, want ErrClosed", err)
 	}
-	if _, err := v.Verify(context.Background(), mint("secret-one")); err != nil {
+	if _, err := v.Verify(context.Background(), mint("secret-one-0123456789abcdef0123456789")); err != nil {
 		t.Errorf("keys after Close: %v", err)
 	}
 	n := em.count("DescribeSecret")

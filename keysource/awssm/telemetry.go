@@ -115,7 +115,7 @@ func errorType(err error) string {
 		return "access_denied"
 	case errors.Is(err, ErrUnavailable):
 		return "unavailable"
-	case errors.Is(err, ErrNotJSON), errors.Is(err, ErrFieldMissing), errors.Is(err, ErrEmptyValue):
+	case errors.Is(err, ErrNotJSON), errors.Is(err, ErrFieldMissing), errors.Is(err, ErrEmptyValue), errors.Is(err, ErrInvalidSecret):
 		return "invalid_value"
 	}
 	return "other"

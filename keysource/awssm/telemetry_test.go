@@ -24,7 +24,7 @@ import (
 func TestTelemetry(t *testing.T) {
 	em := startEmulator(t)
 	name := uniqueName(t)
-	secrets := []string{"telemetry-secret-one", "telemetry-secret-two", "telemetry-forged"}
+	secrets := []string{"telemetry-secret-one-0123456789abcdef0123456789", "telemetry-secret-two-0123456789abcdef0123456789", "telemetry-forged"}
 	em.createSecret(name, secrets[0])
 
 	spans := tracetest.NewSpanRecorder()

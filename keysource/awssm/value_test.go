@@ -1,7 +1,6 @@
 package awssm
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -36,7 +35,7 @@ func TestVersionsOf(t *testing.T) {
 	}
 }
 
-var valueSentinels = []error{ErrNotJSON, ErrFieldMissing, ErrEmptyValue}
+var valueSentinels = []error{ErrNotJSON, ErrFieldMissing, ErrEmptyValue, ErrInvalidSecret}
 
 // FuzzKeysFromValue checks the value parser in its three formats: it never
 // panics, fails only with its sentinels, agrees with encoding/json on what
@@ -44,7 +43,9 @@ var valueSentinels = []error{ErrNotJSON, ErrFieldMissing, ErrEmptyValue}
 // same input with every string value masked gives the same error).
 func FuzzKeysFromValue(f *testing.F) {
 	for _, seed := range []string{
-		"shpss_0123456789abcdef", "  spaced \n", "", " ", `{"SHOPIFY_API_SECRET":"s"}`,
+		"shpss_0123456789abcdef", "shpss_0123456789abcdef0123456789abcdef", "\ufeffshpss_0123456789abcdef0123456789abcdef\n",
+		`{"0123456789abcdef0123456789abcdef":"fedcba9876543210fedcba9876543210"}`, `{"shpss_0123456789abcdef0123456789abcdef":"0123456789abcdef0123456789abcdef"}`,
+		"  spaced \n", "", " ", `{"SHOPIFY_API_SECRET":"s"}`,
 		`{"SHOPIFY_API_SECRET":""}`, `{"SHOPIFY_API_SECRET":1}`, `{"a":"s1","b":"s2"}`, `{"":"s"}`,
 		`{"a":{"b":"c"}}`, `[]`, `null`, `"str"`, `{"a":"\u0000"}`, "{\"a\":\"\xff\"}",
 	} {
@@ -90,7 +91,7 @@ func FuzzKeysFromValue(f *testing.F) {
 		}
 		switch mode % 3 {
 		case 0:
-			if !bytes.Equal(keys[0].Secret.Bytes(), bytes.TrimSpace(value)) {
+			if string(keys[0].Secret.Bytes()) != refTrim(string(value)) {
 				t.Fatal("plain secret differs from the trimmed value")
 			}
 		case 1:
@@ -98,7 +99,7 @@ func FuzzKeysFromValue(f *testing.F) {
 			if err := json.Unmarshal(value, &m); err != nil {
 				t.Fatalf("accepted what encoding/json rejects: %v", err)
 			}
-			if s, _ := m["SHOPIFY_API_SECRET"].(string); string(keys[0].Secret.Bytes()) != strings.TrimSpace(s) {
+			if s, _ := m["SHOPIFY_API_SECRET"].(string); string(keys[0].Secret.Bytes()) != refTrim(s) {
 				t.Fatal("field secret differs from encoding/json's")
 			}
 		case 2:
@@ -110,12 +111,18 @@ func FuzzKeysFromValue(f *testing.F) {
 				t.Fatalf("%d keys for %d clients", len(keys), len(m))
 			}
 			for _, k := range keys {
-				if string(k.Secret.Bytes()) != strings.TrimSpace(m[k.ClientID]) || k.ID != "v1/"+k.ClientID {
+				if string(k.Secret.Bytes()) != refTrim(m[k.ClientID]) || !strings.HasPrefix(k.ID, "v1/client-") || strings.Contains(k.ID, k.ClientID) {
 					t.Fatalf("client %q: wrong key", k.ClientID)
 				}
 			}
 		}
 	})
+}
+
+// refTrim is the documented trimming: white space, then a leading byte
+// order mark and the white space after it.
+func refTrim(s string) string {
+	return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), "\ufeff"))
 }
 
 func isOneOf(err error, targets []error) bool {
@@ -128,8 +135,9 @@ func isOneOf(err error, targets []error) bool {
 }
 
 // maskValues re-encodes a JSON object with each top-level string value
-// replaced by one of the same emptiness ("" stays empty after trimming,
-// anything else becomes "x"). It reports false for non-objects.
+// replaced by one of the same class: empty after trimming stays "", a
+// possible secret becomes 32 x's, anything else "x". It reports false for
+// non-objects.
 func maskValues(value []byte) ([]byte, bool) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(value, &m); err != nil || m == nil {
@@ -141,7 +149,11 @@ func maskValues(value []byte) ([]byte, bool) {
 			continue
 		}
 		masked := ""
-		if strings.TrimSpace(s) != "" {
+		switch {
+		case len(trim([]byte(s))) == 0:
+		case isSecret(trim([]byte(s))):
+			masked = strings.Repeat("x", 32)
+		default:
 			masked = "x"
 		}
 		m[k], _ = json.Marshal(masked)

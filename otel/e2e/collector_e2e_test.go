@@ -30,7 +30,7 @@ import (
 )
 
 const (
-	secret   = "e2e-app-secret-0123456789abcdef"
+	secret   = "e2e-app-secret-0123456789abcdef0123"
 	clientID = "e2e-client-id"
 )
 

@@ -32,8 +32,8 @@ func Example() {
 	}
 
 	// The verifier defaults to the global providers WithGlobal installed.
-	v, _ := sdk.New(keysource.MustStatic("example-secret"), sdk.WithClientID("example-app"))
-	m := sdktest.Minter{Secret: "example-secret", ClientID: "example-app", Shop: "example.myshopify.com"}
+	v, _ := sdk.New(keysource.MustStatic("example-secret-0123456789abcdef012"), sdk.WithClientID("example-app"))
+	m := sdktest.Minter{Secret: "example-secret-0123456789abcdef012", ClientID: "example-app", Shop: "example.myshopify.com"}
 	if _, err := v.Verify(ctx, m.Admin()); err != nil {
 		log.Fatal(err)
 	}

@@ -24,7 +24,7 @@ import (
 //
 // The zero value is usable: see the field defaults.
 type Fixtures struct {
-	// Secret signs the tokens (default "test-secret").
+	// Secret signs the tokens (default DefaultSecret).
 	Secret string
 	// ClientID is aud (default "test-client-id").
 	ClientID string
@@ -66,7 +66,7 @@ const fixturesLifetime = 60
 
 func (f Fixtures) defaults() Fixtures {
 	if f.Secret == "" {
-		f.Secret = "test-secret"
+		f.Secret = DefaultSecret
 	}
 	if f.ClientID == "" {
 		f.ClientID = "test-client-id"

@@ -119,7 +119,7 @@ func TestFixturesVariety(t *testing.T) {
 	for i := range n {
 		fx := f.Fixture(i)
 		var c fixtureClaims
-		if err := json.Unmarshal(payloadOf(t, "test-secret", fx.Token), &c); err != nil {
+		if err := json.Unmarshal(payloadOf(t, sdktest.DefaultSecret, fx.Token), &c); err != nil {
 			t.Fatal(err)
 		}
 		shops[fx.Shop], users[fx.Shop+"/"+fx.UserID], iats[c.Iat], tokens[fx.Token], jtis[c.Jti] = true, true, true, true, true
@@ -166,7 +166,7 @@ func TestFixturesIssue(t *testing.T) {
 		fx Fixture
 		c  *fixtureClaims
 	}{{fx, &c0}, {first, &c1}, {second, &c2}} {
-		if err := json.Unmarshal(payloadOf(t, "test-secret", p.fx.Token), p.c); err != nil {
+		if err := json.Unmarshal(payloadOf(t, sdktest.DefaultSecret, p.fx.Token), p.c); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -22,9 +22,14 @@ import (
 	"time"
 )
 
+// DefaultSecret is the secret a Minter signs with when its Secret is
+// empty: shaped as a Shopify client secret ("shpss_" and 32 characters),
+// so that keysource's sources accept it.
+const DefaultSecret = "shpss_sdktest0000000000000000000000000"
+
 // Minter mints tokens for one app and shop. The zero value mints for
 // client "test-client-id", shop "example.myshopify.com", user "42", at
-// time.Now, with secret "test-secret".
+// time.Now, with secret DefaultSecret.
 type Minter struct {
 	Secret   string
 	ClientID string
@@ -69,7 +74,7 @@ func At(t time.Time) Claim {
 
 func (m Minter) defaults() Minter {
 	if m.Secret == "" {
-		m.Secret = "test-secret"
+		m.Secret = DefaultSecret
 	}
 	if m.ClientID == "" {
 		m.ClientID = "test-client-id"

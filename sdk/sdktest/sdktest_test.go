@@ -77,7 +77,7 @@ func TestAdminShape(t *testing.T) {
 
 func TestCheckoutShape(t *testing.T) {
 	m := sdktest.Minter{Now: func() time.Time { return now }}
-	_, c := decode(t, "test-secret", m.Checkout(sdktest.Set("sub", "gid://shopify/Customer/1")))
+	_, c := decode(t, sdktest.DefaultSecret, m.Checkout(sdktest.Set("sub", "gid://shopify/Customer/1")))
 	if c["dest"] != "example.myshopify.com" || c["iss"] != nil || c["sid"] != nil || c["sub"] != "gid://shopify/Customer/1" ||
 		c["exp"].(float64) != float64(now.Unix()+300) {
 		t.Errorf("claims %v", c)
@@ -91,7 +91,7 @@ func TestChangesAndEscaping(t *testing.T) {
 	if !strings.Contains(string(payload), `https:\/\/example.myshopify.com`) {
 		t.Errorf("slashes not escaped: %s", payload)
 	}
-	_, claims := decode(t, "test-secret", tok)
+	_, claims := decode(t, sdktest.DefaultSecret, tok)
 	if claims["sid"] != nil || claims["iat"].(float64) != float64(now.Add(-time.Hour).Unix()) || claims["exp"].(float64) != float64(now.Add(-time.Hour).Unix()+60) {
 		t.Errorf("changes not applied: %v", claims)
 	}

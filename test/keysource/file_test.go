@@ -33,6 +33,10 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// named returns a secret of Shopify's shape ("shpss_" and 32 characters)
+// that starts with name, so that tests tell secrets apart by name.
+func named(name string) string { return "shpss_" + name + strings.Repeat("0", 32-len(name)) }
+
 func currentSecret(src keysource.Source) string {
 	r := src.Keyring()
 	if r.Len() == 0 {
@@ -60,13 +64,13 @@ func openFile(t *testing.T, path string, opts ...keysource.Option) *keysource.Fi
 
 func TestFileReadsAndTrims(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "secret")
-	writeFile(t, path, "  current-secret \n\nprevious-secret\r\n")
+	writeFile(t, path, "  "+named("current")+" \n\n"+named("previous")+"\r\n")
 	src := openFile(t, path, keysource.WithClientID("app"))
 	r := src.Keyring()
 	if r.Len() != 2 || r.Key(0).ID != "file:current" || r.Key(1).ID != "file:previous" || r.Key(0).ClientID != "app" {
 		t.Fatalf("keyring %v", r)
 	}
-	if string(r.Key(0).Secret.Bytes()) != "current-secret" || string(r.Key(1).Secret.Bytes()) != "previous-secret" {
+	if string(r.Key(0).Secret.Bytes()) != named("current") || string(r.Key(1).Secret.Bytes()) != named("previous") {
 		t.Fatalf("secrets not trimmed")
 	}
 	if err := src.Close(); err != nil {
@@ -108,11 +112,11 @@ func TestFileConstructionErrors(t *testing.T) {
 
 func TestFileInPlaceRewrite(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "secret")
-	writeFile(t, path, "one\n")
+	writeFile(t, path, named("one")+"\n")
 	src := openFile(t, path)
 	gen := src.Keyring().Generation()
-	writeFile(t, path, "two\none\n")
-	waitFor(t, "new secret", func() bool { return currentSecret(src) == "two" })
+	writeFile(t, path, named("two")+"\n"+named("one")+"\n")
+	waitFor(t, "new secret", func() bool { return currentSecret(src) == named("two") })
 	if src.Keyring().Generation() == gen || src.Keyring().Len() != 2 {
 		t.Fatalf("keyring not replaced: %v", src.Keyring())
 	}
@@ -120,10 +124,10 @@ func TestFileInPlaceRewrite(t *testing.T) {
 
 func TestFileUnchangedContentKeepsGeneration(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "secret")
-	writeFile(t, path, "one\n")
+	writeFile(t, path, named("one")+"\n")
 	src := openFile(t, path)
 	before := src.Keyring()
-	writeFile(t, path, "one")
+	writeFile(t, path, named("one"))
 	if err := src.Reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -135,14 +139,14 @@ func TestFileUnchangedContentKeepsGeneration(t *testing.T) {
 func TestFileRenameOver(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "secret")
-	writeFile(t, path, "one\n")
+	writeFile(t, path, named("one")+"\n")
 	src := openFile(t, path)
 	tmp := filepath.Join(dir, ".secret.swp")
-	writeFile(t, tmp, "two\n")
+	writeFile(t, tmp, named("two")+"\n")
 	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "renamed secret", func() bool { return currentSecret(src) == "two" })
+	waitFor(t, "renamed secret", func() bool { return currentSecret(src) == named("two") })
 }
 
 // k8sMount lays out a directory as the kubelet mounts a Secret: the file is
@@ -187,7 +191,7 @@ func (m *k8sMount) path() string { return filepath.Join(m.dir, "shopify-secret")
 // keyring is never empty) and that each new secret is picked up.
 func TestFileKubernetesSwap(t *testing.T) {
 	m := &k8sMount{dir: t.TempDir()}
-	m.write(t, "secret-0\n")
+	m.write(t, named("0")+"\n")
 	src := openFile(t, m.path())
 	v, err := sdk.New(src, sdk.WithClientID("app"), sdk.WithCacheSize(0))
 	if err != nil {
@@ -205,7 +209,7 @@ func TestFileKubernetesSwap(t *testing.T) {
 	// of 646 verifications failing with ErrSignature).
 	var signing atomic.Value
 	var inFlight sync.RWMutex
-	signing.Store("secret-0")
+	signing.Store(named("0"))
 	var failures, checks atomic.Int64
 	var firstFailure atomic.Value
 	stop := make(chan struct{})
@@ -235,9 +239,9 @@ func TestFileKubernetesSwap(t *testing.T) {
 			}
 		}()
 	}
-	prev := "secret-0"
+	prev := named("0")
 	for i := 1; i <= 5; i++ {
-		next := "secret-" + strings.Repeat("n", i)
+		next := named(strings.Repeat("n", i))
 		m.write(t, next+"\n"+prev+"\n")
 		waitFor(t, "swapped secret "+next, func() bool { return currentSecret(src) == next })
 		inFlight.Lock() // waits out verifications still signing with an older secret
@@ -260,7 +264,7 @@ func TestFileKubernetesSwap(t *testing.T) {
 // reported, then that the finished write is picked up.
 func TestFileEmptyDuringRewriteKeepsKeys(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "secret")
-	writeFile(t, path, "good-secret\n")
+	writeFile(t, path, named("good")+"\n")
 	var reported atomic.Int64
 	var lastErr atomic.Value
 	src := openFile(t, path, keysource.WithErrorHandler(func(err error) {
@@ -269,14 +273,14 @@ func TestFileEmptyDuringRewriteKeepsKeys(t *testing.T) {
 	}))
 	writeFile(t, path, "")
 	waitFor(t, "the empty file to be reported", func() bool { return reported.Load() > 0 })
-	if currentSecret(src) != "good-secret" {
+	if currentSecret(src) != named("good") {
 		t.Fatal("last good keys dropped")
 	}
 	err := lastErr.Load().(error)
 	if !errors.Is(err, keysource.ErrEmptySecret) || !errors.Is(src.Err(), keysource.ErrEmptySecret) {
 		t.Fatalf("reported %v, Err %v; want ErrEmptySecret", err, src.Err())
 	}
-	if strings.Contains(err.Error(), "good-secret") {
+	if strings.Contains(err.Error(), named("good")) {
 		t.Fatal("error contains the secret")
 	}
 
@@ -286,18 +290,18 @@ func TestFileEmptyDuringRewriteKeepsKeys(t *testing.T) {
 	if err := src.Reload(); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("reload of a missing file: %v", err)
 	}
-	if currentSecret(src) != "good-secret" {
+	if currentSecret(src) != named("good") {
 		t.Fatal("last good keys dropped when the file vanished")
 	}
 
-	writeFile(t, path, "new-secret\n")
-	waitFor(t, "the rewritten secret", func() bool { return currentSecret(src) == "new-secret" })
+	writeFile(t, path, named("new")+"\n")
+	waitFor(t, "the rewritten secret", func() bool { return currentSecret(src) == named("new") })
 	waitFor(t, "Err to clear", func() bool { return src.Err() == nil })
 }
 
 func TestFileOptionsValidated(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "secret")
-	writeFile(t, path, "x")
+	writeFile(t, path, named("x"))
 	if _, err := keysource.File(path, keysource.WithPollInterval(-time.Second)); err == nil {
 		t.Fatal("negative poll interval accepted")
 	}

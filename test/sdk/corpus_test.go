@@ -67,7 +67,7 @@ func generatedTokens(t testing.TB, n int) []string {
 		h, p, sig := parts(tok)
 		switch rng.IntN(8) {
 		case 0: // another header, re-signed
-			hdr := []string{`{"alg":"none"}`, `{"alg":"HS512"}`, `{"alg":"RS256"}`, `{"typ":"JWT"}`, `{"alg":"HS256","alg":"none"}`, `{"alg":"HS256","kid":"k"}`, `{"alg":["HS256"]}`}[rng.IntN(7)]
+			hdr := []string{`{"alg":"none"}`, `{"alg":"HS512"}`, `{"alg":"RS256"}`, `{"typ":"JWT"}`, `{"alg":"HS256","alg":"none"}`, `{"alg":"HS256","kid":"k"}`, `{"alg":["HS256"]}`, `{"alg":"HS256","crit":["b64"],"b64":false}`}[rng.IntN(8)]
 			payload, _ := base64.RawURLEncoding.DecodeString(p)
 			tok2, _ := sdktest.SignRaw(m.Secret, []byte(hdr), payload)
 			out = append(out, tok2)

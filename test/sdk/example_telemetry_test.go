@@ -29,7 +29,7 @@ func printVerifySpan(rec *tracetest.SpanRecorder) {
 }
 
 func exampleToken(claims ...sdktest.Claim) string {
-	m := sdktest.Minter{Secret: "example-secret", ClientID: "example-app", Shop: "example.myshopify.com", UserID: "42",
+	m := sdktest.Minter{Secret: "example-secret-0123456789abcdef012", ClientID: "example-app", Shop: "example.myshopify.com", UserID: "42",
 		Now: func() time.Time { return exampleNow }}
 	return m.Admin(claims...)
 }
@@ -37,7 +37,7 @@ func exampleToken(claims ...sdktest.Claim) string {
 func ExampleWithTracerProvider() {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	v, _ := sdk.New(keysource.MustStatic("example-secret"), sdk.WithClientID("example-app"),
+	v, _ := sdk.New(keysource.MustStatic("example-secret-0123456789abcdef012"), sdk.WithClientID("example-app"),
 		sdk.WithClock(func() time.Time { return exampleNow }),
 		sdk.WithTracerProvider(tp))
 
@@ -65,7 +65,7 @@ func ExampleWithTracerProvider() {
 func ExampleWithMeterProvider() {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	v, _ := sdk.New(keysource.MustStatic("example-secret"), sdk.WithClientID("example-app"),
+	v, _ := sdk.New(keysource.MustStatic("example-secret-0123456789abcdef012"), sdk.WithClientID("example-app"),
 		sdk.WithClock(func() time.Time { return exampleNow }),
 		sdk.WithMeterProvider(mp))
 
@@ -94,7 +94,7 @@ func ExampleWithMeterProvider() {
 
 func ExampleWithHashedUserID() {
 	rec := tracetest.NewSpanRecorder()
-	v, _ := sdk.New(keysource.MustStatic("example-secret"), sdk.WithClientID("example-app"),
+	v, _ := sdk.New(keysource.MustStatic("example-secret-0123456789abcdef012"), sdk.WithClientID("example-app"),
 		sdk.WithClock(func() time.Time { return exampleNow }),
 		sdk.WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))),
 		// In production, read the key from your secret store.
@@ -114,7 +114,7 @@ func ExampleWithHashedUserID() {
 
 func ExampleWithoutUserIDTelemetry() {
 	rec := tracetest.NewSpanRecorder()
-	v, _ := sdk.New(keysource.MustStatic("example-secret"), sdk.WithClientID("example-app"),
+	v, _ := sdk.New(keysource.MustStatic("example-secret-0123456789abcdef012"), sdk.WithClientID("example-app"),
 		sdk.WithClock(func() time.Time { return exampleNow }),
 		sdk.WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))),
 		sdk.WithoutUserIDTelemetry())

@@ -60,7 +60,7 @@ func sigOf(token string) string { _, _, s := parts(token); return s }
 
 var sentinels = []error{
 	sdk.ErrMalformed, sdk.ErrAlgorithm, sdk.ErrSignature, sdk.ErrExpired,
-	sdk.ErrNotYetValid, sdk.ErrAudience, sdk.ErrIssuer, sdk.ErrNoKeys,
+	sdk.ErrNotYetValid, sdk.ErrAudience, sdk.ErrIssuer, sdk.ErrKind, sdk.ErrNoKeys,
 }
 
 // checkResult asserts that Verify returned a session and no error when

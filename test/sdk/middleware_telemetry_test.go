@@ -20,7 +20,7 @@ import (
 
 // Fixtures as in the core module's sdk/middleware_test.go.
 const (
-	mwSecret   = "middleware-test-secret"
+	mwSecret   = "middleware-test-secret-0123456789abc"
 	mwClientID = "middleware-client"
 	mwShop     = "mw-shop.myshopify.com"
 	mwUser     = "4242"

@@ -171,9 +171,11 @@ func TestTelemetryOutcomes(t *testing.T) {
 		wantErr error
 		outcome string
 		kind    string // on success
+		opts    []sdk.Option
 	}{
 		{name: "admin", token: m.Admin(), outcome: "ok", kind: "admin"},
-		{name: "checkout", token: m.Checkout(sdktest.Set("sub", "gid://shopify/Customer/7")), outcome: "ok", kind: "checkout"},
+		{name: "checkout", token: m.Checkout(sdktest.Set("sub", "gid://shopify/Customer/7")), outcome: "ok", kind: "checkout",
+			opts: []sdk.Option{sdk.WithKinds(sdk.KindAdmin, sdk.KindCheckout)}},
 		{name: "malformed", token: "not-a-token", wantErr: sdk.ErrMalformed, outcome: "malformed"},
 		{name: "algorithm", token: hs512, wantErr: sdk.ErrAlgorithm, outcome: "algorithm"},
 		{name: "signature", token: forger.Admin(), wantErr: sdk.ErrSignature, outcome: "signature"},
@@ -182,11 +184,12 @@ func TestTelemetryOutcomes(t *testing.T) {
 		{name: "audience", token: otherApp.Admin(), wantErr: sdk.ErrAudience, outcome: "audience"},
 		{name: "issuer", token: badShop.Admin(), wantErr: sdk.ErrIssuer, outcome: "issuer"},
 		{name: "no keys", src: emptySource{}, token: m.Admin(), wantErr: sdk.ErrNoKeys, outcome: "no_keys"},
+		{name: "kind", token: m.Checkout(), wantErr: sdk.ErrKind, outcome: "kind"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newRecording(t)
-			v := newTelVerifier(t, tc.src, rec.options()...)
+			v := newTelVerifier(t, tc.src, append(rec.options(), tc.opts...)...)
 
 			ctx, parent := rec.tp.Tracer("test").Start(context.Background(), "caller")
 			s, err := v.Verify(ctx, tc.token)

@@ -40,7 +40,7 @@ func TestAdminShape(t *testing.T) {
 
 func TestCheckoutShape(t *testing.T) {
 	m := sdktest.Minter{Now: func() time.Time { return now }}
-	c := parse(t, "test-secret", m.Checkout(sdktest.Set("sub", "gid://shopify/Customer/1")))
+	c := parse(t, sdktest.DefaultSecret, m.Checkout(sdktest.Set("sub", "gid://shopify/Customer/1")))
 	if c["dest"] != "example.myshopify.com" || c["iss"] != nil || c["sid"] != nil || c["sub"] != "gid://shopify/Customer/1" ||
 		c["exp"].(float64) != float64(now.Unix()+300) {
 		t.Errorf("claims %v", c)

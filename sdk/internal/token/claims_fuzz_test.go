@@ -1,7 +1,8 @@
-package sdk
+package token
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -9,7 +10,7 @@ import (
 	"unicode/utf8"
 )
 
-// The claims decoder is compared with encoding/json: on any input both
+// The Claims decoder is compared with encoding/json: on any input both
 // accept, they decode the same known claims; where they disagree, the
 // input shows one of the decoder's deliberate strictnesses, each an
 // explicit predicate below (with its own unit cases). Conversely, an
@@ -57,7 +58,7 @@ func refDecode(data []byte) (members []member, isNull, ok bool) {
 }
 
 // deliberate names the deliberate difference data shows, given the names
-// of the string and time claims the decoder reads, or "".
+// of the string and time Claims the decoder reads, or "".
 func deliberate(data []byte, members []member, isNull bool, strs, times []string) string {
 	if isNull {
 		return "not an object (null)"
@@ -143,12 +144,12 @@ func skipWS(data []byte, i int) int {
 	return i
 }
 
-// checkClaimsDecoder is the property, for parseClaims.
+// checkClaimsDecoder is the property, for ParseClaims.
 func checkClaimsDecoder(t *testing.T, data []byte) {
 	members, isNull, refOK := refDecode(data)
 	buf := bytes.Clone(data)
-	var c claims
-	err := parseClaims(buf, &c)
+	var c Claims
+	err := ParseClaims(buf, &c)
 	why := ""
 	if refOK {
 		why = deliberate(data, members, isNull, stringClaims, timeClaims)
@@ -167,14 +168,14 @@ func checkClaimsDecoder(t *testing.T, data []byte) {
 	}
 	got := map[string]any{}
 	for i, name := range stringClaims {
-		if bit := uint16(1) << i; c.has&bit != 0 {
-			sp := [...]span{c.iss, c.dest, c.aud, c.sub, c.jti, c.sid}[i]
-			got[name] = string(sp.bytes(buf))
+		if bit := uint16(1) << i; c.Has&bit != 0 {
+			sp := [...]Span{c.Iss, c.Dest, c.Aud, c.Sub, c.Jti, c.Sid}[i]
+			got[name] = string(sp.Bytes(buf))
 		}
 	}
 	for i, name := range timeClaims {
-		if bit := hasExp << i; c.has&bit != 0 {
-			got[name] = [...]int64{c.exp, c.nbf, c.iat}[i]
+		if bit := HasExp << i; c.Has&bit != 0 {
+			got[name] = [...]int64{c.Exp, c.Nbf, c.Iat}[i]
 		}
 	}
 	want := map[string]any{}
@@ -195,7 +196,7 @@ func checkClaimsDecoder(t *testing.T, data []byte) {
 		}
 	}
 	if len(got) != len(want) {
-		t.Fatalf("decoded claims %v, encoding/json %v, input %q", got, want, data)
+		t.Fatalf("decoded Claims %v, encoding/json %v, input %q", got, want, data)
 	}
 	for k, w := range want {
 		if got[k] != w {
@@ -205,11 +206,12 @@ func checkClaimsDecoder(t *testing.T, data []byte) {
 }
 
 // checkHeaderDecoder is the property, for parseHeader: alg is its only
-// known parameter.
+// known parameter; crit is reported when present, whatever its value.
 func checkHeaderDecoder(t *testing.T, data []byte) {
 	members, isNull, refOK := refDecode(data)
 	buf := bytes.Clone(data)
-	alg, err := parseHeader(buf)
+	h, err := parseHeader(buf)
+	alg := h.alg
 	why := ""
 	if refOK {
 		why = deliberate(data, members, isNull, []string{"alg"}, nil)
@@ -226,17 +228,23 @@ func checkHeaderDecoder(t *testing.T, data []byte) {
 	case err != nil:
 		return
 	}
-	want, has := "", false
+	want, has, crit := "", false, false
 	for _, m := range members {
-		if m.key == "alg" {
+		switch m.key {
+		case "alg":
 			has = true
 			if err := json.Unmarshal(m.raw, &want); err != nil {
 				t.Fatal(err)
 			}
+		case "crit":
+			crit = true
 		}
 	}
-	if has != (alg.start >= 0) || has && string(alg.bytes(buf)) != want {
-		t.Fatalf("alg: decoded %v %q, encoding/json %v %q, input %q", alg.start >= 0, alg.bytes(buf), has, want, data)
+	if h.crit != crit {
+		t.Fatalf("crit: decoded %v, encoding/json %v, input %q", h.crit, crit, data)
+	}
+	if has != (alg.Start >= 0) || has && string(alg.Bytes(buf)) != want {
+		t.Fatalf("alg: decoded %v %q, encoding/json %v %q, input %q", alg.Start >= 0, alg.Bytes(buf), has, want, data)
 	}
 }
 
@@ -249,11 +257,15 @@ const (
 func FuzzClaimsDecoder(f *testing.F) {
 	for _, s := range []string{
 		seedAdmin, seedCheckout,
-		`{"alg":"HS256","typ":"JWT"}`, `{"typ":"JWT","alg":"none"}`,
+		`{"alg":"HS256","typ":"JWT"}`, `{"typ":"JWT","alg":"none"}`, `{"alg":"HS256","crit":["b64"],"b64":false}`,
 		` { "exp" : 1 , "x" : [ {}, [], null, true, false, -0.5e+3, "\u00e9\ud83d\ude00" ] } `,
 		`{"sub":"\u0041\n\t\"\\\/","aud":"\ud800","jti":"\ud83d\ude00"}`,
 		`{"exp":1,"exp":2}`, `{"exp":"1"}`, `{"exp":null}`, `{"exp":1.0}`, `{"exp":1e3}`,
-		`{"exp":9007199254740992}`, `{"exp":-9007199254740991}`, "{\"sub\":\"\xff\"}", "{\"x\":\"\xff\"}",
+		`{"exp":9007199254740992}`, `{"exp":-9007199254740991}`, `{"exp":12345678,"nbf":123456789012345,"iat":1234567890123456}`,
+		`{"exp":1780000060.5,"nbf":1780000000e0,"iat":17800000000000000000}`, `{"exp":01780000060}`, `{"exp":1780000060 }`,
+		`{"iss":"https:\/\/","dest":"https:\/","aud":"https:\/\/\u0041\/b","sub":"https:\/\/x\"","x":"https:\/\/\/"}`,
+		`{"iss":"http:\/\/a","dest":"https:\/\\","sub":"https:\/\/` + "\xff" + `"}`,
+		`{"iss":1,"dest":"","aud":"a","sub":"b","jti":"c","sid":"d","exp":1,"nbf":2,"iat":3}`, `{"dest" :"x", "iss":"y"}`, "{\"sub\":\"\xff\"}", "{\"x\":\"\xff\"}",
 		`{"EXP":"not a number","Sub":1}`, `{"\u0065xp":5}`, `null`, `[]`, `{}`, `{"a":1}x`,
 		`{"a":` + strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth) + `}`,
 		`{"a":` + strings.Repeat("[", maxDepth) + "0" + strings.Repeat("]", maxDepth) + `}`,
@@ -304,8 +316,8 @@ func TestClaimsDecoderDeliberateDifferences(t *testing.T) {
 			if got := deliberate([]byte(c.in), members, isNull, stringClaims, timeClaims); got != c.want {
 				t.Fatalf("predicate: %q, want %q", got, c.want)
 			}
-			var cl claims
-			if err := parseClaims([]byte(c.in), &cl); err == nil {
+			var cl Claims
+			if err := ParseClaims([]byte(c.in), &cl); err == nil {
 				t.Fatal("decoder accepts it")
 			}
 			checkClaimsDecoder(t, []byte(c.in))
@@ -314,7 +326,7 @@ func TestClaimsDecoderDeliberateDifferences(t *testing.T) {
 	// And where they agree, on the edge of each rule.
 	for _, in := range []string{
 		`{"exp":9007199254740991,"nbf":-9007199254740991,"iat":0}`,
-		`{"EXP":"x","Sub":1,"AUD":null}`, // case variants are not known claims
+		`{"EXP":"x","Sub":1,"AUD":null}`, // case variants are not known Claims
 		"{\"x\":\"\xff\",\"y\":1.5e3,\"z\":[null,{\"exp\":\"nested is not a claim\"}]}",
 		`{"aud":"\ud800"}`, // a lone surrogate escape is U+FFFD for both
 		deep(maxDepth-1, "1"), deep(maxDepth-1, "[]"), deep(maxDepth-1, "{}"), deep(maxDepth, ""),
@@ -326,8 +338,8 @@ func TestClaimsDecoderDeliberateDifferences(t *testing.T) {
 		if got := deliberate([]byte(in), members, isNull, stringClaims, timeClaims); got != "" {
 			t.Fatalf("%q: predicate %q", in, got)
 		}
-		var cl claims
-		if err := parseClaims([]byte(in), &cl); err != nil {
+		var cl Claims
+		if err := ParseClaims([]byte(in), &cl); err != nil {
 			t.Fatalf("%q: %v", in, err)
 		}
 		checkClaimsDecoder(t, []byte(in))
@@ -341,5 +353,51 @@ func TestHeaderDecoderDeliberateDifferences(t *testing.T) {
 		}
 		checkHeaderDecoder(t, []byte(in))
 	}
-	checkHeaderDecoder(t, []byte(`{"typ":"JWT","ALG":"none","alg":"HS256"}`))
+	for _, in := range []string{
+		`{"typ":"JWT","ALG":"none","alg":"HS256"}`,
+		`{"alg":"HS256","crit":["exp"]}`, `{"crit":null,"alg":"HS256"}`, `{"cr\u0069t":[],"alg":"HS256"}`,
+		`{"CRIT":["b64"],"alg":"HS256"}`, `{"x":{"crit":["b64"]},"alg":"HS256"}`,
+	} {
+		checkHeaderDecoder(t, []byte(in))
+	}
+}
+
+// TestEightDigits holds the 8-digit conversion to strconv at every digit
+// and its neighbours.
+func TestEightDigits(t *testing.T) {
+	for _, in := range []string{"00000000", "12345678", "99999999", "17800000", "90071992", "0000000/", "1234567:", "/2345678", ":2345678", "1234 678", "12345678"[:7] + "\x00"} {
+		w := binary.LittleEndian.Uint64([]byte(in))
+		v, err := strconv.ParseUint(in, 10, 64)
+		if eightDigits(w) != (err == nil) {
+			t.Fatalf("%q: eightDigits %v, strconv %v", in, eightDigits(w), err)
+		}
+		if err == nil && uint64(eightDigitsValue(w)) != v {
+			t.Fatalf("%q: %d, strconv %d", in, eightDigitsValue(w), v)
+		}
+	}
+	for c := 0; c < 256; c++ {
+		for pos := range 8 {
+			b := []byte("55555555")
+			b[pos] = byte(c)
+			w := binary.LittleEndian.Uint64(b)
+			if want := c >= '0' && c <= '9'; eightDigits(w) != want {
+				t.Fatalf("%q: eightDigits %v", b, eightDigits(w))
+			}
+		}
+	}
+}
+
+// BenchmarkClaimsDecoder: the decoder against a real-shaped payload.
+func BenchmarkClaimsDecoder(b *testing.B) {
+	src := []byte(seedAdmin)
+	buf := make([]byte, len(src))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(src)))
+	for b.Loop() {
+		copy(buf, src)
+		var c Claims
+		if err := ParseClaims(buf, &c); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -1,9 +1,10 @@
-package sdk
+package token
 
 import (
 	"encoding/binary"
 	"math/bits"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // This file holds a small JSON decoder for the two objects of a token: the
@@ -20,36 +21,37 @@ const maxDepth = 32
 // represents exactly. Time claims outside ±maxSafeInt are rejected.
 const maxSafeInt = 1<<53 - 1
 
-// span is a decoded string: buf[start:end] after in-place unescaping.
-type span struct{ start, end int32 }
+// Span is a decoded string: buf[Start:End] after in-place unescaping.
+type Span struct{ Start, End int32 }
 
-func (s span) bytes(buf []byte) []byte { return buf[s.start:s.end] }
+// Bytes returns the span's bytes within buf, the buffer decoded into.
+func (s Span) Bytes(buf []byte) []byte { return buf[s.Start:s.End] }
 
-// claim bits record which claims a token carried.
+// Claim bits record, in Claims.Has, which claims a token carried.
 const (
-	hasIss uint16 = 1 << iota
-	hasDest
-	hasAud
-	hasSub
-	hasJti
-	hasSid
-	hasExp
-	hasNbf
-	hasIat
+	HasIss uint16 = 1 << iota
+	HasDest
+	HasAud
+	HasSub
+	HasJti
+	HasSid
+	HasExp
+	HasNbf
+	HasIat
 	// headerAlg stands for the header's alg, in errors.
 	headerAlg uint16 = 1 << 15
 )
 
-// claims are the registered and Shopify claims that verification reads.
+// Claims are the registered and Shopify claims that verification reads.
 // Others are skipped after being checked for well-formed JSON.
-type claims struct {
-	has                           uint16
-	iss, dest, aud, sub, jti, sid span
-	exp, nbf, iat                 int64
+type Claims struct {
+	Has                           uint16
+	Iss, Dest, Aud, Sub, Jti, Sid Span
+	Exp, Nbf, Iat                 int64
 }
 
-// jsonError describes why a segment is not acceptable JSON. It is wrapped
-// into ErrMalformed by the verifier; it never quotes input.
+// jsonError describes why a segment is not acceptable JSON. The verifier
+// wraps it into ErrMalformed; it never quotes input.
 type jsonError struct {
 	msg string
 	// claim is the claim concerned, empty for syntax errors.
@@ -107,94 +109,119 @@ func (d *decoder) peekSlow() byte {
 // str decodes the string at d.pos in place. With strict set, invalid UTF-8
 // is an error (claims we read); without, it is kept as is (encoding/json
 // would replace it, which matters only for claims we skip).
-func (d *decoder) str(strict bool) (span, error) {
+func (d *decoder) str(strict bool) (Span, error) {
 	if d.peek() != '"' {
-		return span{}, errSyntax
+		return Span{}, errSyntax
 	}
 	return d.strAt(strict)
 }
 
 // strAt is str with d.pos already at the opening quote.
-func (d *decoder) strAt(strict bool) (span, error) {
+func (d *decoder) strAt(strict bool) (Span, error) {
 	buf := d.buf
 	start := d.pos + 1
-	r, w := start, start
+	// Most strings have no escape: one scan.
+	r := plainRun(buf, start)
+	if r < len(buf) && buf[r] == '"' {
+		d.pos = r + 1
+		return Span{int32(start), int32(r)}, nil
+	}
+	w := r
+	// Shopify escapes slashes: its URLs start https:\/\/, unescaped at
+	// once.
+	if r == start+6 && len(buf) >= start+10 && string(buf[start:start+10]) == `https:\/\/` {
+		buf[start+6], buf[start+7] = '/', '/'
+		r, w = moveRun(buf, start+10, start+8)
+	}
+	// From here, r is at a character that ends a run of plain ones, and
+	// the string so far is unescaped in buf[start:w].
 	for {
-		// Copy the run of plain characters (a no-op until the first
-		// escape, since w == r), then handle what ended it.
-		e := plainRun(buf, r)
-		if w != r {
-			copy(buf[w:], buf[r:e])
-		}
-		w += e - r
-		r = e
 		if r >= len(buf) {
-			return span{}, errSyntax
+			return Span{}, errSyntax
 		}
-		c := buf[r]
-		switch {
+		switch c := buf[r]; {
 		case c == '"':
 			d.pos = r + 1
-			return span{int32(start), int32(w)}, nil
+			return Span{int32(start), int32(w)}, nil
 		case c == '\\':
-			if r+1 >= len(buf) {
-				return span{}, errSyntax
+			var err error
+			if r, w, err = unescape(buf, r, w); err != nil {
+				return Span{}, err
 			}
-			esc := buf[r+1]
-			r += 2
-			var b byte
-			switch esc {
-			case '"', '\\', '/':
-				b = esc
-			case 'b':
-				b = '\b'
-			case 'f':
-				b = '\f'
-			case 'n':
-				b = '\n'
-			case 'r':
-				b = '\r'
-			case 't':
-				b = '\t'
-			case 'u':
-				ru, ok := hex4(buf, r)
-				if !ok {
-					return span{}, errSyntax
-				}
-				r += 4
-				if utf16IsSurrogate(ru) {
-					lo, ok := rune(-1), false
-					if r+6 <= len(buf) && buf[r] == '\\' && buf[r+1] == 'u' {
-						lo, ok = hex4(buf, r+2)
-					}
-					if ru < 0xDC00 && ok && lo >= 0xDC00 && lo < 0xE000 {
-						ru = 0x10000 + (ru-0xD800)<<10 + (lo - 0xDC00)
-						r += 6
-					} else {
-						ru = utf8.RuneError
-					}
-				}
-				// A 6-byte escape encodes at most 3 bytes, a 12-byte
-				// pair 4: w stays behind r.
-				w += utf8.EncodeRune(buf[w:], ru)
-				continue
-			default:
-				return span{}, errSyntax
-			}
-			buf[w] = b
-			w++
 		case c < 0x20:
-			return span{}, errSyntax
+			return Span{}, errSyntax
 		default: // c >= utf8.RuneSelf
 			_, size := utf8.DecodeRune(buf[r:])
 			if size == 1 && strict {
-				return span{}, errBadUTF8
+				return Span{}, errBadUTF8
 			}
 			copy(buf[w:], buf[r:r+size])
 			w += size
 			r += size
 		}
+		r, w = moveRun(buf, r, w)
 	}
+}
+
+// moveRun finds the run of plain characters at r and moves it back to w
+// (a no-op while w == r, before the first escape), returning the
+// positions after it.
+func moveRun(buf []byte, r, w int) (int, int) {
+	e := plainRun(buf, r)
+	if w != r {
+		copy(buf[w:], buf[r:e])
+	}
+	return e, w + e - r
+}
+
+// unescape decodes the escape at buf[r] ('\\') into buf[w:], returning
+// the positions after both.
+func unescape(buf []byte, r, w int) (int, int, error) {
+	if r+1 >= len(buf) {
+		return r, w, errSyntax
+	}
+	esc := buf[r+1]
+	r += 2
+	var b byte
+	switch esc {
+	case '"', '\\', '/':
+		b = esc
+	case 'b':
+		b = '\b'
+	case 'f':
+		b = '\f'
+	case 'n':
+		b = '\n'
+	case 'r':
+		b = '\r'
+	case 't':
+		b = '\t'
+	case 'u':
+		ru, ok := hex4(buf, r)
+		if !ok {
+			return r, w, errSyntax
+		}
+		r += 4
+		if utf16IsSurrogate(ru) {
+			lo, ok := rune(-1), false
+			if r+6 <= len(buf) && buf[r] == '\\' && buf[r+1] == 'u' {
+				lo, ok = hex4(buf, r+2)
+			}
+			if ru < 0xDC00 && ok && lo >= 0xDC00 && lo < 0xE000 {
+				ru = 0x10000 + (ru-0xD800)<<10 + (lo - 0xDC00)
+				r += 6
+			} else {
+				ru = utf8.RuneError
+			}
+		}
+		// A 6-byte escape encodes at most 3 bytes, a 12-byte pair 4: w
+		// stays behind r.
+		return r, w + utf8.EncodeRune(buf[w:], ru), nil
+	default:
+		return r, w, errSyntax
+	}
+	buf[w] = b
+	return r, w + 1, nil
 }
 
 // plainRun returns the index of the first byte at or after i that ends a
@@ -206,8 +233,11 @@ func plainRun(buf []byte, i int) int {
 		ones  = 0x0101010101010101
 		highs = 0x8080808080808080
 	)
+	// Words are read through a pointer, without bounds checks: i+8 <=
+	// len(buf) each time.
+	p := unsafe.Pointer(unsafe.SliceData(buf))
 	for ; i+8 <= len(buf); i += 8 {
-		x := binary.LittleEndian.Uint64(buf[i:])
+		x := binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(p, i))[:])
 		q := x ^ ('"' * ones)
 		bs := x ^ ('\\' * ones)
 		// The high bit of a byte of special is set if that byte of x is
@@ -448,100 +478,213 @@ func (d *decoder) key() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return k.bytes(buf), nil
+	return k.Bytes(buf), nil
 }
 
 // stringClaim decodes a string member, or reports a wrong type.
-func (d *decoder) stringClaim(bit uint16) (span, error) {
+func (d *decoder) stringClaim(bit uint16) (Span, error) {
 	if d.peek() != '"' {
 		if d.skip(1) != nil {
-			return span{}, errSyntax
+			return Span{}, errSyntax
 		}
-		return span{}, &jsonError{msg: "must be a string", claim: claimName(bit)}
+		return Span{}, &jsonError{msg: "must be a string", claim: claimName(bit)}
 	}
 	return d.strAt(true)
 }
 
-// parseHeader returns the header's alg (start < 0 when absent). Other
-// parameters are skipped.
-func parseHeader(buf []byte) (alg span, err error) {
+// ParseClaims fills c from the claims JSON in buf, unescaping strings in
+// place. The common case (Shopify's keys in Shopify's order, string
+// values right after the colon) is handled inline; anything else by the
+// general decoder, from where the fast path stopped.
+func ParseClaims(buf []byte, c *Claims) error {
 	d := decoder{buf: buf}
-	alg = span{-1, -1}
 	for i := 0; ; i++ {
-		key, ok, err := d.member(i)
-		if err != nil || !ok {
-			return alg, err
+		var bit uint16
+		fast := false
+		if p := d.pos; i < len(shopifyOrder) && p+9 <= len(buf) {
+			if k := &shopifyOrder[i]; buf[p] == k.open && binary.LittleEndian.Uint64(buf[p+1:])&k.mask == k.key {
+				d.pos, bit, fast = p+k.size, k.bit, true
+			}
 		}
-		if string(key) != "alg" {
+		if !fast {
+			var ok bool
+			var err error
+			if bit, ok, err = d.claimKey(i); err != nil || !ok {
+				return err
+			}
+		}
+		if bit == 0 {
 			if err := d.skip(1); err != nil {
-				return alg, err
+				return err
 			}
 			continue
 		}
-		if alg.start >= 0 {
-			return alg, errDuplicateA
+		if c.Has&bit != 0 {
+			return &jsonError{msg: "duplicate claim", claim: claimName(bit)}
 		}
-		if alg, err = d.stringClaim(headerAlg); err != nil {
-			return alg, err
+		c.Has |= bit
+		if bit&(HasExp|HasNbf|HasIat) != 0 {
+			v, err := d.timeClaim(bit)
+			if err != nil {
+				return err
+			}
+			switch bit {
+			case HasExp:
+				c.Exp = v
+			case HasNbf:
+				c.Nbf = v
+			default:
+				c.Iat = v
+			}
+			continue
+		}
+		var sp Span
+		var err error
+		if d.pos < len(buf) && buf[d.pos] == '"' {
+			sp, err = d.strAt(true)
+		} else {
+			sp, err = d.stringClaim(bit)
+		}
+		if err != nil {
+			return err
+		}
+		switch bit {
+		case HasIss:
+			c.Iss = sp
+		case HasDest:
+			c.Dest = sp
+		case HasAud:
+			c.Aud = sp
+		case HasSub:
+			c.Sub = sp
+		case HasJti:
+			c.Jti = sp
+		default:
+			c.Sid = sp
 		}
 	}
 }
 
-// parseClaims fills c from the claims JSON in buf, unescaping strings in
-// place.
-func parseClaims(buf []byte, c *claims) error {
-	d := decoder{buf: buf}
-	for i := 0; ; i++ {
-		key, ok, err := d.member(i)
-		if err != nil || !ok {
-			return err
+// The keys of the claims ParseClaims reads, written plainly with their
+// quotes and colon, as little-endian numbers: "iss": is 6 bytes, "dest":
+// 7, so one 8-byte load recognises any of them.
+const (
+	keyIss  = '"' | 'i'<<8 | 's'<<16 | 's'<<24 | '"'<<32 | ':'<<40
+	keyAud  = '"' | 'a'<<8 | 'u'<<16 | 'd'<<24 | '"'<<32 | ':'<<40
+	keySub  = '"' | 's'<<8 | 'u'<<16 | 'b'<<24 | '"'<<32 | ':'<<40
+	keyJti  = '"' | 'j'<<8 | 't'<<16 | 'i'<<24 | '"'<<32 | ':'<<40
+	keySid  = '"' | 's'<<8 | 'i'<<16 | 'd'<<24 | '"'<<32 | ':'<<40
+	keyExp  = '"' | 'e'<<8 | 'x'<<16 | 'p'<<24 | '"'<<32 | ':'<<40
+	keyNbf  = '"' | 'n'<<8 | 'b'<<16 | 'f'<<24 | '"'<<32 | ':'<<40
+	keyIat  = '"' | 'i'<<8 | 'a'<<16 | 't'<<24 | '"'<<32 | ':'<<40
+	keyDest = '"' | 'd'<<8 | 'e'<<16 | 's'<<24 | 't'<<32 | '"'<<40 | ':'<<48
+	keySig  = '"' | 's'<<8 | 'i'<<16 | 'g'<<24 | '"'<<32 | ':'<<40
+	mask6   = 1<<48 - 1
+	mask7   = 1<<56 - 1
+)
+
+// shopifyOrder is the order of the claims in the tokens Shopify issues:
+// the i-th member is first compared with the i-th key here (one
+// comparison, which the branch predictor learns), then with all of them.
+// sig is one ParseClaims skips (bit 0).
+var shopifyOrder = [...]struct {
+	open      byte // '{' or ','
+	key, mask uint64
+	bit       uint16
+	size      int // of the brace or comma, the quoted key and the colon
+}{
+	{'{', keyIss, mask6, HasIss, 7}, {',', keyDest, mask7, HasDest, 8}, {',', keyAud, mask6, HasAud, 7},
+	{',', keySub, mask6, HasSub, 7}, {',', keyExp, mask6, HasExp, 7}, {',', keyNbf, mask6, HasNbf, 7},
+	{',', keyIat, mask6, HasIat, 7}, {',', keyJti, mask6, HasJti, 7}, {',', keySid, mask6, HasSid, 7},
+	{',', keySig, mask6, 0, 7},
+}
+
+// claimKey is member for ParseClaims, for members out of Shopify's order:
+// it returns the bit of the claim whose value follows, or 0 for a member
+// ParseClaims skips. A known key right after the brace or comma is still
+// recognised in one 8-byte load; anything else (white space, escapes,
+// other keys, the end) goes through member.
+func (d *decoder) claimKey(i int) (bit uint16, ok bool, err error) {
+	buf, p := d.buf, d.pos
+	open := byte(',')
+	if i == 0 {
+		open = '{'
+	}
+	if p+9 <= len(buf) && buf[p] == open {
+		w := binary.LittleEndian.Uint64(buf[p+1:])
+		if w&mask7 == keyDest {
+			d.pos = p + 8
+			return HasDest, true, nil
 		}
-		var bit uint16
-		var dst *span
-		var num *int64
-		switch string(key) {
-		case "iss":
-			bit, dst = hasIss, &c.iss
-		case "dest":
-			bit, dst = hasDest, &c.dest
-		case "aud":
-			bit, dst = hasAud, &c.aud
-		case "sub":
-			bit, dst = hasSub, &c.sub
-		case "jti":
-			bit, dst = hasJti, &c.jti
-		case "sid":
-			bit, dst = hasSid, &c.sid
-		case "exp":
-			bit, num = hasExp, &c.exp
-		case "nbf":
-			bit, num = hasNbf, &c.nbf
-		case "iat":
-			bit, num = hasIat, &c.iat
-		default:
-			if err := d.skip(1); err != nil {
-				return err
-			}
-			continue
+		switch w & mask6 {
+		case keyIss:
+			bit = HasIss
+		case keyAud:
+			bit = HasAud
+		case keySub:
+			bit = HasSub
+		case keyJti:
+			bit = HasJti
+		case keySid:
+			bit = HasSid
+		case keyExp:
+			bit = HasExp
+		case keyNbf:
+			bit = HasNbf
+		case keyIat:
+			bit = HasIat
 		}
-		if c.has&bit != 0 {
-			return &jsonError{msg: "duplicate claim", claim: claimName(bit)}
-		}
-		c.has |= bit
-		if dst != nil {
-			if *dst, err = d.stringClaim(bit); err != nil {
-				return err
-			}
-			continue
-		}
-		if *num, err = d.timeClaim(bit); err != nil {
-			return err
+		if bit != 0 {
+			d.pos = p + 7
+			return bit, true, nil
 		}
 	}
+	key, ok, err := d.member(i)
+	if err != nil || !ok {
+		return 0, ok, err
+	}
+	switch string(key) {
+	case "iss":
+		return HasIss, true, nil
+	case "dest":
+		return HasDest, true, nil
+	case "aud":
+		return HasAud, true, nil
+	case "sub":
+		return HasSub, true, nil
+	case "jti":
+		return HasJti, true, nil
+	case "sid":
+		return HasSid, true, nil
+	case "exp":
+		return HasExp, true, nil
+	case "nbf":
+		return HasNbf, true, nil
+	case "iat":
+		return HasIat, true, nil
+	}
+	return 0, true, nil
 }
 
 // timeClaim decodes a NumericDate: whole seconds within ±2^53.
 func (d *decoder) timeClaim(bit uint16) (int64, error) {
+	// Fast path: a positive integer of 8 to 15 digits (every time claim
+	// from 1973 to the year 33,000), the first eight converted at once,
+	// followed by neither a digit nor a fraction or exponent.
+	buf, p := d.buf, d.pos
+	if p+16 < len(buf) && buf[p] != '0' {
+		if w := binary.LittleEndian.Uint64(buf[p:]); eightDigits(w) {
+			v := int64(eightDigitsValue(w))
+			q := p + 8
+			for ; q < p+15 && buf[q]-'0' <= 9; q++ {
+				v = v*10 + int64(buf[q]-'0')
+			}
+			if c := buf[q]; c-'0' > 9 && c != '.' && c != 'e' && c != 'E' {
+				d.pos = q
+				return v, nil
+			}
+		}
+	}
 	c0 := d.peek()
 	if c0 != '-' && (c0 < '0' || c0 > '9') {
 		if d.skip(1) != nil {
@@ -561,25 +704,42 @@ func (d *decoder) timeClaim(bit uint16) (int64, error) {
 	return v, nil
 }
 
+// eightDigits reports whether each byte of w is an ASCII digit.
+func eightDigits(w uint64) bool {
+	const ones = 0x0101010101010101
+	// The high nibble of each byte is 3, and adding 6 to each byte (which
+	// then carries into no other) keeps it 3: 0x30 to 0x39.
+	return w&(0xf0*ones) == 0x30*ones && (w+6*ones)&(0xf0*ones) == 0x30*ones
+}
+
+// eightDigitsValue is the number that the eight ASCII digits of w spell,
+// the first in its lowest byte: pairs, then quadruples, then the whole,
+// each step one multiplication.
+func eightDigitsValue(w uint64) uint32 {
+	w = (w & 0x0f0f0f0f0f0f0f0f) * (10<<8 + 1) >> 8
+	w = (w & 0x00ff00ff00ff00ff) * (100<<16 + 1) >> 16
+	return uint32((w & 0x0000ffff0000ffff) * (10000<<32 + 1) >> 32)
+}
+
 func claimName(bit uint16) string {
 	switch bit {
-	case hasIss:
+	case HasIss:
 		return "iss"
-	case hasDest:
+	case HasDest:
 		return "dest"
-	case hasAud:
+	case HasAud:
 		return "aud"
-	case hasSub:
+	case HasSub:
 		return "sub"
-	case hasJti:
+	case HasJti:
 		return "jti"
-	case hasSid:
+	case HasSid:
 		return "sid"
-	case hasExp:
+	case HasExp:
 		return "exp"
-	case hasNbf:
+	case HasNbf:
 		return "nbf"
-	case hasIat:
+	case HasIat:
 		return "iat"
 	case headerAlg:
 		return "alg"

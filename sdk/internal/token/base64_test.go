@@ -1,4 +1,4 @@
-package sdk
+package token
 
 import (
 	"bytes"
@@ -47,10 +47,28 @@ func TestSegmentDecoderEdges(t *testing.T) {
 		{"A", false},  // impossible length
 		{"AAAA=", false},
 		{"AAAAAAA\x00", false},
+		{"AAAAAAAAAAAAAAAAAAAAAAAA\nAAAAAAAA", false}, // a line break, which encoding/base64 skips
+		{"AAAAAAAAAAAAAAA.", false},
+		{"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\xff", false},
 	} {
 		dst := make([]byte, len(c.in)+8)
 		if _, ok := decodeSegment(dst, c.in); ok != c.ok {
 			t.Errorf("%q: ok %v, want %v", c.in, ok, c.ok)
+		}
+	}
+}
+
+// A destination too short for the decoded bytes is a refusal, never an
+// overrun, at every length around the store widths.
+func TestSegmentDecoderShortDestination(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		src := base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{0xa5}, n))
+		for size := 0; size <= n; size++ {
+			dst := make([]byte, size)
+			got, ok := decodeSegment(dst, src)
+			if ok != (size == n) || ok && !bytes.Equal(dst[:got], bytes.Repeat([]byte{0xa5}, n)) {
+				t.Fatalf("%d bytes into %d: %d, %v", n, size, got, ok)
+			}
 		}
 	}
 }
