@@ -53,9 +53,15 @@
 //     instance refreshed it, Shopify revoked it), RefreshAfterUnauthorized
 //     returns the stored replacement or refreshes once.
 //  6. Re-authorize. When the refresh token has expired or Shopify refuses
-//     it (invalid_grant), only the merchant can grant again: OfflineFor
-//     fails with ErrReauthorize, and the next Offline call with a session
-//     token (the merchant opening the app) exchanges a new pair.
+//     it (invalid_grant), or rejects a token that cannot be refreshed,
+//     only the merchant can grant again. The instance that found out
+//     writes a tombstone over the record (a record without tokens, at the
+//     next version, with the same fenced compare-and-swap as any write),
+//     so the whole fleet knows: OfflineFor fails with ErrReauthorize
+//     without asking Shopify, the shop leaves Store.Expiring (a dead
+//     grant would otherwise lead every refresher's page), and the next
+//     Offline call with a session token (the merchant opening the app)
+//     exchanges a new pair, once across the fleet.
 //  7. Uninstall. Delete removes the shop's tokens (app/uninstalled,
 //     shop/redact).
 //
@@ -76,10 +82,17 @@
 //     already;
 //   - the new pair stored with a compare-and-swap fenced by the lease: a
 //     holder whose lease ended (it stalled) cannot overwrite what its
-//     successor stored; its pair is dropped unused and it serves what is
-//     stored. Shopify's grace rule (the previous refresh token may be
-//     redeemed again until its replacement is used) lets the successor
-//     refresh even though the stalled holder redeemed the token first.
+//     successor stored. Shopify's grace rule (the previous refresh token
+//     may be redeemed again until its replacement is used) lets the
+//     successor refresh even though the stalled holder redeemed the token
+//     first;
+//   - a check after a fenced write: the stalled holder's request may
+//     have reached Shopify after its successor's, and then the holder's
+//     pair is the live one and the stored pair is revoked. So, under a
+//     new lease, the holder asks Shopify once whether it honours its
+//     access token (GET access_scopes.json): if so it stores its pair
+//     over the stored one, else it drops its pair unused and serves
+//     what is stored.
 //
 // Requests to Shopify are bounded by WithRequestTimeout, which must be
 // shorter than the lease, so that a live holder is done before its lease

@@ -95,8 +95,9 @@ func (m *Manager) clientSecret() (string, error) {
 // session: from the in-process cache or the store when it is fresh,
 // refreshed when it is due, exchanged (idToken, the raw session token s
 // was verified from, sent to Shopify with expiring=1) when nothing usable
-// is stored or the shop's refresh token was refused. The shop is s.Shop,
-// never anything from the request.
+// is stored or the shop's grant was refused (a tombstone is stored: see
+// RefreshAfterUnauthorized). The shop is s.Shop, never anything from the
+// request.
 //
 // A token served from the cache costs no store round trip and no
 // allocation.
@@ -121,7 +122,9 @@ func (m *Manager) Offline(ctx context.Context, s *sdk.Session, idToken string) (
 // webhook, a job) where no session token is at hand: from the cache or
 // the store, refreshed when due. It never exchanges: when nothing is
 // stored the error wraps ErrNoToken, and when the shop's refresh token
-// is refused it wraps ErrReauthorize.
+// is refused, or an instance of the fleet found its grant dead before
+// (a tombstone is stored), it wraps ErrReauthorize, without a request
+// to Shopify in the second case.
 func (m *Manager) OfflineFor(ctx context.Context, shop string) (Token, error) {
 	key := Key{Shop: shop, Mode: Offline}
 	if tok, ok := m.cache.get(key, m.cfg.now()); ok {
@@ -163,14 +166,19 @@ func (m *Manager) Online(ctx context.Context, s *sdk.Session, idToken string) (T
 // token, a non-expiring offline token, an expired or refused refresh
 // token, a deleted record) the error wraps ErrReauthorize; the Manager
 // never retries in a loop, so a caller retries its API call at most once.
+//
+// A grant found dead that way is cleared for the whole fleet: under the
+// lock, a tombstone replaces the record (a fenced compare-and-swap, so a
+// holder whose lease ended cannot bury its successor's token, nor bring
+// the dead one back). From then on every instance's OfflineFor fails
+// with ErrReauthorize without asking Shopify, the shop leaves
+// Store.Expiring, and the next Offline (or Online) call with a session
+// token exchanges it for a new grant, once across the fleet.
 func (m *Manager) RefreshAfterUnauthorized(ctx context.Context, rejected Token) (Token, error) {
 	if rejected.IsZero() || !validShop(rejected.Shop) {
 		return Token{}, fmt.Errorf("%w: refresh after 401: not a token from this manager", ErrNoToken)
 	}
 	key := rejected.Key()
-	if key.Mode != Offline {
-		return Token{}, fmt.Errorf("%w: online tokens are not refreshed: call Online with a fresh session token", ErrReauthorize)
-	}
 	m.cache.drop(key, rejected.Value())
 	return m.flights.do(ctx, flightKey{key: key, op: opUnauthorized, rejected: rejected.Value()}, func(ctx context.Context) (Token, error) {
 		return m.afterUnauthorized(ctx, key, rejected.Value())
@@ -198,8 +206,9 @@ func (m *Manager) MigrateToExpiring(ctx context.Context, shop string) (Token, er
 // outside the Manager (an authorization-code install, the token table of
 // another library) for shop, sealed like every other, so that the
 // Manager serves it and MigrateToExpiring can migrate it. It never
-// overwrites: if the shop already has an offline record, the error wraps
-// ErrConflict and nothing changes.
+// overwrites a token: if the shop already has an offline token stored,
+// the error wraps ErrConflict and nothing changes (a tombstone, a grant
+// found dead, is replaced).
 func (m *Manager) ImportOffline(ctx context.Context, shop, accessToken, scope string) (Token, error) {
 	if !validShop(shop) {
 		return Token{}, fmt.Errorf("%w: %q is not a shop domain", ErrNotExchangeable, shop)
@@ -208,11 +217,11 @@ func (m *Manager) ImportOffline(ctx context.Context, shop, accessToken, scope st
 		return Token{}, fmt.Errorf("access: import for %s: empty access token", shop)
 	}
 	key := Key{Shop: shop, Mode: Offline}
-	lease, _, found, _, err := m.lock(ctx, key, Record{}, false)
+	lease, cur, found, _, err := m.lock(ctx, key, Record{}, false)
 	if err != nil {
 		return Token{}, err
 	}
-	if lease == nil || found {
+	if lease == nil || (found && !cur.IsTombstone()) {
 		// Found, or another instance stored a token while we waited.
 		if lease != nil {
 			m.unlock(ctx, *lease)
@@ -220,7 +229,7 @@ func (m *Manager) ImportOffline(ctx context.Context, shop, accessToken, scope st
 		return Token{}, fmt.Errorf("access: import for %s: a token is stored already: %w", shop, ErrConflict)
 	}
 	defer m.unlock(ctx, *lease)
-	return m.write(ctx, *lease, &Record{}, false, acquired{access: accessToken, scope: scope})
+	return m.write(ctx, *lease, &cur, found, acquired{access: accessToken, scope: scope})
 }
 
 // Delete removes every stored token of shop (offline and online) and
@@ -382,11 +391,20 @@ func (m *Manager) acquire(ctx context.Context, key Key, idToken, userID string) 
 	if found && m.fresh(&first, now) {
 		return m.serve(&first, time.Time{})
 	}
+	if found && idToken == "" && first.IsTombstone() {
+		return Token{}, errBuried(key)
+	}
 	if found && idToken == "" {
 		// Nothing to do without the merchant? Then do not lock for it.
 		if key.Mode == Online || !refreshable(&first, now) || m.cache.isDead(key, first.Version) {
 			if valid(&first, now) {
 				return m.serveStale(&first)
+			}
+			if key.Mode == Offline && len(first.RefreshToken) > 0 && !refreshable(&first, now) {
+				// Both tokens expired: the grant is dead. Bury it, so that
+				// it leaves Expiring (a refresher would meet it first on
+				// every page) and the next session exchanges.
+				return m.buryExpired(ctx, key, first)
 			}
 			return Token{}, fmt.Errorf("%w: %s: the stored token expired and cannot be refreshed", ErrReauthorize, key)
 		}
@@ -426,10 +444,14 @@ func (m *Manager) acquire(ctx context.Context, key Key, idToken, userID string) 
 		case err == nil:
 			return tok, nil
 		case errors.Is(err, ErrReauthorize):
-			if idToken == "" {
+			if idToken == "" || !cur.IsTombstone() {
+				// No merchant here, or the tombstone could not be
+				// written (another holder wrote since: ours is not the
+				// lease to exchange under).
 				return Token{}, err
 			}
-			// The merchant is here: exchange a new grant below.
+			// The merchant is here: exchange a new grant below, over
+			// the tombstone.
 		case isCanceled(err):
 			return Token{}, err
 		case valid(&cur, m.cfg.now()) && (errors.Is(err, ErrUnavailable) || errors.Is(err, ErrLockTimeout)):
@@ -446,6 +468,9 @@ func (m *Manager) acquire(ctx context.Context, key Key, idToken, userID string) 
 		}
 		if !curFound {
 			return Token{}, fmt.Errorf("access: %s: %w: %w", key, ErrNoToken, ErrNotFound)
+		}
+		if cur.IsTombstone() {
+			return Token{}, errBuried(key)
 		}
 		return Token{}, fmt.Errorf("%w: %s: the stored token expired and cannot be refreshed", ErrReauthorize, key)
 	}
@@ -478,16 +503,88 @@ func (m *Manager) afterUnauthorized(ctx context.Context, key Key, rejected strin
 	if tok, ok := m.replaced(&cur, rejected); ok {
 		return tok, nil
 	}
+	// The stored token is the rejected one (or no longer valid).
 	now := m.cfg.now()
 	switch {
+	case cur.IsTombstone():
+		return Token{}, errBuried(key)
+	case key.Mode == Online:
+		return m.refused(ctx, *lease, &cur, fmt.Errorf("%w: %s: shopify rejected an online token, which is not refreshed: call Online with a fresh session token", ErrReauthorize, key))
 	case len(cur.RefreshToken) == 0:
-		return Token{}, fmt.Errorf("%w: %s: shopify rejected a token that cannot be refreshed (revoked, or the app was uninstalled)", ErrReauthorize, key)
+		return m.refused(ctx, *lease, &cur, fmt.Errorf("%w: %s: shopify rejected a token that cannot be refreshed (revoked, or the app was uninstalled)", ErrReauthorize, key))
 	case !refreshable(&cur, now):
-		return Token{}, fmt.Errorf("%w: %s: the refresh token expired", ErrReauthorize, key)
+		return m.refused(ctx, *lease, &cur, fmt.Errorf("%w: %s: the refresh token expired", ErrReauthorize, key))
 	case m.cache.isDead(key, cur.Version):
-		return Token{}, fmt.Errorf("%w: %s: shopify refused the stored refresh token", ErrReauthorize, key)
+		return m.refused(ctx, *lease, &cur, fmt.Errorf("%w: %s: shopify refused the stored refresh token", ErrReauthorize, key))
 	}
 	return m.refresh(ctx, *lease, &cur)
+}
+
+// buryExpired writes a tombstone over first, an offline record whose
+// access and refresh tokens both expired, under the lock: unless another
+// instance wrote meanwhile, then what it stored counts.
+func (m *Manager) buryExpired(ctx context.Context, key Key, first Record) (Token, error) {
+	dead := fmt.Errorf("%w: %s: the access and refresh tokens expired", ErrReauthorize, key)
+	lease, cur, curFound, _, err := m.lock(ctx, key, first, true)
+	if err != nil {
+		return Token{}, errors.Join(dead, err)
+	}
+	if lease == nil {
+		return m.serve(&cur, time.Time{})
+	}
+	defer m.unlock(ctx, *lease)
+	now := m.cfg.now()
+	switch {
+	case !curFound:
+		return Token{}, fmt.Errorf("access: %s: %w: %w", key, ErrNoToken, ErrNotFound)
+	case cur.IsTombstone():
+		return Token{}, errBuried(key)
+	case valid(&cur, now):
+		return m.serve(&cur, time.Time{})
+	case refreshable(&cur, now) && !m.cache.isDead(key, cur.Version):
+		// Another instance stored a new pair meanwhile, expired already.
+		return m.refresh(ctx, *lease, &cur)
+	}
+	return m.refused(ctx, *lease, &cur, dead)
+}
+
+// errBuried is the error for a key whose record is a tombstone.
+func errBuried(key Key) error {
+	return fmt.Errorf("%w: %s: shopify refused the shop's grant before (a tombstone is stored): a session token exchanges a new one", ErrReauthorize, key)
+}
+
+// refused records that Shopify refused cur's grant for good (err wraps
+// ErrReauthorize): a tombstone replaces cur in the store, fenced by
+// lease, so that the whole fleet knows without asking Shopify again, and
+// err is returned with cur holding the tombstone (an exchange may follow
+// over it). If the tombstone is refused because another holder wrote
+// since (a newer lease, or another version), what that holder stored
+// counts: a valid token of its is served, since the refusal concerned a
+// grant it had replaced; otherwise err is returned and cur left as it
+// was.
+func (m *Manager) refused(ctx context.Context, lease Lease, cur *Record, err error) (Token, error) {
+	key := cur.Key
+	m.cache.markDead(key, cur.Version)
+	tomb := Record{Key: key, Version: cur.Version + 1, UpdatedAt: truncate(m.cfg.now())}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
+	werr := m.tel.storeOp(wctx, "compare_and_swap", key.Shop, func(ctx context.Context) error {
+		return m.store.CompareAndSwap(ctx, lease, tomb)
+	})
+	m.cache.drop(key, "")
+	if werr == nil {
+		*cur = tomb
+		return Token{}, err
+	}
+	if errors.Is(werr, ErrFenced) || errors.Is(werr, ErrConflict) {
+		stored, found, lerr := m.load(wctx, key)
+		if lerr == nil && found && stored.Version != cur.Version && valid(&stored, m.cfg.now()) {
+			return m.serve(&stored, time.Time{})
+		}
+	}
+	// Not written: this instance still remembers the dead version (the
+	// cache's dead marks) so that it does not ask Shopify again.
+	return Token{}, fmt.Errorf("%w (the tombstone was not stored: %w)", err, werr)
 }
 
 // replaced returns rec's token if it is not the rejected one and still
@@ -513,6 +610,9 @@ func (m *Manager) migrate(ctx context.Context, key Key) (Token, error) {
 	if !found {
 		return Token{}, fmt.Errorf("access: migrate %s: %w: %w", key, ErrNoToken, ErrNotFound)
 	}
+	if first.IsTombstone() {
+		return Token{}, errBuried(key)
+	}
 	if !first.AccessExpiresAt.IsZero() || len(first.RefreshToken) > 0 {
 		return m.serve(&first, time.Time{})
 	}
@@ -526,6 +626,9 @@ func (m *Manager) migrate(ctx context.Context, key Key) (Token, error) {
 	defer m.unlock(ctx, *lease)
 	if !curFound {
 		return Token{}, fmt.Errorf("access: migrate %s: %w: %w", key, ErrNoToken, ErrNotFound)
+	}
+	if cur.IsTombstone() {
+		return Token{}, errBuried(key)
 	}
 	if !cur.AccessExpiresAt.IsZero() || len(cur.RefreshToken) > 0 {
 		return m.serve(&cur, time.Time{})
@@ -548,7 +651,9 @@ func (m *Manager) migrate(ctx context.Context, key Key) (Token, error) {
 	return m.write(ctx, *lease, &cur, true, a)
 }
 
-// refresh redeems cur's refresh token and stores the new pair.
+// refresh redeems cur's refresh token and stores the new pair. When
+// Shopify refuses the refresh token, cur is replaced by a tombstone (see
+// refused).
 func (m *Manager) refresh(ctx context.Context, lease Lease, cur *Record) (Token, error) {
 	rt, err := m.seal.open(cur.Key, fieldRefresh, cur.RefreshToken)
 	if err != nil {
@@ -558,7 +663,8 @@ func (m *Manager) refresh(ctx context.Context, lease Lease, cur *Record) (Token,
 	a, err := m.grant(ctx, cur.Key, grantRefresh, body, "")
 	if err != nil {
 		if errors.Is(err, ErrReauthorize) {
-			m.cache.markDead(cur.Key, cur.Version)
+			// invalid_grant: the grant is dead (see refused).
+			return m.refused(ctx, lease, cur, err)
 		}
 		return Token{}, err
 	}
@@ -607,8 +713,41 @@ const writeTimeout = 10 * time.Second
 // write seals a and stores it with a compare-and-swap fenced by lease,
 // before anyone uses it. When the write is refused (a newer lease, or
 // another write), the stored record is what counts: it is served if
-// valid.
+// valid; but first, for a refused expiring offline pair, reconcile
+// checks whether the pair in hand is the one Shopify issued last.
 func (m *Manager) write(ctx context.Context, lease Lease, cur *Record, curFound bool, a acquired) (Token, error) {
+	key := lease.Key
+	version := int64(1)
+	if curFound {
+		version = cur.Version + 1
+	}
+	tok, err := m.swap(ctx, lease, version, a)
+	if err == nil {
+		return tok, nil
+	}
+	if errors.Is(err, ErrFenced) || errors.Is(err, ErrConflict) {
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.lockWait+m.cfg.requestTimeout+writeTimeout)
+		defer cancel()
+		if errors.Is(err, ErrFenced) && key.Mode == Offline && a.refresh != "" {
+			// Our lease was superseded; should it still hold the lock
+			// (a store that fenced for another reason), free it first.
+			m.unlock(wctx, lease)
+			if tok, ok := m.reconcile(wctx, key, a); ok {
+				return tok, nil
+			}
+		}
+		// Someone else's write counts; ours is dropped unused.
+		stored, found, lerr := m.load(wctx, key)
+		if lerr == nil && found && valid(&stored, m.cfg.now()) {
+			return m.serve(&stored, time.Time{})
+		}
+	}
+	return Token{}, fmt.Errorf("access: store new token of %s: %w", key, err)
+}
+
+// swap seals a and writes it as version of lease's key, fenced by lease,
+// and caches it: the token is returned only once it is stored.
+func (m *Manager) swap(ctx context.Context, lease Lease, version int64, a acquired) (Token, error) {
 	key := lease.Key
 	now := m.cfg.now()
 	rec := Record{
@@ -616,11 +755,8 @@ func (m *Manager) write(ctx context.Context, lease Lease, cur *Record, curFound 
 		Scope:            a.scope,
 		AccessExpiresAt:  a.accessExpires,
 		RefreshExpiresAt: a.refreshExpires,
-		Version:          1,
+		Version:          version,
 		UpdatedAt:        truncate(now),
-	}
-	if curFound {
-		rec.Version = cur.Version + 1
 	}
 	var err error
 	if rec.AccessToken, err = m.seal.seal(key, fieldAccess, a.access); err != nil {
@@ -637,14 +773,7 @@ func (m *Manager) write(ctx context.Context, lease Lease, cur *Record, curFound 
 		return m.store.CompareAndSwap(ctx, lease, rec)
 	})
 	if err != nil {
-		if errors.Is(err, ErrFenced) || errors.Is(err, ErrConflict) {
-			// Someone else's write counts; ours is dropped unused.
-			stored, found, lerr := m.load(wctx, key)
-			if lerr == nil && found && valid(&stored, m.cfg.now()) {
-				return m.serve(&stored, time.Time{})
-			}
-		}
-		return Token{}, fmt.Errorf("access: store new token of %s: %w", key, err)
+		return Token{}, err
 	}
 	m.cache.clearDead(key)
 	tok := Token{
@@ -661,6 +790,37 @@ func (m *Manager) write(ctx context.Context, lease Lease, cur *Record, curFound 
 	}
 	m.cache.put(key, tok, until, now)
 	return tok, nil
+}
+
+// reconcile runs after this instance's write of a, an expiring offline
+// pair Shopify issued it, was fenced: its lease ended before it stored
+// the pair, and a successor may have stored a pair of its own. Shopify
+// keeps one expiring offline token live per shop, the last it issued; if
+// it processed this instance's request after the successor's (sent late,
+// or slow on the way), the stored pair is revoked and the one in hand is
+// the shop's only live pair, which dropping would lose. So, under a new
+// lease and after a re-read, Shopify is asked whether it honours the
+// access token in hand (GET access_scopes.json): if it does, no pair was
+// issued after it, and it is stored over whatever is there (a tombstone
+// included: the grant is alive); if it does not, the stored pair is the
+// newer one and stays. It reports whether it stored a. The check is one
+// request, made only after a fenced write.
+func (m *Manager) reconcile(ctx context.Context, key Key, a acquired) (Token, bool) {
+	first, found, err := m.load(ctx, key)
+	if err != nil || !found {
+		return Token{}, false // deleted (uninstalled): not brought back
+	}
+	lease, cur, curFound, _, err := m.lock(ctx, key, first, true)
+	if err != nil || lease == nil || !curFound {
+		return Token{}, false // another instance stored a fresh token meanwhile
+	}
+	defer m.unlock(ctx, *lease)
+	live, err := m.honoured(ctx, key, a.access)
+	if err != nil || !live {
+		return Token{}, false
+	}
+	tok, err := m.swap(ctx, *lease, cur.Version+1, a)
+	return tok, err == nil
 }
 
 // Lock waiting: poll with jittered backoff from lockPollMin to lockPollMax.

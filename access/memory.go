@@ -199,7 +199,7 @@ func (m *Memory) Expiring(ctx context.Context, t time.Time, limit int) ([]Key, e
 	defer m.mu.Unlock()
 	var due []Record
 	for _, r := range m.records {
-		if r.Mode == Offline && !r.AccessExpiresAt.IsZero() && r.AccessExpiresAt.Before(t) {
+		if r.Mode == Offline && !r.IsTombstone() && !r.AccessExpiresAt.IsZero() && r.AccessExpiresAt.Before(t) {
 			due = append(due, r)
 		}
 	}
@@ -220,7 +220,7 @@ func (m *Memory) NonExpiring(ctx context.Context, after string, limit int) ([]Ke
 	defer m.mu.Unlock()
 	var found []Record
 	for k, r := range m.records {
-		if k.Mode == Offline && r.AccessExpiresAt.IsZero() && k.String() > after {
+		if k.Mode == Offline && !r.IsTombstone() && r.AccessExpiresAt.IsZero() && k.String() > after {
 			found = append(found, r)
 		}
 	}

@@ -214,6 +214,57 @@ func (m *Manager) post(ctx context.Context, shop string, payload []byte) (int, h
 	return resp.StatusCode, resp.Header, body, nil
 }
 
+// scopesPath is the Admin API's cheapest call: the access token's scopes.
+const scopesPath = "/admin/oauth/access_scopes.json"
+
+// honoured asks Shopify whether it honours access, an access token of
+// key, with one GET of access_scopes.json bounded by the request
+// timeout: true for 200, false for 401 or 403 (refused), an error when
+// the answer says neither.
+func (m *Manager) honoured(ctx context.Context, key Key, access string) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.requestTimeout)
+	defer cancel()
+	ctx, span := m.tel.checkSpan(ctx, key)
+	status, hdr, err := m.get(ctx, key.Shop, scopesPath, access)
+	var ok bool
+	switch {
+	case err != nil:
+	case status == http.StatusOK:
+		ok = true
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+	default:
+		err = fmt.Errorf("access: check of %s's token: shopify answered %d", key, status)
+	}
+	m.tel.endCheck(span, status, requestID(hdr), ok, err)
+	return ok, err
+}
+
+// get sends one GET of path for shop with an access token, and drains
+// the answer.
+func (m *Manager) get(ctx context.Context, shop, path, access string) (int, http.Header, error) {
+	target := "https://" + shop + path
+	if b := m.cfg.baseURL; b != nil {
+		target = b.Scheme + "://" + b.Host + b.Path + path
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	if m.cfg.baseURL != nil {
+		req.Host = shop
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", m.cfg.userAgent)
+	req.Header.Set("X-Shopify-Access-Token", access)
+	resp, err := m.cfg.httpClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBody))
+	return resp.StatusCode, resp.Header, nil
+}
+
 // parseGrant checks a 200 answer against what the grant promises.
 func (m *Manager) parseGrant(g grant, body []byte, wantUser string) (acquired, error) {
 	var r grantResponse

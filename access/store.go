@@ -57,6 +57,16 @@ func (k Key) String() string {
 // Every time is kept by stores as UTC Unix milliseconds; the Manager
 // truncates times to the millisecond before it writes, so a record reads
 // back equal to what was written.
+//
+// A record without an access token (AccessToken empty) is a tombstone:
+// the grant it held is dead (Shopify refused its refresh token, or
+// rejected a token that cannot be refreshed) and only the merchant can
+// grant again. The Manager writes one with CompareAndSwap, under the
+// key's lease, instead of deleting the record, so that the version keeps
+// growing and a holder that read the live record before cannot write it
+// back (its write conflicts). The Manager's tombstones have every other
+// field zero too, but a store recognises one by the empty access token
+// alone.
 type Record struct {
 	Key
 	// Scope is the comma-separated access scopes Shopify granted.
@@ -77,6 +87,11 @@ type Record struct {
 	// UpdatedAt is when the record was last written.
 	UpdatedAt time.Time
 }
+
+// IsTombstone reports whether r is a tombstone: a record without an
+// access token, standing for a grant that is dead until the merchant
+// grants again (see Record).
+func (r Record) IsTombstone() bool { return len(r.AccessToken) == 0 }
 
 // Lease is a held fleet-wide lock on one Key, good until Until unless
 // renewed. Fence grows with every acquisition of the key's lock, in the
@@ -102,7 +117,8 @@ type Lease struct {
 // a record.
 type Store interface {
 	// Load returns the record stored for key, or an error wrapping
-	// ErrNotFound.
+	// ErrNotFound. A tombstone is returned like any record: its version
+	// is what the next write must follow.
 	Load(ctx context.Context, key Key) (Record, error)
 
 	// Lock takes key's fleet-wide lock for the lease duration, without
@@ -121,13 +137,15 @@ type Store interface {
 	// key newer than l has been granted. It fails with ErrConflict when the
 	// version differs, and with ErrFenced when a newer lease exists; either
 	// way nothing is written. l must be a lease of rec.Key. rec.UpdatedAt
-	// is stored as given.
+	// is stored as given. A tombstone is written like any record (it
+	// replaces the record, at the next version), and a record may follow
+	// a tombstone (the merchant granted again).
 	CompareAndSwap(ctx context.Context, l Lease, rec Record) error
 
-	// Delete removes every record of shop (offline and online), for
-	// app/uninstalled and shop/redact. Deleting nothing is not an error.
-	// A writer that read a deleted record fails its CompareAndSwap with
-	// ErrConflict.
+	// Delete removes every record of shop (offline and online),
+	// tombstones included, for app/uninstalled and shop/redact. Deleting
+	// nothing is not an error. A writer that read a deleted record fails
+	// its CompareAndSwap with ErrConflict.
 	Delete(ctx context.Context, shop string) error
 
 	// Expiring returns the keys of up to limit offline records whose
@@ -136,12 +154,14 @@ type Store interface {
 	// limit of 0 or less returns none. Online records are never included:
 	// they are not refreshed, so listing them would let a shop's expired
 	// online tokens fill every page ahead of the offline tokens that need
-	// the refresher.
+	// the refresher. Tombstones are never included either, whatever their
+	// AccessExpiresAt: a dead grant cannot be refreshed, and listing it
+	// would fill every page with shops that wait for their merchant.
 	Expiring(ctx context.Context, t time.Time, limit int) ([]Key, error)
 
 	// NonExpiring returns the keys of up to limit offline records whose
-	// access token never expires, for MigrateToExpiring. after is the
-	// last key of the previous page ("" for the first), in Key.String
-	// order.
+	// access token never expires (a zero AccessExpiresAt), for
+	// MigrateToExpiring; tombstones are never included. after is the last
+	// key of the previous page ("" for the first), in Key.String order.
 	NonExpiring(ctx context.Context, after string, limit int) ([]Key, error)
 }

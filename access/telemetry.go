@@ -221,6 +221,38 @@ func (t *telemetry) storeOp(ctx context.Context, op string, shop string, fn func
 	return err
 }
 
+// checkSpan starts the span of a check whether Shopify honours a token.
+func (t *telemetry) checkSpan(ctx context.Context, k Key) (context.Context, trace.Span) {
+	ctx, span := t.tracer.Start(ctx, otel.SpanAccessCheck, trace.WithSpanKind(trace.SpanKindClient))
+	if span.IsRecording() {
+		span.SetAttributes(otel.ShopDomainKey.String(k.Shop), otel.AccessModeKey.String(k.Mode.String()))
+	}
+	return ctx, span
+}
+
+// endCheck records a token check's answer: "honoured", "refused" or an
+// error.
+func (t *telemetry) endCheck(span trace.Span, status int, requestID string, honoured bool, err error) {
+	if span.IsRecording() {
+		oc := "refused"
+		switch {
+		case err != nil:
+			oc = "error"
+			span.SetStatus(codes.Error, "token check failed")
+		case honoured:
+			oc = "honoured"
+		}
+		span.SetAttributes(otel.OutcomeKey.String(oc))
+		if status != 0 {
+			span.SetAttributes(otel.HTTPResponseStatusCodeKey.Int(status))
+		}
+		if requestID != "" {
+			span.SetAttributes(otel.ShopifyRequestIDKey.String(requestID))
+		}
+	}
+	span.End()
+}
+
 // lockWaitSpan starts the span of a wait for another holder's lock.
 func (t *telemetry) lockWaitSpan(ctx context.Context, k Key) (context.Context, trace.Span) {
 	ctx, span := t.tracer.Start(ctx, otel.SpanAccessLockWait)

@@ -164,3 +164,40 @@ func TestManagerUnknownShop(t *testing.T) {
 		t.Fatalf("%d Admin requests", n)
 	}
 }
+
+// TestManagerReauthorizeThenExchange: the Admin API's 401, a refresh that
+// Shopify refuses (the grant was revoked): the call fails with the typed
+// re-authorize error, and the next Offline call with a session token
+// (the merchant opening the app) exchanges a new grant, which the fake
+// honours, instead of serving the refused token from the store.
+func TestManagerReauthorizeThenExchange(t *testing.T) {
+	r := newManagerRig(t)
+	r.fake.Revoke(managerShop)
+	if err := r.do(`{ shop { name } }`, nil); !errors.Is(err, access.ErrReauthorize) {
+		t.Fatalf("err = %v, want access.ErrReauthorize", err)
+	}
+	secret := keysource.MustStatic(r.fake.ClientSecret())
+	verifier, err := sdk.New(secret, sdk.WithClientID(r.fake.ClientID()), sdk.WithClock(r.clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := sdktest.Minter{Secret: r.fake.ClientSecret(), ClientID: r.fake.ClientID(), Shop: managerShop, Now: r.clock.Now}.Admin()
+	session, err := verifier.Verify(context.Background(), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := r.tokens.Offline(context.Background(), session, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Value() == r.offline.Value() || !r.fake.AccessTokenValid(managerShop, tok.Value()) {
+		t.Fatal("Offline after the refusal served the refused token, or one the fake does not honour")
+	}
+	if c := r.fake.GrantCounts(); c.Exchange != 2 || c.Refresh != 1 {
+		t.Fatalf("grants %+v, want a second exchange after the one refused refresh", c)
+	}
+	var out struct{ Shop struct{ Name string } }
+	if err := r.do(`{ shop { name } }`, &out); err != nil || out.Shop.Name != "manager-test" {
+		t.Fatalf("Admin call after re-authorizing: %+v, %v", out, err)
+	}
+}

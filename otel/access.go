@@ -3,14 +3,17 @@ package otel
 import "go.opentelemetry.io/otel/attribute"
 
 // Span names of the access Manager: one span per request to Shopify's
-// token endpoint (all attempts of one grant), per store operation, and per
-// wait for another holder's fleet-wide lock.
+// token endpoint (all attempts of one grant), per store operation, per
+// wait for another holder's fleet-wide lock, and per check whether
+// Shopify honours a token (made only after a fenced write, to reconcile;
+// OutcomeKey "honoured", "refused" or "error").
 const (
 	SpanAccessExchange = "possession.access.exchange"
 	SpanAccessRefresh  = "possession.access.refresh"
 	SpanAccessMigrate  = "possession.access.migrate"
 	SpanAccessStore    = "possession.access.store"
 	SpanAccessLockWait = "possession.access.lock_wait"
+	SpanAccessCheck    = "possession.access.check"
 )
 
 // Attribute keys of access telemetry. Values are shop domains, modes and

@@ -20,8 +20,9 @@
 // is one client span, SpanAccessExchange, SpanAccessRefresh or
 // SpanAccessMigrate; each store operation on the slow path is a
 // SpanAccessStore span; a wait for another holder's fleet-wide lock is a
-// SpanAccessLockWait span. A token served from the Manager's cache
-// records nothing.
+// SpanAccessLockWait span; the rare check whether Shopify still honours a
+// token (after a fenced write) is a SpanAccessCheck client span. A token
+// served from the Manager's cache records nothing.
 //
 // # Attributes
 //

@@ -23,6 +23,23 @@ import (
 // RouteAdminGraphQL names the Admin GraphQL route for Requests and Inject.
 const RouteAdminGraphQL = "admin/graphql"
 
+// RouteAccessScopes names GET /admin/oauth/access_scopes.json, the Admin
+// API's REST endpoint that lists the scopes an access token was granted
+// ({"access_scopes": [{"handle": "read_products"}, ...]}): the cheapest
+// call that tells whether Shopify honours a token.
+const RouteAccessScopes = "oauth/access_scopes"
+
+// WithNonExpiringCutoff makes the fake refuse Admin API calls (GraphQL and
+// REST) made with a non-expiring offline access token from t on (on the
+// server's clock) with HTTP 403, as Shopify does for public apps from
+// 2027-01-01 (pass time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)). Without
+// it the fake accepts them at any time, as Shopify does for custom and
+// merchant-created apps. Shopify documents the status, not the body; the
+// fake's body says what to do (migrate to an expiring token).
+func WithNonExpiringCutoff(t time.Time) Option {
+	return optionFunc(func(c *config) { c.nonExpiringCutoff = t })
+}
+
 // Default bucket of every shop: the Standard plan's 100 points per second
 // (Shopify's rate-limit documentation), in a bucket of 2000 points (what
 // Standard shops report as maximumAvailable).
@@ -98,6 +115,58 @@ func (s *Server) registerAdmin(mux *http.ServeMux) {
 	}
 	s.admin = &adminState{shops: map[string]*adminShop{}}
 	mux.HandleFunc("POST /admin/api/{version}/graphql.json", s.handleAdminGraphQL)
+	mux.HandleFunc("GET /admin/oauth/access_scopes.json", s.handleAccessScopes)
+}
+
+// nonExpiringRefusedBody is the fake's 403 for a non-expiring offline
+// token after the cut-off (WithNonExpiringCutoff).
+const nonExpiringRefusedBody = `{"errors":"[API] Non-expiring offline access tokens are no longer accepted for this app: migrate the shop to an expiring offline token"}`
+
+// authorizeAdmin checks an Admin API request's token for shop. It answers
+// status 0 and the token's scope when the request may go on, else the
+// status (401 for a missing, unknown, expired or revoked token, or one of
+// another shop; 403 for a non-expiring offline token after the cut-off)
+// and body to answer. A token that passes counts as used.
+func (s *Server) authorizeAdmin(shop, token string) (status int, body []byte, scope string) {
+	if token == "" || !s.accessValid(shop, token) {
+		return http.StatusUnauthorized, []byte(invalidTokenBody), ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.grants[token]
+	cut := s.cfg.nonExpiringCutoff
+	if !g.online && g.accessExpires.IsZero() && !cut.IsZero() && !s.cfg.now().Before(cut) {
+		return http.StatusForbidden, []byte(nonExpiringRefusedBody), ""
+	}
+	return 0, nil, g.scope
+}
+
+func (s *Server) handleAccessScopes(w http.ResponseWriter, r *http.Request) {
+	if !s.begin(RouteAccessScopes, w, r) {
+		return
+	}
+	shop, ok := shopFrom(r)
+	if !ok {
+		writeAdminJSON(w, http.StatusNotFound, []byte(`{"errors":"Not Found"}`))
+		return
+	}
+	status, body, scope := s.authorizeAdmin(shop, r.Header.Get("X-Shopify-Access-Token"))
+	if status != 0 {
+		writeAdminJSON(w, status, body)
+		return
+	}
+	type handle struct {
+		Handle string `json:"handle"`
+	}
+	out := struct {
+		AccessScopes []handle `json:"access_scopes"`
+	}{AccessScopes: []handle{}}
+	for _, h := range strings.Split(scope, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			out.AccessScopes = append(out.AccessScopes, handle{h})
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // shopLocked returns shop's state, creating it with a full bucket; a.mu
@@ -149,7 +218,7 @@ func (s *Server) RevokeAccessToken(token string) bool {
 	if !ok || g.revoked {
 		return false
 	}
-	g.revoked = true
+	g.revokeLocked(s.cfg.now())
 	return true
 }
 
@@ -290,8 +359,8 @@ func (s *Server) handleAdminGraphQL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Shopify-API-Version", version)
-	if tok := r.Header.Get("X-Shopify-Access-Token"); tok == "" || !s.accessValid(shop, tok) {
-		writeAdminJSON(w, http.StatusUnauthorized, []byte(invalidTokenBody))
+	if status, body, _ := s.authorizeAdmin(shop, r.Header.Get("X-Shopify-Access-Token")); status != 0 {
+		writeAdminJSON(w, status, body)
 		return
 	}
 	req, err := readAdminRequest(w, r)

@@ -41,6 +41,27 @@
 // RevokeAccessToken refuses one access token before its expiry (its
 // refresh token stays good), the 401 a refresh repairs.
 //
+// GET /admin/oauth/access_scopes.json (RouteAccessScopes) lists a token's
+// scopes, with the same 401s: the cheapest call that asks Shopify whether
+// it honours a token. WithNonExpiringCutoff models the end of
+// non-expiring offline tokens for public apps (2027-01-01): from the
+// cut-off on, Admin API calls with one are refused with HTTP 403 (Shopify
+// documents the status; the body is the fake's), while the migrate grant
+// still exchanges it for an expiring pair.
+//
+// # Checking tokens from tests
+//
+// AccessTokenValid tells whether the fake honours a token now, and
+// AccessTokenValidDuring whether it did at some moment of an interval
+// (issued by its end, neither revoked nor expired at its start): given
+// the times around the call that returned a token, it tells whether the
+// token was good when it was handed out, even if a refresh elsewhere
+// revoked it a moment later. GET /shopifytest/token_check
+// (RouteTokenCheck, the fake's own route, not Shopify's) answers the same
+// over HTTP, for Managers running in other processes. GrantCounts'
+// RefreshInGrace counts refresh tokens redeemed a second time: a fleet
+// that refreshes each shop once per expiry keeps it at zero.
+//
 // # Simulated time
 //
 // SimClock lets a test run minutes of waiting for the bucket in

@@ -100,6 +100,12 @@ type GrantCounts struct {
 	Exchange int
 	// Refresh counts refresh grants.
 	Refresh int
+	// RefreshInGrace counts the refresh grants that redeemed a refresh
+	// token a second time, in its grace (see RefreshGrace): each revoked
+	// the unused pair the first redemption issued. A fleet that refreshes
+	// each shop once per expiry never does it; a lost answer, or two
+	// instances refreshing the same token, does.
+	RefreshInGrace int
 	// Migrate counts migrations of non-expiring offline tokens.
 	Migrate int
 	// ClientCredentials counts client-credentials grants.
@@ -407,8 +413,9 @@ func (s *Server) refreshLocked(shop string, p map[string]string, now time.Time) 
 	} else {
 		// A retry in grace: the replacement it issued before was never
 		// used; it loses to the new one.
-		g.replacement.revoked = true
+		g.replacement.revokeLocked(now)
 		g.replacement.refreshRevoked = true
+		s.oauth.RefreshInGrace++
 	}
 	g.used = true
 	next := &grant{shop: shop, scope: g.scope, accessToken: randomToken("shpat_")}

@@ -268,7 +268,7 @@ func TestRefreshRotationAndGrace(t *testing.T) {
 	// For another shop, or unknown: refused.
 	wantError(t, post(t, s, "other.myshopify.com", s.refreshFields(r4)), 400, "invalid_grant")
 	wantError(t, post(t, s, shop, s.refreshFields("shprt_unknown")), 400, "invalid_grant")
-	if got := s.GrantCounts(); got.Refresh != 9 || got.Exchange != 1 {
+	if got := s.GrantCounts(); got.Refresh != 9 || got.Exchange != 1 || got.RefreshInGrace != 1 {
 		t.Errorf("counts %+v", got)
 	}
 }

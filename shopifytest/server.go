@@ -56,6 +56,9 @@ type config struct {
 	refreshGrace  time.Duration
 	sessionLeeway time.Duration
 	admin         adminConfig
+	// nonExpiringCutoff: from then on, Admin API calls with non-expiring
+	// offline tokens are refused (403); zero: never.
+	nonExpiringCutoff time.Time
 }
 
 // Default app credentials of a Server made without WithApp.
@@ -110,6 +113,7 @@ func NewServer(opts ...Option) *Server {
 	// Each protocol registers its routes here, from its own file.
 	s.registerOAuth(mux)
 	s.registerAdmin(mux)
+	s.registerTokenCheck(mux)
 	s.srv = httptest.NewUnstartedServer(mux)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -264,6 +268,8 @@ type grant struct {
 	refreshToken  string
 	refreshExpiry time.Time
 	revoked       bool // the access token is revoked
+	issuedAt      time.Time
+	revokedAt     time.Time // when revoked was set
 
 	// used: the app used this grant (an Admin call with its access token,
 	// or a refresh with its refresh token). It ends its predecessor's
@@ -296,6 +302,33 @@ func (s *Server) accessValid(shop, token string) bool {
 	}
 	g.used = true
 	return true
+}
+
+// revokeLocked revokes g's access token at now; s.mu is held.
+func (g *grant) revokeLocked(now time.Time) {
+	if !g.revoked {
+		g.revoked, g.revokedAt = true, now
+	}
+}
+
+// AccessTokenValidDuring reports whether token was a live access token
+// for shop at some moment of [from, to]: issued by then, and neither
+// revoked nor expired at from. Give it the times taken just before and
+// just after the call that returned token, and it tells whether the
+// token was honoured when it was handed out, even if another instance's
+// refresh revoked it a moment later. It does not count as a use.
+// (Shopify has no such check; over HTTP it is RouteTokenCheck.)
+func (s *Server) AccessTokenValidDuring(shop, token string, from, to time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.grants[token]
+	if !ok || g.shop != shop || g.issuedAt.After(to) {
+		return false
+	}
+	if g.revoked && !g.revokedAt.After(from) {
+		return false
+	}
+	return g.accessExpires.IsZero() || g.accessExpires.After(from)
 }
 
 // AccessTokenValid reports whether token is a live access token for shop
@@ -352,10 +385,12 @@ func (s *Server) storeGrant(g *grant) {
 // tokens, except the refresh token of from (the grant whose refresh token
 // was just redeemed), which stays in grace.
 func (s *Server) storeGrantLocked(g *grant, from *grant) {
+	now := s.cfg.now()
+	g.issuedAt = now
 	if !g.online && !g.accessExpires.IsZero() {
 		for _, old := range s.grants {
 			if old.shop == g.shop && !old.online {
-				old.revoked = true
+				old.revokeLocked(now)
 				if old != from {
 					old.refreshRevoked = true
 				}
@@ -374,9 +409,10 @@ func (s *Server) storeGrantLocked(g *grant, from *grant) {
 func (s *Server) Revoke(shop string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.cfg.now()
 	for _, g := range s.grants {
 		if g.shop == shop {
-			g.revoked = true
+			g.revokeLocked(now)
 			g.refreshRevoked = true
 		}
 	}

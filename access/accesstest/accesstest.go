@@ -13,8 +13,17 @@
 //		accesstest.RunFleet(t, func(t *testing.T) access.Store { return newClient(t, db) })
 //	}
 //
+// RunFleetProcesses runs the same fleet from separate OS processes (the
+// test binary re-executed), on real time with tokens that live seconds:
+//
+//	func TestFleetProcesses(t *testing.T) {
+//		accesstest.RunFleetProcesses(t,
+//			func(t *testing.T) string { return startDatabase(t).Address() },
+//			func(t *testing.T, addr string) access.Store { return newClient(t, addr) })
+//	}
+//
 // access/storetest checks a store's contract method by method; RunFleet
-// checks that Managers built on it behave as a fleet.
+// and RunFleetProcesses check that Managers built on it behave as a fleet.
 package accesstest
 
 import (

@@ -191,11 +191,14 @@ SELECT COALESCE((SELECT fence FROM lk), 0), (SELECT count(*) FROM w)`),
 		delete: r(`DELETE FROM {s}.possession_records WHERE shop = $1`),
 		expiring: r(`SELECT shop FROM {s}.possession_records
 WHERE mode = 1 AND access_expires_ms IS NOT NULL AND access_expires_ms < $1
+	AND octet_length(access_token) > 0
 ORDER BY access_expires_ms, shop LIMIT $2`),
 		nonExpiring: r(`SELECT shop FROM {s}.possession_records
-WHERE mode = 1 AND access_expires_ms IS NULL ORDER BY shop LIMIT $1`),
+WHERE mode = 1 AND access_expires_ms IS NULL AND octet_length(access_token) > 0
+ORDER BY shop LIMIT $1`),
 		nonExpiringAfter: r(`SELECT shop FROM {s}.possession_records
-WHERE mode = 1 AND access_expires_ms IS NULL AND shop > $2 ORDER BY shop LIMIT $1`),
+WHERE mode = 1 AND access_expires_ms IS NULL AND octet_length(access_token) > 0 AND shop > $2
+ORDER BY shop LIMIT $1`),
 		lock: r(`INSERT INTO {s}.possession_locks AS l (shop, mode, user_id, fence, expires_ms)
 VALUES ($1, $2, $3, 1, {start} + $4)
 ON CONFLICT (shop, mode, user_id) DO UPDATE SET fence = l.fence + 1, expires_ms = EXCLUDED.expires_ms

@@ -285,3 +285,16 @@ func errorsWhileDown(t *testing.T, srv *pgtest.Server) {
 		t.Fatalf("write after PostgreSQL came back (the lease survived the crash): %v", err)
 	}
 }
+
+// TestFleetProcesses runs eight OS processes, each with its own pool and
+// Manager, asking for one shop's token while it crosses its refresh
+// margin again and again: one refresh per expiry, every token served
+// honoured, no revoked pair left stored.
+func TestFleetProcesses(t *testing.T) {
+	accesstest.RunFleetProcesses(t, func(t *testing.T) string {
+		return pgtest.Start(t).CreateDatabase(t) + " " + uniqueSchema()
+	}, func(t *testing.T, backend string) access.Store {
+		dsn, schema, _ := strings.Cut(backend, " ")
+		return newStore(t, pool(t, dsn), schema)
+	})
+}

@@ -57,9 +57,11 @@ func New(client Client, opts ...Option) (*Store, error) {
 //	                 expiring with it (PX)
 //	p fence:{id}     counter: the key's newest fence (INCR), never deleted
 //	p shop:{shop}    set: the ids of a shop's records, for Delete
-//	p expiring       sorted set: offline ids by access expiry (Unix ms)
+//	p expiring       sorted set: offline ids by access expiry (Unix ms),
+//	                 tombstones left out
 //	p nonexpiring    sorted set, all scores 0: Key.String of offline
-//	                 records without expiry, in byte order (BYLEX)
+//	                 records without expiry, in byte order (BYLEX),
+//	                 tombstones left out
 //	p dlv:{id}       string: "{claim} {write id}" while claimed, or "done"; PX
 //	p claims         counter: the last delivery claim number
 //
@@ -108,7 +110,8 @@ const (
 
 var casScript = redis.NewScript(`
 -- KEYS: record, fence counter, shop set, expiring, nonexpiring
--- ARGV: fence, previous version, id, nonexpiring member, offline ("1"),
+-- ARGV: fence, previous version, id, nonexpiring member, offline ("1";
+--       "2" for an offline tombstone, which is in neither index),
 --       access expiry in ms ("" for none), write id, then field, value, ...
 -- A write id already stored means this very call was applied before: the
 -- client retried it after losing the reply.
@@ -126,6 +129,9 @@ if ARGV[5] == '1' then
 		redis.call('ZADD', KEYS[4], ARGV[6], ARGV[3])
 		redis.call('ZREM', KEYS[5], ARGV[4])
 	end
+elseif ARGV[5] == '2' then
+	redis.call('ZREM', KEYS[4], ARGV[3])
+	redis.call('ZREM', KEYS[5], ARGV[4])
 end
 return 0
 `)
@@ -222,6 +228,9 @@ func (s *Store) CompareAndSwap(ctx context.Context, l access.Lease, rec access.R
 	offline, accessExp := "0", ""
 	if k.Mode == access.Offline {
 		offline = "1"
+		if rec.IsTombstone() {
+			offline = "2" // a dead grant: neither refreshed nor migrated
+		}
 	}
 	if !rec.AccessExpiresAt.IsZero() {
 		accessExp = strconv.FormatInt(rec.AccessExpiresAt.UnixMilli(), 10)

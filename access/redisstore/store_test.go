@@ -315,3 +315,16 @@ func TestWebhookExactlyOnce(t *testing.T) {
 		return newStore(t, client(t, srv.Addr()), uniquePrefix())
 	})
 }
+
+// TestFleetProcesses runs eight OS processes, each with its own Redis
+// client and Manager, asking for one shop's token while it crosses its
+// refresh margin again and again: one refresh per expiry, every token
+// served honoured, no revoked pair left stored.
+func TestFleetProcesses(t *testing.T) {
+	accesstest.RunFleetProcesses(t, func(t *testing.T) string {
+		return redistest.Start(t).Addr() + " " + uniquePrefix()
+	}, func(t *testing.T, backend string) access.Store {
+		addr, prefix, _ := strings.Cut(backend, " ")
+		return newStore(t, client(t, addr), prefix)
+	})
+}

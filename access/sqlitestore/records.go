@@ -101,6 +101,7 @@ func (s *Store) Expiring(ctx context.Context, t time.Time, limit int) ([]access.
 	rows, err := s.db.QueryContext(ctx, `
 SELECT shop FROM possession_records
 WHERE mode = 1 AND access_expires_ms IS NOT NULL AND access_expires_ms < ?
+	AND length(access_token) > 0
 ORDER BY access_expires_ms, shop LIMIT ?`, ceilMillis(t), limit)
 	if err != nil {
 		return nil, opError("expiring", err)
@@ -126,7 +127,7 @@ func (s *Store) NonExpiring(ctx context.Context, after string, limit int) ([]acc
 	if none {
 		return nil, nil
 	}
-	query := `SELECT shop FROM possession_records WHERE mode = 1 AND access_expires_ms IS NULL`
+	query := `SELECT shop FROM possession_records WHERE mode = 1 AND access_expires_ms IS NULL AND length(access_token) > 0`
 	args := []any{}
 	if bounded {
 		query += ` AND shop > ?`

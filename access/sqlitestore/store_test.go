@@ -311,3 +311,15 @@ func TestWebhookExactlyOnce(t *testing.T) {
 		return open(t, filepath.Join(t.TempDir(), "tokens.db"), sqlitestore.WithSynchronousNormal())
 	})
 }
+
+// TestFleetProcesses runs eight OS processes, each with its own client of
+// one file and its own Manager, asking for one shop's token while it
+// crosses its refresh margin again and again: one refresh per expiry,
+// every token served honoured, no revoked pair left stored.
+func TestFleetProcesses(t *testing.T) {
+	accesstest.RunFleetProcesses(t, func(t *testing.T) string {
+		path := filepath.Join(t.TempDir(), "tokens.db")
+		t.Cleanup(func() { checkIntegrity(t, path) })
+		return path
+	}, func(t *testing.T, path string) access.Store { return open(t, path) })
+}

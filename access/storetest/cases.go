@@ -34,6 +34,7 @@ var storeCases = []storeCase{
 	{"Expiring", expiring},
 	{"ExpiringFollowsWrites", expiringFollowsWrites},
 	{"NonExpiringPages", nonExpiringPages},
+	{"Tombstones", tombstones},
 	{"ContextCanceled", contextCanceled},
 }
 
@@ -825,6 +826,91 @@ func nonExpiringPages(f *fixture) {
 			f.Errorf("NonExpiring(%q, %d) = %q, want %q", c.after, c.limit, strs, c.want)
 		}
 	}
+}
+
+// tombstone is what the Manager writes when a shop's grant died: no
+// token, no expiry, the next version.
+func tombstone(key access.Key, version int64) access.Record {
+	return access.Record{Key: key, Version: version, UpdatedAt: base.Add(time.Duration(version) * time.Second)}
+}
+
+func tombstones(f *fixture) {
+	// Shops whose grant died (Shopify refused the refresh token) hold a
+	// tombstone: it reads back as written, keeps the version growing, and
+	// is never listed by Expiring or NonExpiring, whatever its expiry
+	// fields say, so dead shops cannot fill a refresher's pages.
+	dead := []access.Key{offlineKey("a-dead-" + shop), offlineKey("b-dead-" + shop), offlineKey("c-dead-" + shop)}
+	live, liveNE := offlineKey("z-live-"+shop), offlineKey("z-live-ne-"+shop)
+	for i, k := range dead {
+		rec := record(k, 1)
+		rec.AccessExpiresAt = base.Add(time.Duration(i) * time.Minute) // due before the live one
+		f.write(f.s, rec)
+	}
+	f.write(f.s, access.Record{Key: offlineKey("ne-dead-" + shop), AccessToken: []byte("x"), Version: 1})
+	liveRec := record(live, 1)
+	liveRec.AccessExpiresAt = base.Add(time.Hour)
+	f.write(f.s, liveRec)
+	f.write(f.s, access.Record{Key: liveNE, AccessToken: []byte("x"), Version: 1})
+
+	// The first two are tombstoned as the Manager does it; the third
+	// keeps a past expiry and a scope (a store recognises a tombstone by
+	// its empty access token alone); the non-expiring one has an empty,
+	// non-nil access token.
+	f.write(f.s, tombstone(dead[0], 2))
+	f.write(f.s, tombstone(dead[1], 2))
+	odd := tombstone(dead[2], 2)
+	odd.Scope, odd.AccessExpiresAt, odd.RefreshExpiresAt = "read_products", base, base.Add(time.Hour)
+	f.write(f.s, odd)
+	neDead := tombstone(offlineKey("ne-dead-"+shop), 2)
+	neDead.AccessToken = []byte{}
+	f.write(f.s, neDead)
+
+	s := f.open()
+	f.mustLoad(s, tombstone(dead[0], 2))
+	f.mustLoad(s, odd)
+	if rec, err := s.Load(f.ctx, dead[0]); err != nil || !rec.IsTombstone() || rec.RefreshToken != nil {
+		f.Fatalf("Load of a tombstone = %+v, %v; want a tombstone without tokens", rec, err)
+	}
+	due, err := s.Expiring(f.ctx, base.Add(1000*time.Hour), 3)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if !slices.Equal(due, []access.Key{live}) {
+		f.Fatalf("Expiring(limit 3) = %v, want only the live %v: tombstones must not fill the page", due, live)
+	}
+	ne, err := s.NonExpiring(f.ctx, "", 10)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if !slices.Equal(ne, []access.Key{liveNE}) {
+		f.Fatalf("NonExpiring = %v, want only the live %v", ne, liveNE)
+	}
+
+	// A holder that read the live record cannot write over the tombstone.
+	l := f.lock(s, dead[0], longLease)
+	if err := s.CompareAndSwap(f.ctx, l, record(dead[0], 2)); !errors.Is(err, access.ErrConflict) {
+		f.Fatalf("write of version 2 over the tombstone at 2: %v, want ErrConflict", err)
+	}
+	// The merchant grants again: the next version is live and listed.
+	if err := s.CompareAndSwap(f.ctx, l, record(dead[0], 3)); err != nil {
+		f.Fatalf("write after the tombstone: %v", err)
+	}
+	if err := s.Unlock(f.ctx, l); err != nil {
+		f.Fatal(err)
+	}
+	f.mustLoad(f.s, record(dead[0], 3))
+	due, err = s.Expiring(f.ctx, base.Add(1000*time.Hour), 10)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if !slices.Equal(due, []access.Key{live, dead[0]}) {
+		f.Fatalf("Expiring after the new grant = %v, want %v", due, []access.Key{live, dead[0]})
+	}
+	// Delete removes tombstones too.
+	if err := s.Delete(f.ctx, dead[1].Shop); err != nil {
+		f.Fatal(err)
+	}
+	f.mustNotFind(f.s, dead[1])
 }
 
 func contextCanceled(f *fixture) {

@@ -15,7 +15,9 @@
 // separate clients; Delete of every record of a shop (and a writer that
 // read a deleted record gets ErrConflict); Expiring (offline records,
 // soonest first, limit, zero expiry excluded) and NonExpiring paging in
-// Key.String byte order; the exact round trip of every Record field (times
+// Key.String byte order; tombstones (records without an access token:
+// loaded like any record, never listed by Expiring or NonExpiring whatever
+// their expiry fields, followed by a new grant); the exact round trip of every Record field (times
 // at millisecond precision, UTC); concurrency (many writers on separate
 // clients racing for one key: exactly one wins each version); and context
 // cancellation.

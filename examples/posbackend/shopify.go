@@ -170,19 +170,15 @@ func (b *shopifyBackend) offline(w http.ResponseWriter, r *http.Request, s *sdk.
 
 // do runs an Admin API call for the session's shop. When the shop's grant
 // is gone (access.ErrReauthorize: revoked, or its refresh token expired),
-// the dead record is cleared, the request's session token exchanged for a
-// new grant and the call made once more: a POS request carries what
-// re-authorizing needs. (The Manager would otherwise keep serving the
-// refused access token until it is due for refresh.)
+// the Manager has buried it for the whole fleet, so the request's session
+// token is exchanged for a new grant and the call made once more: a POS
+// request carries what re-authorizing needs.
 func (b *shopifyBackend) do(r *http.Request, s *sdk.Session, call func() error) error {
 	err := call()
 	if !errors.Is(err, access.ErrReauthorize) {
 		return err
 	}
 	b.logger.Info("the shop's grant is gone; exchanging the session token for a new one", "shop", s.Shop, "request_id", admin.RequestID(err))
-	if derr := b.tokens.Delete(r.Context(), s.Shop); derr != nil {
-		return errors.Join(err, derr)
-	}
 	if _, xerr := b.tokens.Offline(r.Context(), s, bearer(r)); xerr != nil {
 		return errors.Join(err, xerr)
 	}
