@@ -29,6 +29,7 @@
 //	                        200 duplicate (a repeated or late delivery changes nothing),
 //	                        409 while another delivery of it is being ingested
 //	GET  /api/transactions  the shop's ingested transactions
+//	POST /webhooks          Shopify's webhook deliveries (see below)
 //	GET  /healthz           200 when the key source has keys, 503 otherwise
 //
 // Every /api request needs Authorization: Bearer <session token>. Errors
@@ -36,6 +37,25 @@
 // X-Shopify-Retry-Invalid-Session-Request to retry with a fresh token,
 // 403 reauthorize or invalid_client, 503 with Retry-After when Shopify is
 // busy or down.
+//
+// POST /webhooks takes every topic the app subscribes to, signed with the
+// client secret (401 when the HMAC matches no key), each webhook ID
+// handled once through the store: app/uninstalled deletes the shop's
+// tokens; shop/redact erases its ingested transactions and tokens;
+// customers/redact removes the customer's ID from the shop's
+// transactions, and customers/data_request is logged (a real app sends the
+// merchant what it holds). Subscribe to them in the app's shopify.app.toml:
+//
+//	[webhooks]
+//	api_version = "2026-07"
+//
+//	[[webhooks.subscriptions]]
+//	topics = ["app/uninstalled"]
+//	compliance_topics = ["customers/data_request", "customers/redact", "shop/redact"]
+//	uri = "/webhooks"
+//
+// (A relative uri is relative to the app's application_url; the full
+// https:// URL of the backend works too.)
 //
 // CORS: browsers at the -allowed-origin origins may call /api (default:
 // Shopify's extension origins https://extensions.shopifycdn.com and

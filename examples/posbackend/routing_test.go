@@ -13,7 +13,8 @@ import (
 // Every /api/ request goes through the session middleware, routed or not:
 // a route runs with a valid token only, and what no route matches is a
 // preflight (answered without a token), or a 404 or 405 that needs a
-// valid token like any API request. /healthz needs none.
+// valid token like any API request. /healthz needs none, and /webhooks
+// exists only with a Shopify backend.
 func TestRouting(t *testing.T) {
 	src := keysource.MustStatic(testSecret)
 	v, err := sdk.New(src, sdk.WithClientID(testClientID))
@@ -39,6 +40,7 @@ func TestRouting(t *testing.T) {
 		{name: "preflight of a POST route", method: "OPTIONS", path: "/api/transactions", preflight: true, want: 204},
 		{name: "healthz", method: "GET", path: "/healthz", want: 200},
 		{name: "outside /api/", method: "GET", path: "/nope", want: 404},
+		{name: "webhooks without a Shopify backend", method: "POST", path: "/webhooks", want: 404},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

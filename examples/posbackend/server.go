@@ -290,7 +290,9 @@ func devSale() transaction {
 	return t
 }
 
-// newHandler routes the endpoints. /api/ is behind the session middleware.
+// newHandler routes the endpoints. /api/ is behind the session middleware;
+// POST /webhooks (only with a Shopify backend) verifies Shopify's HMAC
+// instead.
 // A request costs what it must: a log line only at debug level, and
 // otelhttp only when telemetry exports (with no exporter, otelhttp would
 // still build the attributes of every span and metric and throw them
@@ -330,6 +332,11 @@ func newHandler(v *sdk.Verifier, src keysource.Source, origins []string, logger 
 	route("POST /api/transactions", b.handleTransaction)
 	route("GET /api/transactions", b.handleTransactions)
 	mux.Handle("/api/", mw(api))
+	if b != nil {
+		// Webhooks are signed with the client secret (an HMAC of the
+		// body), not a session token: outside the session middleware.
+		mux.Handle("POST /webhooks", b.webhooks)
+	}
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if src.Keyring().Len() == 0 {

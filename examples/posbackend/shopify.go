@@ -127,11 +127,15 @@ type shopifyBackend struct {
 	logger *slog.Logger
 	now    func() time.Time
 
+	// webhooks answers POST /webhooks (webhooks.go).
+	webhooks http.Handler
+
 	mu     sync.Mutex
 	ledger map[string][]transaction // ingested transactions by shop, in arrival order
 }
 
-// newShopifyBackend builds the access Manager and the Admin API client.
+// newShopifyBackend builds the access Manager, the Admin API client and
+// the webhook handler.
 // shopifyURL, when set, replaces https://{shop} (development mode's fake,
 // or a test's).
 func newShopifyBackend(cfg config, clientID string, secret keysource.Source, st store, budget admin.Budget, shopifyURL string, logger *slog.Logger) (*shopifyBackend, error) {
@@ -153,7 +157,11 @@ func newShopifyBackend(cfg config, clientID string, secret keysource.Source, st 
 	if err != nil {
 		return nil, err
 	}
-	return &shopifyBackend{tokens: tokens, admin: client, store: st, logger: logger, now: time.Now, ledger: map[string][]transaction{}}, nil
+	b := &shopifyBackend{tokens: tokens, admin: client, store: st, logger: logger, now: time.Now, ledger: map[string][]transaction{}}
+	if b.webhooks, err = b.newWebhookHandler(secret); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // offline makes sure the shop's offline token is at hand (exchanging the
