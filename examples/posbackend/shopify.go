@@ -193,14 +193,11 @@ func (b *shopifyBackend) do(r *http.Request, s *sdk.Session, call func() error) 
 	return call()
 }
 
-// bearer returns the request's session token (the middleware checked
-// there is exactly one).
+// bearer returns the request's session token, read as the middleware
+// read it (which verified it).
 func bearer(r *http.Request) string {
-	v := r.Header.Get("Authorization")
-	if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
-		return strings.TrimSpace(v[7:])
-	}
-	return ""
+	raw, _ := sdk.TokenFromRequest(r)
+	return raw
 }
 
 // fail answers an access or admin error with what the extension should
