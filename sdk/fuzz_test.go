@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/possession-dev/possession/internal/tokentest"
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/sdk"
 )
@@ -15,14 +16,14 @@ import (
 // 16-character piece of the input; an accepted token verifies again from
 // the cache to the same session.
 func FuzzVerify(f *testing.F) {
-	m := minter()
+	m := tokentest.Minter()
 	m.EscapeSlashes = true
-	for _, tok := range append(generatedTokens(f, 40), m.Admin(), m.Checkout(), "", ".", "..", "a.b.c",
-		b64(`{"alg":"none"}`)+"."+b64(`{}`)+".") {
+	for _, tok := range append(tokentest.Corpus(40), m.Admin(), m.Checkout(), "", ".", "..", "a.b.c",
+		tokentest.B64(`{"alg":"none"}`)+"."+tokentest.B64(`{}`)+".") {
 		f.Add(tok)
 	}
 	// Both kinds, so that checkout-shaped inputs reach the session code.
-	v, err := sdk.New(keysource.MustStatic(testSecret, prevSecret), sdk.WithClientID(testClientID), sdk.WithClock(fixedClock(epoch)),
+	v, err := sdk.New(keysource.MustStatic(tokentest.Secret, tokentest.PrevSecret), sdk.WithClientID(tokentest.ClientID), sdk.WithClock(tokentest.FixedClock(tokentest.Epoch)),
 		sdk.WithKinds(sdk.KindAdmin, sdk.KindCheckout))
 	if err != nil {
 		f.Fatal(err)
@@ -34,7 +35,7 @@ func FuzzVerify(f *testing.F) {
 		}
 		if err != nil {
 			n := 0
-			for _, sentinel := range sentinels {
+			for _, sentinel := range tokentest.Sentinels {
 				if errors.Is(err, sentinel) {
 					n++
 				}
@@ -42,7 +43,7 @@ func FuzzVerify(f *testing.F) {
 			if n != 1 {
 				t.Fatalf("error %q matches %d sentinels", err, n)
 			}
-			assertNoLeak(t, err.Error(), token)
+			tokentest.AssertNoLeak(t, err.Error(), token)
 			return
 		}
 		again, err := v.Verify(context.Background(), token)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/possession-dev/possession/internal/tokentest"
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/sdk"
 )
@@ -49,17 +50,17 @@ func ring(t *testing.T, secrets ...string) *keysource.Keyring {
 }
 
 func TestUnknownSignerRefresh(t *testing.T) {
-	src := &rotatingSource{ring: ring(t, testSecret)}
+	src := &rotatingSource{ring: ring(t, tokentest.Secret)}
 	v := newVerifier(t, src)
 
 	// A token signed with a secret rotated in at the source verifies after
 	// one refresh.
-	src.pending = ring(t, "rotated-in", testSecret)
-	m := minter()
+	src.pending = ring(t, "rotated-in", tokentest.Secret)
+	m := tokentest.Minter()
 	m.Secret = "rotated-in"
 	tok := m.Admin()
 	s, err := v.Verify(context.Background(), tok)
-	checkResult(t, tok, s, err, nil)
+	tokentest.CheckResult(t, tok, s, err, nil)
 	if s.KeyID != "k-rotated-in" || src.refreshes != 1 {
 		t.Fatalf("KeyID %q after %d refreshes", s.KeyID, src.refreshes)
 	}
@@ -69,15 +70,15 @@ func TestUnknownSignerRefresh(t *testing.T) {
 	m.Secret = "forged"
 	tok = m.Admin()
 	s, err = v.Verify(context.Background(), tok)
-	checkResult(t, tok, s, err, sdk.ErrSignature)
+	tokentest.CheckResult(t, tok, s, err, sdk.ErrSignature)
 	if src.refreshes != 2 {
 		t.Fatalf("refreshes = %d, want 2", src.refreshes)
 	}
 
 	// A valid token never triggers a refresh.
-	tok = minter().Admin()
+	tok = tokentest.Minter().Admin()
 	s, err = v.Verify(context.Background(), tok)
-	checkResult(t, tok, s, err, nil)
+	tokentest.CheckResult(t, tok, s, err, nil)
 	if src.refreshes != 2 {
 		t.Fatalf("valid token refreshed the source")
 	}
@@ -86,19 +87,19 @@ func TestUnknownSignerRefresh(t *testing.T) {
 // TestKeyringChangeInvalidatesCache: a session cached under one keyring is
 // not served once the source drops the key that signed it.
 func TestKeyringChangeInvalidatesCache(t *testing.T) {
-	src := &rotatingSource{ring: ring(t, testSecret, prevSecret)}
+	src := &rotatingSource{ring: ring(t, tokentest.Secret, tokentest.PrevSecret)}
 	v := newVerifier(t, src)
-	m := minter()
-	m.Secret = prevSecret
+	m := tokentest.Minter()
+	m.Secret = tokentest.PrevSecret
 	tok := m.Admin()
 	s, err := v.Verify(context.Background(), tok)
-	checkResult(t, tok, s, err, nil)
+	tokentest.CheckResult(t, tok, s, err, nil)
 
 	src.mu.Lock()
-	src.ring = ring(t, testSecret) // the previous secret is retired
+	src.ring = ring(t, tokentest.Secret) // the previous secret is retired
 	src.mu.Unlock()
 	s, err = v.Verify(context.Background(), tok)
-	checkResult(t, tok, s, err, sdk.ErrSignature)
+	tokentest.CheckResult(t, tok, s, err, sdk.ErrSignature)
 }
 
 // TestNoKeysAsksTheSource: a source that started empty is asked once per
@@ -107,21 +108,21 @@ func TestKeyringChangeInvalidatesCache(t *testing.T) {
 func TestNoKeysAsksTheSource(t *testing.T) {
 	src := &rotatingSource{}
 	v := newVerifier(t, src)
-	tok := minter().Admin()
+	tok := tokentest.Minter().Admin()
 	s, err := v.Verify(context.Background(), tok)
-	checkResult(t, tok, s, err, sdk.ErrNoKeys)
+	tokentest.CheckResult(t, tok, s, err, sdk.ErrNoKeys)
 	if src.refreshes != 1 {
 		t.Fatalf("refreshes = %d, want 1", src.refreshes)
 	}
 	s, err = v.Verify(context.Background(), "not-a-token")
-	checkResult(t, "not-a-token", s, err, sdk.ErrMalformed)
+	tokentest.CheckResult(t, "not-a-token", s, err, sdk.ErrMalformed)
 	if src.refreshes != 1 {
 		t.Fatalf("a malformed token refreshed the source")
 	}
-	src.pending = ring(t, testSecret)
+	src.pending = ring(t, tokentest.Secret)
 	s, err = v.Verify(context.Background(), tok)
-	checkResult(t, tok, s, err, nil)
-	if src.refreshes != 2 || s.KeyID != "k-"+testSecret {
+	tokentest.CheckResult(t, tok, s, err, nil)
+	if src.refreshes != 2 || s.KeyID != "k-"+tokentest.Secret {
 		t.Fatalf("refreshes = %d, KeyID %q", src.refreshes, s.KeyID)
 	}
 }
