@@ -9,9 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -24,6 +22,7 @@ import (
 	"github.com/possession-dev/possession/internal/tokentest"
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/sdk"
+	"github.com/possession-dev/possession/test/internal/shopifyjs"
 )
 
 // The Shopify differential runs a corpus of session tokens through
@@ -52,25 +51,6 @@ const (
 	diffBOM   = "a byte order mark before a segment's JSON: jose's TextDecoder drops it; possession, as encoding/json, refuses it"
 )
 
-// shopifyJS is tools/shopify-js, where Shopify's npm libraries are pinned.
-var shopifyJS = filepath.Join("..", "..", "tools", "shopify-js")
-
-// requireShopifyJS skips (fails, under CI=true) without Node and the
-// installed npm packages.
-func requireShopifyJS(t *testing.T) {
-	t.Helper()
-	_, errNode := exec.LookPath("node")
-	_, errMods := os.Stat(filepath.Join(shopifyJS, "node_modules", "@shopify", "shopify-api", "package.json"))
-	if errNode == nil && errMods == nil {
-		return
-	}
-	msg := "the Shopify differential needs Node 20 and Shopify's npm libraries: cd tools/shopify-js && npm ci"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
-
 // shopifyRef is a running session-token-reference.mjs.
 type shopifyRef struct {
 	mu     sync.Mutex
@@ -87,9 +67,9 @@ type shopifyVerdict struct {
 
 func startShopifyRef(t *testing.T, apiKey, secret string) *shopifyRef {
 	t.Helper()
-	requireShopifyJS(t)
+	dir := shopifyjs.Dir(t, "@shopify/shopify-api")
 	cmd := exec.Command("node", "session-token-reference.mjs", apiKey, secret)
-	cmd.Dir = shopifyJS
+	cmd.Dir = dir
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdin, err := cmd.StdinPipe()

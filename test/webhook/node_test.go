@@ -6,33 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/possession-dev/possession/test/internal/shopifyjs"
 )
-
-// shopifyJS is tools/shopify-js, where Shopify's npm libraries are pinned.
-var shopifyJS = filepath.Join("..", "..", "tools", "shopify-js")
-
-// requireShopifyJS skips (fails, under CI=true) without Node and the
-// installed npm packages.
-func requireShopifyJS(t *testing.T) {
-	t.Helper()
-	_, errNode := exec.LookPath("node")
-	_, errMods := os.Stat(filepath.Join(shopifyJS, "node_modules", "@shopify", "shopify-api", "package.json"))
-	if errNode == nil && errMods == nil {
-		return
-	}
-	msg := "the differential test needs Node 20 and Shopify's npm libraries: cd tools/shopify-js && npm ci"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
 
 // jsReference is a running tools/shopify-js/webhook-reference.mjs.
 type jsReference struct {
@@ -55,9 +36,9 @@ type jsResult struct {
 
 func startJSReference(t *testing.T, secret string) *jsReference {
 	t.Helper()
-	requireShopifyJS(t)
+	dir := shopifyjs.Dir(t, "@shopify/shopify-api")
 	cmd := exec.Command("node", "webhook-reference.mjs", secret)
-	cmd.Dir = shopifyJS
+	cmd.Dir = dir
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdin, err := cmd.StdinPipe()
