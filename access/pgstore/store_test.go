@@ -130,37 +130,7 @@ func restartUnderLoad(t *testing.T, srv *pgtest.Server) {
 		}), schema))
 	}
 	key := access.Key{Shop: "restart.myshopify.com", Mode: access.Offline}
-	w := storetest.StartWorkload(clients, key, 500*time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	for i, crash := range []bool{true, false, true} {
-		if err := w.WaitWrites(ctx, 25); err != nil {
-			w.Stop()
-			t.Fatalf("before outage %d: %v", i, err)
-		}
-		if crash {
-			srv.Kill(t)
-		} else {
-			srv.Stop(t)
-		}
-		time.Sleep(300 * time.Millisecond) // the outage
-		srv.Resume(t)
-		if err := w.WaitWrites(ctx, 25); err != nil {
-			w.Stop()
-			t.Fatalf("after outage %d: writes did not resume: %v", i, err)
-		}
-	}
-	stats := w.Stop()
-	t.Logf("%d writes acknowledged (last version %d), %d errors, %d fenced", stats.Writes, stats.Acked, stats.Errors, stats.Fenced)
-	for _, a := range stats.Anomalies {
-		t.Error(a)
-	}
-	if stats.Errors == 0 {
-		t.Error("no caller saw an error: the outages did not happen")
-	}
-	if err := storetest.CheckRecord(ctx, clients[0], key, stats.Acked); err != nil {
-		t.Fatal(err)
-	}
+	storetest.RunOutages(t, srv, clients, key, 300*time.Millisecond, 2*time.Minute)
 }
 
 func migratesOnce(t *testing.T, srv *pgtest.Server) {
