@@ -6,8 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"os"
-	"os/exec"
 	"runtime"
 	"testing"
 	"time"
@@ -21,19 +19,12 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/possession-dev/possession/internal/teltest"
 	"github.com/possession-dev/possession/internal/tokentest"
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/otel"
 	"github.com/possession-dev/possession/sdk"
 	"github.com/possession-dev/possession/sdk/sdktest"
-)
-
-// telemetryNow is the fixed clock of the telemetry tests.
-var telemetryNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-
-const (
-	telSecret   = "telemetry-secret-0123456789abcdef"
-	telClientID = "telemetry-client"
 )
 
 // recording is a pair of SDK providers that keep what they get.
@@ -69,30 +60,17 @@ func (r *recording) metrics(t testing.TB) metricdata.ResourceMetrics {
 	return rm
 }
 
-func telMinter() sdktest.Minter {
-	return sdktest.Minter{Secret: telSecret, ClientID: telClientID, Shop: "tele.myshopify.com", UserID: "4242",
-		Now: func() time.Time { return telemetryNow }}
-}
-
 func newTelVerifier(t testing.TB, src keysource.Source, opts ...sdk.Option) *sdk.Verifier {
 	t.Helper()
 	if src == nil {
-		src = keysource.MustStatic(telSecret)
+		src = keysource.MustStatic(teltest.Secret)
 	}
-	opts = append([]sdk.Option{sdk.WithClientID(telClientID), sdk.WithClock(func() time.Time { return telemetryNow })}, opts...)
+	opts = append([]sdk.Option{sdk.WithClientID(teltest.ClientID), sdk.WithClock(teltest.Clock)}, opts...)
 	v, err := sdk.New(src, opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	return v
-}
-
-func attrMap(kvs []attribute.KeyValue) map[attribute.Key]attribute.Value {
-	m := make(map[attribute.Key]attribute.Value, len(kvs))
-	for _, kv := range kvs {
-		m[kv.Key] = kv.Value
-	}
-	return m
 }
 
 // sumByAttrs returns an Int64 sum's data points keyed by their attribute
@@ -152,9 +130,9 @@ func histogramCount(t testing.TB, rm metricdata.ResourceMetrics, name string, wa
 // TestTelemetryOutcomes verifies one token per outcome and checks the
 // span and the metrics each leaves.
 func TestTelemetryOutcomes(t *testing.T) {
-	m := telMinter()
-	past := telemetryNow.Add(-time.Hour)
-	hs512, err := sdktest.SignRaw(telSecret, []byte(`{"alg":"HS512","typ":"JWT"}`), []byte(`{"exp":1}`))
+	m := teltest.Minter()
+	past := teltest.Now.Add(-time.Hour)
+	hs512, err := sdktest.SignRaw(teltest.Secret, []byte(`{"alg":"HS512","typ":"JWT"}`), []byte(`{"exp":1}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +159,7 @@ func TestTelemetryOutcomes(t *testing.T) {
 		{name: "algorithm", token: hs512, wantErr: sdk.ErrAlgorithm, outcome: "algorithm"},
 		{name: "signature", token: forger.Admin(), wantErr: sdk.ErrSignature, outcome: "signature"},
 		{name: "expired", token: m.Admin(sdktest.At(past)), wantErr: sdk.ErrExpired, outcome: "expired"},
-		{name: "not yet valid", token: m.Admin(sdktest.Set("nbf", telemetryNow.Add(time.Hour).Unix())), wantErr: sdk.ErrNotYetValid, outcome: "not_yet_valid"},
+		{name: "not yet valid", token: m.Admin(sdktest.Set("nbf", teltest.Now.Add(time.Hour).Unix())), wantErr: sdk.ErrNotYetValid, outcome: "not_yet_valid"},
 		{name: "audience", token: otherApp.Admin(), wantErr: sdk.ErrAudience, outcome: "audience"},
 		{name: "issuer", token: badShop.Admin(), wantErr: sdk.ErrIssuer, outcome: "issuer"},
 		{name: "no keys", src: tokentest.EmptySource{}, token: m.Admin(), wantErr: sdk.ErrNoKeys, outcome: "no_keys"},
@@ -216,7 +194,7 @@ func TestTelemetryOutcomes(t *testing.T) {
 			if got := vs.InstrumentationScope(); got.Name != otel.ScopeName || got.Version != otel.Version {
 				t.Errorf("scope %+v, want %s %s", got, otel.ScopeName, otel.Version)
 			}
-			attrs := attrMap(vs.Attributes())
+			attrs := teltest.AttrMap(vs.Attributes())
 			if tc.wantErr != nil {
 				if vs.Status().Code != codes.Error {
 					t.Errorf("status %v, want Error", vs.Status())
@@ -236,7 +214,7 @@ func TestTelemetryOutcomes(t *testing.T) {
 				}
 				want := map[attribute.Key]string{
 					otel.ShopDomainKey:  "tele.myshopify.com",
-					otel.ClientIDKey:    telClientID,
+					otel.ClientIDKey:    teltest.ClientID,
 					otel.SessionKindKey: tc.kind,
 					otel.KeyIDKey:       "static:current",
 					otel.UserIDKey:      s.UserID,
@@ -278,7 +256,7 @@ func TestTelemetryOutcomes(t *testing.T) {
 func TestTelemetryCacheHit(t *testing.T) {
 	rec := newRecording(t)
 	v := newTelVerifier(t, nil, rec.options()...)
-	tok := telMinter().Admin()
+	tok := teltest.Minter().Admin()
 	for range 3 {
 		if _, err := v.Verify(context.Background(), tok); err != nil {
 			t.Fatal(err)
@@ -289,7 +267,7 @@ func TestTelemetryCacheHit(t *testing.T) {
 		t.Fatalf("%d spans, want 3", len(spans))
 	}
 	for i, s := range spans {
-		hit := attrMap(s.Attributes())[otel.CacheHitKey].AsBool()
+		hit := teltest.AttrMap(s.Attributes())[otel.CacheHitKey].AsBool()
 		if want := i > 0; hit != want {
 			t.Errorf("span %d: cache hit %v, want %v", i, hit, want)
 		}
@@ -310,14 +288,14 @@ func TestTelemetryCacheHit(t *testing.T) {
 func TestTelemetryCacheDisabledCountsNoLookups(t *testing.T) {
 	rec := newRecording(t)
 	v := newTelVerifier(t, nil, append(rec.options(), sdk.WithCacheSize(0))...)
-	if _, err := v.Verify(context.Background(), telMinter().Admin()); err != nil {
+	if _, err := v.Verify(context.Background(), teltest.Minter().Admin()); err != nil {
 		t.Fatal(err)
 	}
 	rm := rec.metrics(t)
 	if _, ok := findMetric(rm, otel.MetricCacheLookups); ok {
 		t.Errorf("cache lookups recorded with the cache disabled")
 	}
-	if _, ok := attrMap(rec.spans.Ended()[0].Attributes())[otel.CacheHitKey]; ok {
+	if _, ok := teltest.AttrMap(rec.spans.Ended()[0].Attributes())[otel.CacheHitKey]; ok {
 		t.Errorf("cache hit attribute with the cache disabled")
 	}
 }
@@ -342,10 +320,10 @@ func TestTelemetryUserIDPrivacy(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newRecording(t)
 			v := newTelVerifier(t, nil, append(rec.options(), tc.opt)...)
-			if _, err := v.Verify(context.Background(), telMinter().Admin()); err != nil {
+			if _, err := v.Verify(context.Background(), teltest.Minter().Admin()); err != nil {
 				t.Fatal(err)
 			}
-			attrs := attrMap(rec.spans.Ended()[0].Attributes())
+			attrs := teltest.AttrMap(rec.spans.Ended()[0].Attributes())
 			id, hasID := attrs[otel.UserIDKey]
 			hash, hasHash := attrs[otel.UserHashKey]
 			if hasID != (tc.wantID != "") || id.AsString() != tc.wantID {
@@ -359,8 +337,8 @@ func TestTelemetryUserIDPrivacy(t *testing.T) {
 }
 
 func TestTelemetryKeyAge(t *testing.T) {
-	loaded := telemetryNow.Add(-90 * time.Second)
-	ring, err := keysource.NewKeyring(loaded, keysource.Key{ID: "k1", Secret: keysource.NewSecret(telSecret)})
+	loaded := teltest.Now.Add(-90 * time.Second)
+	ring, err := keysource.NewKeyring(loaded, keysource.Key{ID: "k1", Secret: keysource.NewSecret(teltest.Secret)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,17 +372,7 @@ func (s ringSource) Keyring() *keysource.Keyring { return s.ring }
 // TestTelemetryGlobalInstalledAfterNew runs in a child process, since
 // installing a global provider cannot be undone.
 func TestTelemetryGlobalInstalledAfterNew(t *testing.T) {
-	if os.Getenv("POSSESSION_TEST_GLOBAL_OTEL") == "1" {
-		globalInstalledAfterNew(t)
-		return
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestTelemetryGlobalInstalledAfterNew$", "-test.v")
-	cmd.Env = append(os.Environ(), "POSSESSION_TEST_GLOBAL_OTEL=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
-	t.Logf("child:\n%s", out)
+	teltest.InChild(t, globalInstalledAfterNew)
 }
 
 // globalInstalledAfterNew checks, with the real SDK, what a user sees.
@@ -414,7 +382,7 @@ func TestTelemetryGlobalInstalledAfterNew(t *testing.T) {
 // TestTelemetryOffAllocs.
 func globalInstalledAfterNew(t *testing.T) {
 	v := newTelVerifier(t, nil)
-	tok := telMinter().Admin()
+	tok := teltest.Minter().Admin()
 	if _, err := v.Verify(context.Background(), tok); err != nil {
 		t.Fatal(err)
 	}
