@@ -105,43 +105,8 @@ func TestErrorsWhileDown(t *testing.T) {
 	s := newStore(t, client(t, srv.Addr(), func(o *redis.Options) {
 		o.DialTimeout, o.MaxRetries, o.DialerRetries = 100*time.Millisecond, -1, 1
 	}), uniquePrefix())
-	ctx := context.Background()
-	key := access.Key{Shop: "down.myshopify.com", Mode: access.Offline}
-	l, err := s.Lock(ctx, key, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Kill(t)
-	calls := map[string]func() error{
-		"Load":   func() error { _, err := s.Load(ctx, key); return err },
-		"Lock":   func() error { _, err := s.Lock(ctx, key, time.Second); return err },
-		"Unlock": func() error { return s.Unlock(ctx, l) },
-		"CompareAndSwap": func() error {
-			return s.CompareAndSwap(ctx, l, access.Record{Key: key, Version: 1})
-		},
-		"Delete":        func() error { return s.Delete(ctx, key.Shop) },
-		"Expiring":      func() error { _, err := s.Expiring(ctx, time.Now(), 1); return err },
-		"NonExpiring":   func() error { _, err := s.NonExpiring(ctx, "", 1); return err },
-		"ClaimDelivery": func() error { _, _, err := s.ClaimDelivery(ctx, "x", time.Second); return err },
-		"CompleteDelivery": func() error {
-			return s.CompleteDelivery(ctx, "x", 1, time.Second)
-		},
-		"ReleaseDelivery": func() error { return s.ReleaseDelivery(ctx, "x", 1) },
-	}
-	for name, call := range calls {
-		err := call()
-		if err == nil || errors.Is(err, access.ErrNotFound) || errors.Is(err, access.ErrLocked) ||
-			errors.Is(err, access.ErrConflict) || errors.Is(err, access.ErrFenced) {
-			t.Errorf("%s while Redis is down: %v, want a connection error", name, err)
-		}
-		if !strings.HasPrefix(err.Error(), "redisstore: ") {
-			t.Errorf("%s: error %q lacks the package prefix", name, err)
-		}
-	}
-	srv.Resume(t)
-	if err := s.CompareAndSwap(ctx, l, access.Record{Key: key, Version: 1}); err != nil {
-		t.Fatalf("write after Redis came back (the lease and fence survived in the append-only file): %v", err)
-	}
+	// The lease and fence survive in the append-only file.
+	storetest.ErrorsWhileDown(t, srv, s, "Redis", "redisstore: ")
 }
 
 func TestNewErrors(t *testing.T) {

@@ -2,10 +2,13 @@ package storetest
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/possession-dev/possession/access"
+	"github.com/possession-dev/possession/webhook"
 )
 
 // Server is a backend that a test can crash, stop cleanly and start again,
@@ -53,5 +56,58 @@ func RunOutages(t *testing.T, srv Server, clients []access.Store, key access.Key
 	}
 	if err := CheckRecord(ctx, clients[0], key, stats.Acked); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// StoreDeduper is a backend's store that also dedupes webhook deliveries,
+// as the SQL and Redis stores do.
+type StoreDeduper interface {
+	access.Store
+	webhook.Deduper
+}
+
+// ErrorsWhileDown holds a lock on s, crashes srv (Kill) and checks that
+// every method of s then fails with an error that is no sentinel (a
+// connection error, not ErrNotFound, ErrLocked, ErrConflict or ErrFenced,
+// and not a hang) and starts with errPrefix ("pgstore: "); then resumes
+// srv and checks that the lease survived: a write under it succeeds.
+// backend names the server in the failures ("PostgreSQL").
+func ErrorsWhileDown(t *testing.T, srv Server, s StoreDeduper, backend, errPrefix string) {
+	t.Helper()
+	ctx := context.Background()
+	key := access.Key{Shop: "down.myshopify.com", Mode: access.Offline}
+	l, err := s.Lock(ctx, key, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Kill(t)
+	calls := map[string]func() error{
+		"Load":   func() error { _, err := s.Load(ctx, key); return err },
+		"Lock":   func() error { _, err := s.Lock(ctx, key, time.Second); return err },
+		"Unlock": func() error { return s.Unlock(ctx, l) },
+		"CompareAndSwap": func() error {
+			return s.CompareAndSwap(ctx, l, access.Record{Key: key, Version: 1})
+		},
+		"Delete":        func() error { return s.Delete(ctx, key.Shop) },
+		"Expiring":      func() error { _, err := s.Expiring(ctx, time.Now(), 1); return err },
+		"NonExpiring":   func() error { _, err := s.NonExpiring(ctx, "", 1); return err },
+		"ClaimDelivery": func() error { _, _, err := s.ClaimDelivery(ctx, "x", time.Second); return err },
+		"CompleteDelivery": func() error {
+			return s.CompleteDelivery(ctx, "x", 1, time.Second)
+		},
+		"ReleaseDelivery": func() error { return s.ReleaseDelivery(ctx, "x", 1) },
+	}
+	for name, call := range calls {
+		err := call()
+		if err == nil || errors.Is(err, access.ErrNotFound) || errors.Is(err, access.ErrLocked) ||
+			errors.Is(err, access.ErrConflict) || errors.Is(err, access.ErrFenced) {
+			t.Errorf("%s while %s is down: %v, want a connection error", name, backend, err)
+		} else if !strings.HasPrefix(err.Error(), errPrefix) {
+			t.Errorf("%s: error %q lacks the package prefix %q", name, err, errPrefix)
+		}
+	}
+	srv.Resume(t)
+	if err := s.CompareAndSwap(ctx, l, access.Record{Key: key, Version: 1}); err != nil {
+		t.Fatalf("write after %s came back (the lease survived the crash): %v", backend, err)
 	}
 }
