@@ -1,20 +1,16 @@
 package sdk_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os/exec"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -52,11 +48,7 @@ const (
 )
 
 // shopifyRef is a running session-token-reference.mjs.
-type shopifyRef struct {
-	mu     sync.Mutex
-	stdin  io.WriteCloser
-	stdout *bufio.Scanner
-}
+type shopifyRef struct{ *shopifyjs.Script }
 
 // shopifyVerdict is what decodeSessionToken said.
 type shopifyVerdict struct {
@@ -67,64 +59,18 @@ type shopifyVerdict struct {
 
 func startShopifyRef(t *testing.T, apiKey, secret string) *shopifyRef {
 	t.Helper()
-	dir := shopifyjs.Dir(t, "@shopify/shopify-api")
-	cmd := exec.Command("node", "session-token-reference.mjs", apiKey, secret)
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(done)
-	}()
-	t.Cleanup(func() {
-		_ = stdin.Close() // the script ends with its input
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() && stderr.Len() > 0 {
-			t.Logf("node stderr:\n%s", stderr.String())
-		}
-	})
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	return &shopifyRef{stdin: stdin, stdout: sc}
+	return &shopifyRef{shopifyjs.Start(t, "@shopify/shopify-api", "session-token-reference.mjs", apiKey, secret)}
 }
 
 // decode runs one token through decodeSessionToken at now.
 func (r *shopifyRef) decode(t *testing.T, token string, now int64, checkAudience bool) shopifyVerdict {
 	t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	line, err := json.Marshal(map[string]any{"token": token, "now": now, "checkAudience": checkAudience})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.stdin.Write(append(line, '\n')); err != nil {
-		t.Fatal(err)
-	}
-	if !r.stdout.Scan() {
-		t.Fatalf("no answer from session-token-reference.mjs: %v", r.stdout.Err())
-	}
+	answer := r.Ask(t, map[string]any{"token": token, "now": now, "checkAudience": checkAudience})
 	var v shopifyVerdict
-	dec := json.NewDecoder(bytes.NewReader(r.stdout.Bytes()))
+	dec := json.NewDecoder(bytes.NewReader(answer))
 	dec.UseNumber()
 	if err := dec.Decode(&v); err != nil {
-		t.Fatalf("answer %q: %v", r.stdout.Text(), err)
+		t.Fatalf("answer %q: %v", answer, err)
 	}
 	if strings.HasPrefix(v.Error, "bad request") {
 		t.Fatal(v.Error)
