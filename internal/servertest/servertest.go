@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strings"
 	"testing"
 	"time"
 )
@@ -112,21 +111,4 @@ func (s *giveUpTB) Skipf(format string, args ...any) {
 func (s *giveUpTB) Fatalf(format string, args ...any) {
 	s.failed = fmt.Sprintf(format, args...)
 	panic(stop{})
-}
-
-// CheckMissing checks that start gives up through Unavailable when the
-// setting that names the server's binaries (an environment variable)
-// points at missing, a path that does not exist: a skip naming the
-// setting without CI, a failure with CI=true.
-func CheckMissing(t *testing.T, start func(testing.TB), setting, missing string) {
-	t.Helper()
-	t.Setenv(setting, missing)
-	t.Setenv("CI", "")
-	if skipped, failed := GiveUp(t, start); !strings.Contains(skipped, setting) || failed != "" {
-		t.Fatalf("without CI: skipped %q, failed %q; want a skip naming %s", skipped, failed, setting)
-	}
-	t.Setenv("CI", "true")
-	if skipped, failed := GiveUp(t, start); !strings.Contains(failed, "CI=true") || skipped != "" {
-		t.Fatalf("with CI=true: skipped %q, failed %q; want a failure", skipped, failed)
-	}
 }

@@ -69,5 +69,14 @@ func TestServer(t *testing.T) {
 }
 
 func TestMissingBinaries(t *testing.T) {
-	servertest.CheckMissing(t, func(tb testing.TB) { pgtest.Start(tb) }, "POSSESSION_PG_BIN", "/nonexistent")
+	start := func(tb testing.TB) { pgtest.Start(tb) }
+	t.Setenv("POSSESSION_PG_BIN", "/nonexistent")
+	t.Setenv("CI", "")
+	if skipped, failed := servertest.GiveUp(t, start); !strings.Contains(skipped, "POSSESSION_PG_BIN") || failed != "" {
+		t.Fatalf("without CI: skipped %q, failed %q; want a skip naming the setting", skipped, failed)
+	}
+	t.Setenv("CI", "true")
+	if skipped, failed := servertest.GiveUp(t, start); !strings.Contains(failed, "CI=true") || skipped != "" {
+		t.Fatalf("with CI=true: skipped %q, failed %q; want a failure", skipped, failed)
+	}
 }

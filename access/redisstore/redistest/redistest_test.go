@@ -75,5 +75,14 @@ func TestTwoServersAreSeparate(t *testing.T) {
 }
 
 func TestMissingBinary(t *testing.T) {
-	servertest.CheckMissing(t, func(tb testing.TB) { redistest.Start(tb) }, "POSSESSION_REDIS_SERVER", "/nonexistent/redis-server")
+	start := func(tb testing.TB) { redistest.Start(tb) }
+	t.Setenv("POSSESSION_REDIS_SERVER", "/nonexistent/redis-server")
+	t.Setenv("CI", "")
+	if skipped, failed := servertest.GiveUp(t, start); !strings.Contains(skipped, "POSSESSION_REDIS_SERVER") || failed != "" {
+		t.Fatalf("without CI: skipped %q, failed %q; want a skip naming the binary", skipped, failed)
+	}
+	t.Setenv("CI", "true")
+	if skipped, failed := servertest.GiveUp(t, start); !strings.Contains(failed, "CI=true") || skipped != "" {
+		t.Fatalf("with CI=true: skipped %q, failed %q; want a failure", skipped, failed)
+	}
 }
