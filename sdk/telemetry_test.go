@@ -2,6 +2,8 @@ package sdk
 
 import (
 	"context"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -10,7 +12,6 @@ import (
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
-	"github.com/possession-dev/possession/internal/teltest"
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/otel"
 	"github.com/possession-dev/possession/sdk/sdktest"
@@ -20,12 +21,25 @@ import (
 // the leak scan, the key-age gauge) are in the test module, test/sdk.
 // These need the verifier's internals and only the OpenTelemetry API.
 
+// telemetryNow is the fixed clock of the telemetry tests.
+var telemetryNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+const (
+	telSecret   = "telemetry-secret-0123456789abcdef"
+	telClientID = "telemetry-client"
+)
+
+func telMinter() sdktest.Minter {
+	return sdktest.Minter{Secret: telSecret, ClientID: telClientID, Shop: "tele.myshopify.com", UserID: "4242",
+		Now: func() time.Time { return telemetryNow }}
+}
+
 func newTelVerifier(t testing.TB, src keysource.Source, opts ...Option) *Verifier {
 	t.Helper()
 	if src == nil {
-		src = keysource.MustStatic(teltest.Secret)
+		src = keysource.MustStatic(telSecret)
 	}
-	opts = append([]Option{WithClientID(teltest.ClientID), WithClock(teltest.Clock)}, opts...)
+	opts = append([]Option{WithClientID(telClientID), WithClock(func() time.Time { return telemetryNow })}, opts...)
 	v, err := New(src, opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -33,16 +47,24 @@ func newTelVerifier(t testing.TB, src keysource.Source, opts ...Option) *Verifie
 	return v
 }
 
+func attrMap(kvs []attribute.KeyValue) map[attribute.Key]attribute.Value {
+	m := make(map[attribute.Key]attribute.Value, len(kvs))
+	for _, kv := range kvs {
+		m[kv.Key] = kv.Value
+	}
+	return m
+}
+
 func TestWithHashedUserIDRejectsShortKey(t *testing.T) {
 	for _, key := range [][]byte{nil, []byte("short")} {
-		if _, err := New(keysource.MustStatic(teltest.Secret), WithClientID(teltest.ClientID), WithHashedUserID(key)); err == nil {
+		if _, err := New(keysource.MustStatic(telSecret), WithClientID(telClientID), WithHashedUserID(key)); err == nil {
 			t.Errorf("New accepted a %d-byte user ID hashing key", len(key))
 		}
 	}
 }
 
 func TestHintAttributes(t *testing.T) {
-	got := teltest.AttrMap(hintAttributes(Hints{ShopID: 1, LocationID: 2, StaffMemberID: "3", UserID: "4"}))
+	got := attrMap(hintAttributes(Hints{ShopID: 1, LocationID: 2, StaffMemberID: "3", UserID: "4"}))
 	want := map[attribute.Key]attribute.Value{
 		otel.ClientReportedShopIDKey:        attribute.Int64Value(1),
 		otel.ClientReportedLocationIDKey:    attribute.Int64Value(2),
@@ -73,10 +95,10 @@ func TestTelemetryOffAllocs(t *testing.T) {
 	if gotel.GetTracerProvider() == nil || !isGlobalDelegate(gotel.GetTracerProvider()) || !isGlobalDelegate(gotel.GetMeterProvider()) {
 		t.Fatal("a global provider is installed; this test needs the defaults")
 	}
-	m := teltest.Minter()
+	m := telMinter()
 	tokens := map[string]string{
 		"valid":     m.Admin(),
-		"expired":   m.Admin(sdktest.At(teltest.Now.Add(-time.Hour))),
+		"expired":   m.Admin(sdktest.At(telemetryNow.Add(-time.Hour))),
 		"malformed": "a.b",
 	}
 	configs := map[string][]Option{
@@ -112,12 +134,22 @@ type sdkMeterProvider struct{ metricnoop.MeterProvider }
 // TestTelemetryGlobalInstalledAfterNew runs in a child process, since
 // installing a global provider cannot be undone.
 func TestTelemetryGlobalInstalledAfterNew(t *testing.T) {
-	teltest.InChild(t, globalInstalledAfterNew)
+	if os.Getenv("POSSESSION_TEST_GLOBAL_OTEL") == "1" {
+		globalInstalledAfterNew(t)
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestTelemetryGlobalInstalledAfterNew$", "-test.v")
+	cmd.Env = append(os.Environ(), "POSSESSION_TEST_GLOBAL_OTEL=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	t.Logf("child:\n%s", out)
 }
 
 func globalInstalledAfterNew(t *testing.T) {
 	v := newTelVerifier(t, nil)
-	tok := teltest.Minter().Admin()
+	tok := telMinter().Admin()
 	if v.tel.tracing() || v.tel.metrics() {
 		t.Fatal("telemetry on before any provider is installed")
 	}

@@ -13,7 +13,6 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
-	"github.com/possession-dev/possession/internal/teltest"
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/sdk"
 	"github.com/possession-dev/possession/sdk/sdktest"
@@ -112,10 +111,10 @@ func leakTokens(n int, secrets []string, rng *rand.Rand) []string {
 	for i := 0; len(toks) < n; i++ {
 		m := sdktest.Minter{
 			Secret:   secrets[i%len(secrets)],
-			ClientID: teltest.ClientID,
+			ClientID: telClientID,
 			Shop:     fmt.Sprintf("leak-shop-%d.myshopify.com", i%37),
 			UserID:   fmt.Sprint(1000 + rng.IntN(1_000_000)),
-			Now:      func() time.Time { return teltest.Now.Add(-time.Duration(rng.IntN(30)) * time.Second) },
+			Now:      func() time.Time { return telemetryNow.Add(-time.Duration(rng.IntN(30)) * time.Second) },
 		}
 		var tok string
 		switch i % 12 {
@@ -124,9 +123,9 @@ func leakTokens(n int, secrets []string, rng *rand.Rand) []string {
 		case 2:
 			tok = m.Checkout(sdktest.Set("sub", fmt.Sprintf("gid://shopify/Customer/%d", rng.IntN(1e6))))
 		case 3:
-			tok = m.Admin(sdktest.At(teltest.Now.Add(-time.Duration(1+rng.IntN(48)) * time.Hour)))
+			tok = m.Admin(sdktest.At(telemetryNow.Add(-time.Duration(1+rng.IntN(48)) * time.Hour)))
 		case 4:
-			tok = m.Admin(sdktest.Set("nbf", teltest.Now.Add(time.Hour).Unix()))
+			tok = m.Admin(sdktest.Set("nbf", telemetryNow.Add(time.Hour).Unix()))
 		case 5:
 			m.Secret = fmt.Sprintf("forger-secret-%032x", rng.Uint64())
 			tok = m.Admin()
@@ -138,7 +137,7 @@ func leakTokens(n int, secrets []string, rng *rand.Rand) []string {
 			tok = m.Admin()
 		case 8:
 			alg := []string{"none", "HS512", "RS256", "hs256", "ES256"}[rng.IntN(5)]
-			t, _ := sdktest.SignRaw(m.Secret, []byte(`{"alg":"`+alg+`","typ":"JWT"}`), []byte(`{"exp":4102444800,"aud":"`+teltest.ClientID+`"}`))
+			t, _ := sdktest.SignRaw(m.Secret, []byte(`{"alg":"`+alg+`","typ":"JWT"}`), []byte(`{"exp":4102444800,"aud":"`+telClientID+`"}`))
 			tok = t
 		case 9:
 			full := m.Admin()
@@ -161,7 +160,7 @@ func leakTokens(n int, secrets []string, rng *rand.Rand) []string {
 // recording providers and scans everything exported, and every error
 // string, for tokens, token fragments of 16+ characters and secrets.
 func TestTelemetryLeaksNoTokenOrSecret(t *testing.T) {
-	secrets := []string{teltest.Secret, "previous-secret-fedcba9876543210"}
+	secrets := []string{telSecret, "previous-secret-fedcba9876543210"}
 	rng := rand.New(rand.NewPCG(1, 2))
 	tokens := leakTokens(1000, secrets, rng)
 
@@ -221,11 +220,11 @@ func TestTelemetryLeaksNoTokenOrSecret(t *testing.T) {
 // TestLeakScannerFindsFragments guards the leak test against passing
 // because its scanner finds nothing.
 func TestLeakScannerFindsFragments(t *testing.T) {
-	tok := teltest.Minter().Admin()
+	tok := telMinter().Admin()
 	l := newLeakScanner()
 	l.add("token", tok)
-	l.add("secret", teltest.Secret)
-	for _, s := range []string{tok, "bearer " + tok[10:26] + " tail", "x" + teltest.Secret[3:19]} {
+	l.add("secret", telSecret)
+	for _, s := range []string{tok, "bearer " + tok[10:26] + " tail", "x" + telSecret[3:19]} {
 		if l.scan(s) == "" {
 			t.Errorf("scanner missed a fragment in %q", s)
 		}

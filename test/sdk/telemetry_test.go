@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"os"
+	"os/exec"
 	"runtime"
 	"testing"
 	"time"
@@ -19,12 +21,19 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/possession-dev/possession/internal/teltest"
 	"github.com/possession-dev/possession/internal/tokentest"
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/otel"
 	"github.com/possession-dev/possession/sdk"
 	"github.com/possession-dev/possession/sdk/sdktest"
+)
+
+// telemetryNow is the fixed clock of the telemetry tests.
+var telemetryNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+const (
+	telSecret   = "telemetry-secret-0123456789abcdef"
+	telClientID = "telemetry-client"
 )
 
 // recording is a pair of SDK providers that keep what they get.
@@ -60,17 +69,30 @@ func (r *recording) metrics(t testing.TB) metricdata.ResourceMetrics {
 	return rm
 }
 
+func telMinter() sdktest.Minter {
+	return sdktest.Minter{Secret: telSecret, ClientID: telClientID, Shop: "tele.myshopify.com", UserID: "4242",
+		Now: func() time.Time { return telemetryNow }}
+}
+
 func newTelVerifier(t testing.TB, src keysource.Source, opts ...sdk.Option) *sdk.Verifier {
 	t.Helper()
 	if src == nil {
-		src = keysource.MustStatic(teltest.Secret)
+		src = keysource.MustStatic(telSecret)
 	}
-	opts = append([]sdk.Option{sdk.WithClientID(teltest.ClientID), sdk.WithClock(teltest.Clock)}, opts...)
+	opts = append([]sdk.Option{sdk.WithClientID(telClientID), sdk.WithClock(func() time.Time { return telemetryNow })}, opts...)
 	v, err := sdk.New(src, opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	return v
+}
+
+func attrMap(kvs []attribute.KeyValue) map[attribute.Key]attribute.Value {
+	m := make(map[attribute.Key]attribute.Value, len(kvs))
+	for _, kv := range kvs {
+		m[kv.Key] = kv.Value
+	}
+	return m
 }
 
 // sumByAttrs returns an Int64 sum's data points keyed by their attribute
@@ -130,9 +152,9 @@ func histogramCount(t testing.TB, rm metricdata.ResourceMetrics, name string, wa
 // TestTelemetryOutcomes verifies one token per outcome and checks the
 // span and the metrics each leaves.
 func TestTelemetryOutcomes(t *testing.T) {
-	m := teltest.Minter()
-	past := teltest.Now.Add(-time.Hour)
-	hs512, err := sdktest.SignRaw(teltest.Secret, []byte(`{"alg":"HS512","typ":"JWT"}`), []byte(`{"exp":1}`))
+	m := telMinter()
+	past := telemetryNow.Add(-time.Hour)
+	hs512, err := sdktest.SignRaw(telSecret, []byte(`{"alg":"HS512","typ":"JWT"}`), []byte(`{"exp":1}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +181,7 @@ func TestTelemetryOutcomes(t *testing.T) {
 		{name: "algorithm", token: hs512, wantErr: sdk.ErrAlgorithm, outcome: "algorithm"},
 		{name: "signature", token: forger.Admin(), wantErr: sdk.ErrSignature, outcome: "signature"},
 		{name: "expired", token: m.Admin(sdktest.At(past)), wantErr: sdk.ErrExpired, outcome: "expired"},
-		{name: "not yet valid", token: m.Admin(sdktest.Set("nbf", teltest.Now.Add(time.Hour).Unix())), wantErr: sdk.ErrNotYetValid, outcome: "not_yet_valid"},
+		{name: "not yet valid", token: m.Admin(sdktest.Set("nbf", telemetryNow.Add(time.Hour).Unix())), wantErr: sdk.ErrNotYetValid, outcome: "not_yet_valid"},
 		{name: "audience", token: otherApp.Admin(), wantErr: sdk.ErrAudience, outcome: "audience"},
 		{name: "issuer", token: badShop.Admin(), wantErr: sdk.ErrIssuer, outcome: "issuer"},
 		{name: "no keys", src: tokentest.EmptySource{}, token: m.Admin(), wantErr: sdk.ErrNoKeys, outcome: "no_keys"},
@@ -194,7 +216,7 @@ func TestTelemetryOutcomes(t *testing.T) {
 			if got := vs.InstrumentationScope(); got.Name != otel.ScopeName || got.Version != otel.Version {
 				t.Errorf("scope %+v, want %s %s", got, otel.ScopeName, otel.Version)
 			}
-			attrs := teltest.AttrMap(vs.Attributes())
+			attrs := attrMap(vs.Attributes())
 			if tc.wantErr != nil {
 				if vs.Status().Code != codes.Error {
 					t.Errorf("status %v, want Error", vs.Status())
@@ -214,7 +236,7 @@ func TestTelemetryOutcomes(t *testing.T) {
 				}
 				want := map[attribute.Key]string{
 					otel.ShopDomainKey:  "tele.myshopify.com",
-					otel.ClientIDKey:    teltest.ClientID,
+					otel.ClientIDKey:    telClientID,
 					otel.SessionKindKey: tc.kind,
 					otel.KeyIDKey:       "static:current",
 					otel.UserIDKey:      s.UserID,
@@ -256,7 +278,7 @@ func TestTelemetryOutcomes(t *testing.T) {
 func TestTelemetryCacheHit(t *testing.T) {
 	rec := newRecording(t)
 	v := newTelVerifier(t, nil, rec.options()...)
-	tok := teltest.Minter().Admin()
+	tok := telMinter().Admin()
 	for range 3 {
 		if _, err := v.Verify(context.Background(), tok); err != nil {
 			t.Fatal(err)
@@ -267,7 +289,7 @@ func TestTelemetryCacheHit(t *testing.T) {
 		t.Fatalf("%d spans, want 3", len(spans))
 	}
 	for i, s := range spans {
-		hit := teltest.AttrMap(s.Attributes())[otel.CacheHitKey].AsBool()
+		hit := attrMap(s.Attributes())[otel.CacheHitKey].AsBool()
 		if want := i > 0; hit != want {
 			t.Errorf("span %d: cache hit %v, want %v", i, hit, want)
 		}
@@ -288,14 +310,14 @@ func TestTelemetryCacheHit(t *testing.T) {
 func TestTelemetryCacheDisabledCountsNoLookups(t *testing.T) {
 	rec := newRecording(t)
 	v := newTelVerifier(t, nil, append(rec.options(), sdk.WithCacheSize(0))...)
-	if _, err := v.Verify(context.Background(), teltest.Minter().Admin()); err != nil {
+	if _, err := v.Verify(context.Background(), telMinter().Admin()); err != nil {
 		t.Fatal(err)
 	}
 	rm := rec.metrics(t)
 	if _, ok := findMetric(rm, otel.MetricCacheLookups); ok {
 		t.Errorf("cache lookups recorded with the cache disabled")
 	}
-	if _, ok := teltest.AttrMap(rec.spans.Ended()[0].Attributes())[otel.CacheHitKey]; ok {
+	if _, ok := attrMap(rec.spans.Ended()[0].Attributes())[otel.CacheHitKey]; ok {
 		t.Errorf("cache hit attribute with the cache disabled")
 	}
 }
@@ -320,10 +342,10 @@ func TestTelemetryUserIDPrivacy(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newRecording(t)
 			v := newTelVerifier(t, nil, append(rec.options(), tc.opt)...)
-			if _, err := v.Verify(context.Background(), teltest.Minter().Admin()); err != nil {
+			if _, err := v.Verify(context.Background(), telMinter().Admin()); err != nil {
 				t.Fatal(err)
 			}
-			attrs := teltest.AttrMap(rec.spans.Ended()[0].Attributes())
+			attrs := attrMap(rec.spans.Ended()[0].Attributes())
 			id, hasID := attrs[otel.UserIDKey]
 			hash, hasHash := attrs[otel.UserHashKey]
 			if hasID != (tc.wantID != "") || id.AsString() != tc.wantID {
@@ -337,8 +359,8 @@ func TestTelemetryUserIDPrivacy(t *testing.T) {
 }
 
 func TestTelemetryKeyAge(t *testing.T) {
-	loaded := teltest.Now.Add(-90 * time.Second)
-	ring, err := keysource.NewKeyring(loaded, keysource.Key{ID: "k1", Secret: keysource.NewSecret(teltest.Secret)})
+	loaded := telemetryNow.Add(-90 * time.Second)
+	ring, err := keysource.NewKeyring(loaded, keysource.Key{ID: "k1", Secret: keysource.NewSecret(telSecret)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,7 +394,17 @@ func (s ringSource) Keyring() *keysource.Keyring { return s.ring }
 // TestTelemetryGlobalInstalledAfterNew runs in a child process, since
 // installing a global provider cannot be undone.
 func TestTelemetryGlobalInstalledAfterNew(t *testing.T) {
-	teltest.InChild(t, globalInstalledAfterNew)
+	if os.Getenv("POSSESSION_TEST_GLOBAL_OTEL") == "1" {
+		globalInstalledAfterNew(t)
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestTelemetryGlobalInstalledAfterNew$", "-test.v")
+	cmd.Env = append(os.Environ(), "POSSESSION_TEST_GLOBAL_OTEL=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	t.Logf("child:\n%s", out)
 }
 
 // globalInstalledAfterNew checks, with the real SDK, what a user sees.
@@ -382,7 +414,7 @@ func TestTelemetryGlobalInstalledAfterNew(t *testing.T) {
 // TestTelemetryOffAllocs.
 func globalInstalledAfterNew(t *testing.T) {
 	v := newTelVerifier(t, nil)
-	tok := teltest.Minter().Admin()
+	tok := telMinter().Admin()
 	if _, err := v.Verify(context.Background(), tok); err != nil {
 		t.Fatal(err)
 	}
