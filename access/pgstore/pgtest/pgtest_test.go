@@ -2,6 +2,7 @@ package pgtest_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -9,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/possession-dev/possession/access/pgstore/pgtest"
-	"github.com/possession-dev/possession/internal/servertest"
 )
 
 func query(t *testing.T, dsn, sql string) string {
@@ -68,15 +68,45 @@ func TestServer(t *testing.T) {
 	}
 }
 
+// skipTB records how Start gave up instead of ending the test.
+type skipTB struct {
+	testing.TB
+	skipped, failed string
+}
+
+type stop struct{}
+
+func (s *skipTB) Skipf(format string, args ...any) {
+	s.skipped = fmt.Sprintf(format, args...)
+	panic(stop{})
+}
+
+func (s *skipTB) Fatalf(format string, args ...any) {
+	s.failed = fmt.Sprintf(format, args...)
+	panic(stop{})
+}
+
+func startMissing(t *testing.T) *skipTB {
+	tb := &skipTB{TB: t}
+	func() {
+		defer func() {
+			if r := recover(); r != nil && r != (stop{}) {
+				panic(r)
+			}
+		}()
+		pgtest.Start(tb)
+	}()
+	return tb
+}
+
 func TestMissingBinaries(t *testing.T) {
-	start := func(tb testing.TB) { pgtest.Start(tb) }
 	t.Setenv("POSSESSION_PG_BIN", "/nonexistent")
 	t.Setenv("CI", "")
-	if skipped, failed := servertest.GiveUp(t, start); !strings.Contains(skipped, "POSSESSION_PG_BIN") || failed != "" {
-		t.Fatalf("without CI: skipped %q, failed %q; want a skip naming the setting", skipped, failed)
+	if tb := startMissing(t); !strings.Contains(tb.skipped, "POSSESSION_PG_BIN") || tb.failed != "" {
+		t.Fatalf("without CI: skipped %q, failed %q; want a skip naming the setting", tb.skipped, tb.failed)
 	}
 	t.Setenv("CI", "true")
-	if skipped, failed := servertest.GiveUp(t, start); !strings.Contains(failed, "CI=true") || skipped != "" {
-		t.Fatalf("with CI=true: skipped %q, failed %q; want a failure", skipped, failed)
+	if tb := startMissing(t); !strings.Contains(tb.failed, "CI=true") || tb.skipped != "" {
+		t.Fatalf("with CI=true: skipped %q, failed %q; want a failure", tb.skipped, tb.failed)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/possession-dev/possession/access/redisstore/redistest"
-	"github.com/possession-dev/possession/internal/servertest"
 )
 
 // do sends one inline command and returns the reply's first line.
@@ -74,15 +73,45 @@ func TestTwoServersAreSeparate(t *testing.T) {
 	}
 }
 
+// skipTB records how Start gave up instead of ending the test.
+type skipTB struct {
+	testing.TB
+	skipped, failed string
+}
+
+type stop struct{}
+
+func (s *skipTB) Skipf(format string, args ...any) {
+	s.skipped = fmt.Sprintf(format, args...)
+	panic(stop{})
+}
+
+func (s *skipTB) Fatalf(format string, args ...any) {
+	s.failed = fmt.Sprintf(format, args...)
+	panic(stop{})
+}
+
+func startMissing(t *testing.T) *skipTB {
+	tb := &skipTB{TB: t}
+	func() {
+		defer func() {
+			if r := recover(); r != nil && r != (stop{}) {
+				panic(r)
+			}
+		}()
+		redistest.Start(tb)
+	}()
+	return tb
+}
+
 func TestMissingBinary(t *testing.T) {
-	start := func(tb testing.TB) { redistest.Start(tb) }
 	t.Setenv("POSSESSION_REDIS_SERVER", "/nonexistent/redis-server")
 	t.Setenv("CI", "")
-	if skipped, failed := servertest.GiveUp(t, start); !strings.Contains(skipped, "POSSESSION_REDIS_SERVER") || failed != "" {
-		t.Fatalf("without CI: skipped %q, failed %q; want a skip naming the binary", skipped, failed)
+	if tb := startMissing(t); !strings.Contains(tb.skipped, "POSSESSION_REDIS_SERVER") || tb.failed != "" {
+		t.Fatalf("without CI: skipped %q, failed %q; want a skip naming the binary", tb.skipped, tb.failed)
 	}
 	t.Setenv("CI", "true")
-	if skipped, failed := servertest.GiveUp(t, start); !strings.Contains(failed, "CI=true") || skipped != "" {
-		t.Fatalf("with CI=true: skipped %q, failed %q; want a failure", skipped, failed)
+	if tb := startMissing(t); !strings.Contains(tb.failed, "CI=true") || tb.skipped != "" {
+		t.Fatalf("with CI=true: skipped %q, failed %q; want a failure", tb.skipped, tb.failed)
 	}
 }
