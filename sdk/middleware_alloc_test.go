@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/possession-dev/possession/internal/tokentest"
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/sdk"
 )
@@ -17,8 +16,8 @@ import (
 // and, with CORS, the three response header values. Raising one needs a
 // reason.
 func TestMiddlewareAllocations(t *testing.T) {
-	tok := tokentest.MWMinter().Admin()
-	v := tokentest.MWVerifier(t, keysource.MustStatic(tokentest.MWSecret))
+	tok := mwMinter().Admin()
+	v := mwVerifier(t, keysource.MustStatic(mwSecret))
 	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := sdk.SessionFrom(r.Context()); !ok {
 			t.Fatal("no session")
@@ -30,7 +29,7 @@ func TestMiddlewareAllocations(t *testing.T) {
 		opts []sdk.MiddlewareOption
 		want float64
 	}{
-		{"bearer only", tokentest.Get(map[string][]string{"Authorization": {"Bearer " + tok}}), nil, 2},
+		{"bearer only", get(map[string][]string{"Authorization": {"Bearer " + tok}}), nil, 2},
 		{"POS client, hints", posClientRequest(tok), nil, 2},
 		{"POS client, hints and CORS", posClientRequest(tok), []sdk.MiddlewareOption{sdk.WithAllowedOrigins("https://extensions.shopifycdn.com", "https://cdn.shopify.com")}, 3},
 	} {

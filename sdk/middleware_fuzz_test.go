@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/possession-dev/possession/internal/tokentest"
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/sdk"
 	"github.com/possession-dev/possession/sdk/sdktest"
@@ -41,9 +40,9 @@ func FuzzBearerHeader(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	v := tokentest.MWVerifier(f, keysource.MustStatic(tokentest.MWSecret))
+	v := mwVerifier(f, keysource.MustStatic(mwSecret))
 	f.Fuzz(func(t *testing.T, header string) {
-		r := tokentest.Get(map[string][]string{"Authorization": {header}})
+		r := get(map[string][]string{"Authorization": {header}})
 		m := bearerReference.FindStringSubmatch(header)
 		got, err := sdk.TokenFromRequest(r)
 		if m != nil && (err != nil || got != m[1]) {
@@ -52,14 +51,14 @@ func FuzzBearerHeader(f *testing.F) {
 		if m == nil && (got != "" || !errors.Is(err, sdk.ErrNoToken)) {
 			t.Fatalf("reference finds no token in %q, TokenFromRequest: %q, %v", header, got, err)
 		}
-		resp, s, rej := tokentest.Serve(t, v, r)
+		resp, s, rej := serve(t, v, r)
 		switch {
 		case m == nil:
 			want := http.StatusUnauthorized
 			if bearerMalformedReference.MatchString(header) {
 				want = http.StatusBadRequest
 			}
-			if rej == nil || !errors.Is(rej.Err, sdk.ErrNoToken) || resp.StatusCode != want {
+			if rej == nil || !errors.Is(rej.err, sdk.ErrNoToken) || resp.StatusCode != want {
 				t.Fatalf("reference finds no token in %q, want ErrNoToken with %d; middleware: status %d, rejection %+v", header, want, resp.StatusCode, rej)
 			}
 		case m[1] == tok:
@@ -67,7 +66,7 @@ func FuzzBearerHeader(f *testing.F) {
 				t.Fatalf("reference extracts the valid token from %q, middleware: status %d, rejection %+v", header, resp.StatusCode, rej)
 			}
 		default:
-			if rej == nil || errors.Is(rej.Err, sdk.ErrNoToken) || resp.StatusCode != http.StatusUnauthorized {
+			if rej == nil || errors.Is(rej.err, sdk.ErrNoToken) || resp.StatusCode != http.StatusUnauthorized {
 				t.Fatalf("reference extracts a token from %q, middleware: status %d, rejection %+v", header, resp.StatusCode, rej)
 			}
 		}
@@ -90,11 +89,11 @@ func FuzzHintID(f *testing.F) {
 		f.Add(s)
 	}
 	tok := fixedToken()
-	v := tokentest.MWVerifier(f, keysource.MustStatic(tokentest.MWSecret))
+	v := mwVerifier(f, keysource.MustStatic(mwSecret))
 	f.Fuzz(func(t *testing.T, value string) {
-		r := tokentest.Get(map[string][]string{"Authorization": {"Bearer " + tok}})
+		r := get(map[string][]string{"Authorization": {"Bearer " + tok}})
 		r.Header[sdk.HeaderLocationID] = []string{value}
-		resp, s, rej := tokentest.Serve(t, v, r)
+		resp, s, rej := serve(t, v, r)
 		trimmed := strings.Trim(value, " \t")
 		want, err := strconv.ParseInt(trimmed, 10, 64)
 		ok := err == nil && hintReference.MatchString(trimmed)
@@ -104,7 +103,7 @@ func FuzzHintID(f *testing.F) {
 			}
 			return
 		}
-		if rej == nil || !errors.Is(rej.Err, sdk.ErrHint) || resp.StatusCode != http.StatusBadRequest {
+		if rej == nil || !errors.Is(rej.err, sdk.ErrHint) || resp.StatusCode != http.StatusBadRequest {
 			t.Fatalf("%q: want ErrHint/400, got status %d rejection %+v", value, resp.StatusCode, rej)
 		}
 	})
@@ -113,7 +112,7 @@ func FuzzHintID(f *testing.F) {
 // fixedToken is the same in every fuzz worker process (jti and sid are
 // random otherwise), so seeds that embed it stay valid.
 func fixedToken() string {
-	return tokentest.MWMinter().Admin(sdktest.Set("jti", "00000000-0000-4000-8000-000000000000"), sdktest.Set("sid", strings.Repeat("ab", 32)))
+	return mwMinter().Admin(sdktest.Set("jti", "00000000-0000-4000-8000-000000000000"), sdktest.Set("sid", strings.Repeat("ab", 32)))
 }
 
 // hostnameReference: dot-separated DNS labels of lower-case letters,
@@ -125,25 +124,25 @@ var hostnameReference = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(
 // under Unicode case folding (strings.EqualFold) and its lower-case form
 // is a host name; any other value is rejected with ErrHint and 400.
 func FuzzHintShopDomain(f *testing.F) {
-	for _, s := range []string{tokentest.MWShop, " " + tokentest.MWShop + "\t", "MW-Shop.MyShopify.COM", "mw-ſhop.myshopify.com", "other.myshopify.com",
-		"https://" + tokentest.MWShop, tokentest.MWShop + ".", "", " ", "mw-shop.myshopify.co", "mw-shop.myshopify.com/"} {
+	for _, s := range []string{mwShop, " " + mwShop + "\t", "MW-Shop.MyShopify.COM", "mw-ſhop.myshopify.com", "other.myshopify.com",
+		"https://" + mwShop, mwShop + ".", "", " ", "mw-shop.myshopify.co", "mw-shop.myshopify.com/"} {
 		f.Add(s)
 	}
 	tok := fixedToken()
-	v := tokentest.MWVerifier(f, keysource.MustStatic(tokentest.MWSecret))
+	v := mwVerifier(f, keysource.MustStatic(mwSecret))
 	f.Fuzz(func(t *testing.T, value string) {
-		r := tokentest.Get(map[string][]string{"Authorization": {"Bearer " + tok}})
+		r := get(map[string][]string{"Authorization": {"Bearer " + tok}})
 		r.Header[sdk.HeaderShopDomain] = []string{value}
-		resp, s, rej := tokentest.Serve(t, v, r)
+		resp, s, rej := serve(t, v, r)
 		trimmed := strings.Trim(value, " \t")
 		lower := strings.ToLower(trimmed)
-		if strings.EqualFold(trimmed, tokentest.MWShop) && len(lower) <= 253 && hostnameReference.MatchString(lower) {
+		if strings.EqualFold(trimmed, mwShop) && len(lower) <= 253 && hostnameReference.MatchString(lower) {
 			if s == nil || resp.StatusCode != http.StatusOK {
 				t.Fatalf("%q: want it accepted, got status %d rejection %+v", value, resp.StatusCode, rej)
 			}
 			return
 		}
-		if rej == nil || !errors.Is(rej.Err, sdk.ErrHint) || resp.StatusCode != http.StatusBadRequest {
+		if rej == nil || !errors.Is(rej.err, sdk.ErrHint) || resp.StatusCode != http.StatusBadRequest {
 			t.Fatalf("%q: want ErrHint/400, got status %d rejection %+v", value, resp.StatusCode, rej)
 		}
 	})
@@ -168,12 +167,12 @@ func FuzzCORSOrigin(f *testing.F) {
 		f.Add(s)
 	}
 	tok := fixedToken()
-	v := tokentest.MWVerifier(f, keysource.MustStatic(tokentest.MWSecret))
+	v := mwVerifier(f, keysource.MustStatic(mwSecret))
 	opt := sdk.WithAllowedOrigins(configured...)
 	f.Fuzz(func(t *testing.T, origin string) {
 		want := origin != "" && allowed[norm(origin)]
-		r := tokentest.Get(map[string][]string{"Authorization": {"Bearer " + tok}, "Origin": {origin}})
-		resp, s, rej := tokentest.Serve(t, v, r, opt)
+		r := get(map[string][]string{"Authorization": {"Bearer " + tok}, "Origin": {origin}})
+		resp, s, rej := serve(t, v, r, opt)
 		if s == nil || resp.StatusCode != http.StatusOK {
 			t.Fatalf("%q: request not served: status %d rejection %+v", origin, resp.StatusCode, rej)
 		}
@@ -187,7 +186,7 @@ func FuzzCORSOrigin(f *testing.F) {
 		p := httptest.NewRequest(http.MethodOptions, "http://backend.test/api/session", nil)
 		p.Header["Origin"] = []string{origin}
 		p.Header.Set("Access-Control-Request-Method", "POST")
-		resp, _, rej = tokentest.Serve(t, v, p, opt)
+		resp, _, rej = serve(t, v, p, opt)
 		switch {
 		case origin == "":
 			// Not a preflight: it needs a token like any request.
@@ -199,7 +198,7 @@ func FuzzCORSOrigin(f *testing.F) {
 				t.Fatalf("%q: preflight status %d, Allow-Origin %q", origin, resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
 			}
 		default:
-			if resp.StatusCode != http.StatusForbidden || rej == nil || !errors.Is(rej.Err, sdk.ErrOrigin) || resp.Header.Get("Access-Control-Allow-Origin") != "" {
+			if resp.StatusCode != http.StatusForbidden || rej == nil || !errors.Is(rej.err, sdk.ErrOrigin) || resp.Header.Get("Access-Control-Allow-Origin") != "" {
 				t.Fatalf("%q: preflight status %d, rejection %+v", origin, resp.StatusCode, rej)
 			}
 		}

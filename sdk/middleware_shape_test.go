@@ -3,6 +3,7 @@ package sdk_test
 import (
 	"context"
 	"errors"
+	"github.com/possession-dev/possession/internal/tokentest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/possession-dev/possession/internal/tokentest"
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/sdk"
 	"github.com/possession-dev/possession/sdk/sdktest"
@@ -28,7 +28,7 @@ func chain(h http.Handler, mws ...func(http.Handler) http.Handler) http.Handler 
 // TestNewMiddlewareComposes: NewMiddleware is a func(http.Handler)
 // http.Handler that behaves as Middleware, options included.
 func TestNewMiddlewareComposes(t *testing.T) {
-	v := tokentest.MWVerifier(t, keysource.MustStatic(tokentest.MWSecret))
+	v := mwVerifier(t, keysource.MustStatic(mwSecret))
 	const ext = "https://extensions.shopifycdn.com"
 	var mw func(http.Handler) http.Handler = v.NewMiddleware(sdk.WithAllowedOrigins(ext))
 	var order []string
@@ -49,8 +49,8 @@ func TestNewMiddlewareComposes(t *testing.T) {
 	}), logging, mw)
 
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, tokentest.Get(map[string][]string{"Authorization": {"Bearer " + tokentest.MWMinter().Admin()}, "Origin": {ext}}))
-	if rec.Code != 200 || rec.Body.String() != tokentest.MWUser || strings.Join(order, ",") != "logging,handler" {
+	h.ServeHTTP(rec, get(map[string][]string{"Authorization": {"Bearer " + mwMinter().Admin()}, "Origin": {ext}}))
+	if rec.Code != 200 || rec.Body.String() != mwUser || strings.Join(order, ",") != "logging,handler" {
 		t.Fatalf("status %d, body %q, order %v", rec.Code, rec.Body, order)
 	}
 	if rec.Header().Get("Access-Control-Allow-Origin") != ext {
@@ -59,7 +59,7 @@ func TestNewMiddlewareComposes(t *testing.T) {
 
 	order = nil
 	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, tokentest.Get(nil))
+	h.ServeHTTP(rec, get(nil))
 	if rec.Code != 401 || strings.Join(order, ",") != "logging" {
 		t.Fatalf("without a token: status %d, order %v", rec.Code, order)
 	}
@@ -67,7 +67,7 @@ func TestNewMiddlewareComposes(t *testing.T) {
 	// One NewMiddleware serves several routes independently.
 	other := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "other") }))
 	rec = httptest.NewRecorder()
-	other.ServeHTTP(rec, tokentest.Get(map[string][]string{"Authorization": {"Bearer " + tokentest.MWMinter().Admin()}}))
+	other.ServeHTTP(rec, get(map[string][]string{"Authorization": {"Bearer " + mwMinter().Admin()}}))
 	if rec.Body.String() != "other" {
 		t.Errorf("second route body %q", rec.Body)
 	}
@@ -77,7 +77,7 @@ func TestNewMiddlewareComposes(t *testing.T) {
 // body of its choice) on top of the protocol headers; WithOnReject sees the
 // status it sent.
 func TestWithErrorHandler(t *testing.T) {
-	v := tokentest.MWVerifier(t, keysource.MustStatic(tokentest.MWSecret))
+	v := mwVerifier(t, keysource.MustStatic(mwSecret))
 	type call struct {
 		status int
 		err    error
@@ -107,13 +107,13 @@ func TestWithErrorHandler(t *testing.T) {
 		wantBody   string
 		wantSent   int
 	}{
-		{name: "expired token", req: tokentest.Get(map[string][]string{"Authorization": {"Bearer " + tokentest.MWMinter().Admin(sdktest.At(tokentest.MWNow.Add(-time.Hour)))}}),
+		{name: "expired token", req: get(map[string][]string{"Authorization": {"Bearer " + mwMinter().Admin(sdktest.At(mwNow.Add(-time.Hour)))}}),
 			wantStatus: 401, wantErr: sdk.ErrExpired, wantRetry: "1", wantAuthn: `Bearer error="invalid_token"`, wantBody: "custom: expired", wantSent: http.StatusTeapot},
-		{name: "no token", req: tokentest.Get(nil),
+		{name: "no token", req: get(nil),
 			wantStatus: 401, wantErr: sdk.ErrNoToken, wantAuthn: "Bearer", wantBody: "custom: no_token", wantSent: http.StatusTeapot},
-		{name: "bad hint", req: tokentest.Get(map[string][]string{"Authorization": {"Bearer " + tokentest.MWMinter().Admin()}, sdk.HeaderUserID: {"1"}}),
+		{name: "bad hint", req: get(map[string][]string{"Authorization": {"Bearer " + mwMinter().Admin()}, sdk.HeaderUserID: {"1"}}),
 			wantStatus: 400, wantErr: sdk.ErrHint, wantBody: "custom: hint", wantSent: http.StatusTeapot},
-		{name: "no keys keeps the default", src: tokentest.EmptySource{}, req: tokentest.Get(map[string][]string{"Authorization": {"Bearer " + tokentest.MWMinter().Admin()}}),
+		{name: "no keys keeps the default", src: tokentest.EmptySource{}, req: get(map[string][]string{"Authorization": {"Bearer " + mwMinter().Admin()}}),
 			wantStatus: 503, wantErr: sdk.ErrNoKeys, wantBody: `"error":"no_keys"`, wantSent: 503},
 	}
 	for _, tt := range tests {
@@ -121,7 +121,7 @@ func TestWithErrorHandler(t *testing.T) {
 			got, reported = nil, nil
 			vv := v
 			if tt.src != nil {
-				vv = tokentest.MWVerifier(t, tt.src)
+				vv = mwVerifier(t, tt.src)
 			}
 			rec := httptest.NewRecorder()
 			vv.Middleware(http.NotFoundHandler(), custom, onReject).ServeHTTP(rec, tt.req)
@@ -160,17 +160,17 @@ func TestWithErrorHandler(t *testing.T) {
 // TestDefaultErrorHandlerIsTheDefault: WithErrorHandler(DefaultErrorHandler)
 // answers exactly as no option does.
 func TestDefaultErrorHandlerIsTheDefault(t *testing.T) {
-	v := tokentest.MWVerifier(t, keysource.MustStatic(tokentest.MWSecret))
+	v := mwVerifier(t, keysource.MustStatic(mwSecret))
 	for name, h := range map[string]map[string][]string{
 		"no token":  nil,
 		"two":       {"Authorization": {"Bearer a", "Bearer b"}},
-		"expired":   {"Authorization": {"Bearer " + tokentest.MWMinter().Admin(sdktest.At(tokentest.MWNow.Add(-time.Hour)))}},
-		"bad hint":  {"Authorization": {"Bearer " + tokentest.MWMinter().Admin()}, sdk.HeaderLocationID: {"x"}},
+		"expired":   {"Authorization": {"Bearer " + mwMinter().Admin(sdktest.At(mwNow.Add(-time.Hour)))}},
+		"bad hint":  {"Authorization": {"Bearer " + mwMinter().Admin()}, sdk.HeaderLocationID: {"x"}},
 		"malformed": {"Authorization": {"Bearer x.y.z"}},
 	} {
 		a, b := httptest.NewRecorder(), httptest.NewRecorder()
-		v.Middleware(http.NotFoundHandler()).ServeHTTP(a, tokentest.Get(h))
-		v.Middleware(http.NotFoundHandler(), sdk.WithErrorHandler(sdk.DefaultErrorHandler)).ServeHTTP(b, tokentest.Get(h))
+		v.Middleware(http.NotFoundHandler()).ServeHTTP(a, get(h))
+		v.Middleware(http.NotFoundHandler(), sdk.WithErrorHandler(sdk.DefaultErrorHandler)).ServeHTTP(b, get(h))
 		if a.Code != b.Code || a.Body.String() != b.Body.String() || len(a.Header()) != len(b.Header()) {
 			t.Errorf("%s: default %d %q %v, DefaultErrorHandler %d %q %v", name, a.Code, a.Body, a.Header(), b.Code, b.Body, b.Header())
 		}
@@ -183,7 +183,7 @@ func TestDefaultErrorHandlerIsTheDefault(t *testing.T) {
 }
 
 func TestTokenFromRequest(t *testing.T) {
-	tok := tokentest.MWMinter().Admin()
+	tok := mwMinter().Admin()
 	withQuery := func(q string, auth ...string) *http.Request {
 		r := httptest.NewRequest(http.MethodGet, "http://backend.test/app?"+q, nil)
 		for _, a := range auth {
@@ -204,7 +204,7 @@ func TestTokenFromRequest(t *testing.T) {
 		{name: "basic", req: withQuery("", "Basic abc"), wantErr: true},
 		{name: "two tokens", req: withQuery("", "Bearer a b"), wantErr: true},
 		{name: "query ignored without the option", req: withQuery("id_token=" + tok), wantErr: true},
-		{name: "id_token with the option", req: withQuery("embedded=1&id_token=" + tok + "&shop=" + tokentest.MWShop), opts: []sdk.MiddlewareOption{sdk.WithIDTokenQuery()}, want: tok},
+		{name: "id_token with the option", req: withQuery("embedded=1&id_token=" + tok + "&shop=" + mwShop), opts: []sdk.MiddlewareOption{sdk.WithIDTokenQuery()}, want: tok},
 		{name: "header wins over id_token", req: withQuery("id_token=other", "Bearer "+tok), opts: []sdk.MiddlewareOption{sdk.WithIDTokenQuery()}, want: tok},
 		{name: "repeated id_token", req: withQuery("id_token=" + tok + "&id_token=" + tok), opts: []sdk.MiddlewareOption{sdk.WithIDTokenQuery()}, wantErr: true},
 		{name: "empty id_token", req: withQuery("id_token="), opts: []sdk.MiddlewareOption{sdk.WithIDTokenQuery()}, wantErr: true},
@@ -232,21 +232,21 @@ func TestTokenFromRequest(t *testing.T) {
 // TestMiddlewareIDTokenQuery: an embedded admin app's page load carries
 // its token in id_token.
 func TestMiddlewareIDTokenQuery(t *testing.T) {
-	v := tokentest.MWVerifier(t, keysource.MustStatic(tokentest.MWSecret))
-	tok := tokentest.MWMinter().Admin()
+	v := mwVerifier(t, keysource.MustStatic(mwSecret))
+	tok := mwMinter().Admin()
 	page := func(q string) *http.Request {
 		return httptest.NewRequest(http.MethodGet, "http://backend.test/?embedded=1&"+q, nil)
 	}
-	resp, s, rej := tokentest.Serve(t, v, page("id_token="+tok), sdk.WithIDTokenQuery())
-	if resp.StatusCode != 200 || s == nil || s.Shop != tokentest.MWShop {
+	resp, s, rej := serve(t, v, page("id_token="+tok), sdk.WithIDTokenQuery())
+	if resp.StatusCode != 200 || s == nil || s.Shop != mwShop {
 		t.Fatalf("status %d, session %+v, rejection %+v", resp.StatusCode, s, rej)
 	}
-	resp, s, rej = tokentest.Serve(t, v, page("id_token="+tok))
-	if resp.StatusCode != 401 || s != nil || rej == nil || !errors.Is(rej.Err, sdk.ErrNoToken) {
+	resp, s, rej = serve(t, v, page("id_token="+tok))
+	if resp.StatusCode != 401 || s != nil || rej == nil || !errors.Is(rej.err, sdk.ErrNoToken) {
 		t.Fatalf("without the option: status %d, rejection %+v", resp.StatusCode, rej)
 	}
-	resp, _, rej = tokentest.Serve(t, v, page("id_token=a&id_token=b"), sdk.WithIDTokenQuery())
-	if resp.StatusCode != 400 || rej == nil || !errors.Is(rej.Err, sdk.ErrNoToken) {
+	resp, _, rej = serve(t, v, page("id_token=a&id_token=b"), sdk.WithIDTokenQuery())
+	if resp.StatusCode != 400 || rej == nil || !errors.Is(rej.err, sdk.ErrNoToken) {
 		t.Fatalf("repeated id_token: status %d, rejection %+v", resp.StatusCode, rej)
 	}
 	if body, _ := decodeBody(t, resp); !strings.Contains(body.Message, "id_token") {

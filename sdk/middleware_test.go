@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/possession-dev/possession/internal/tokentest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,11 +13,71 @@ import (
 	"testing"
 	"time"
 
-	"github.com/possession-dev/possession/internal/tokentest"
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/sdk"
 	"github.com/possession-dev/possession/sdk/sdktest"
 )
+
+const (
+	mwSecret   = "middleware-test-secret-0123456789abc"
+	mwClientID = "middleware-client"
+	mwShop     = "mw-shop.myshopify.com"
+	mwUser     = "4242"
+)
+
+var mwNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func mwMinter() sdktest.Minter {
+	return sdktest.Minter{Secret: mwSecret, ClientID: mwClientID, Shop: mwShop, UserID: mwUser, Now: func() time.Time { return mwNow }, EscapeSlashes: true}
+}
+
+func mwVerifier(t testing.TB, src keysource.Source) *sdk.Verifier {
+	t.Helper()
+	v, err := sdk.New(src, sdk.WithClientID(mwClientID), sdk.WithClock(func() time.Time { return mwNow }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// rejection is what WithOnReject saw.
+type rejection struct {
+	status int
+	err    error
+}
+
+// serve runs one request through the middleware and returns the response,
+// the session the next handler saw (nil if not called) and the rejection.
+func serve(t testing.TB, v *sdk.Verifier, r *http.Request, opts ...sdk.MiddlewareOption) (*http.Response, *sdk.Session, *rejection) {
+	t.Helper()
+	var got *sdk.Session
+	var rej *rejection
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, ok := sdk.SessionFrom(r.Context())
+		if !ok {
+			t.Error("next called without a session")
+		}
+		got = s
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, "next")
+	})
+	opts = append(opts, sdk.WithOnReject(func(_ *http.Request, status int, err error) {
+		rej = &rejection{status, err}
+	}))
+	rec := httptest.NewRecorder()
+	v.Middleware(next, opts...).ServeHTTP(rec, r)
+	return rec.Result(), got, rej
+}
+
+func get(headers map[string][]string) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "http://backend.test/api/session", nil)
+	for k, vs := range headers {
+		for _, v := range vs {
+			r.Header.Add(k, v)
+		}
+	}
+	return r
+}
 
 type errBody struct {
 	Error   string `json:"error"`
@@ -43,9 +104,9 @@ func decodeBody(t testing.TB, resp *http.Response) (errBody, string) {
 }
 
 func TestMiddlewareAuthorizationShapes(t *testing.T) {
-	m := tokentest.MWMinter()
+	m := mwMinter()
 	tok := m.Admin()
-	v := tokentest.MWVerifier(t, keysource.MustStatic(tokentest.MWSecret))
+	v := mwVerifier(t, keysource.MustStatic(mwSecret))
 
 	tests := []struct {
 		name          string
@@ -88,27 +149,27 @@ func TestMiddlewareAuthorizationShapes(t *testing.T) {
 			if tt.authorization != nil {
 				h["Authorization"] = tt.authorization
 			}
-			resp, s, rej := tokentest.Serve(t, v, tokentest.Get(h))
+			resp, s, rej := serve(t, v, get(h))
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status = %d, want %d", resp.StatusCode, tt.wantStatus)
 			}
 			if tt.wantErr == nil {
-				if s == nil || s.UserID != tokentest.MWUser || s.Shop != tokentest.MWShop {
+				if s == nil || s.UserID != mwUser || s.Shop != mwShop {
 					t.Fatalf("session = %+v", s)
 				}
 				if rej != nil {
-					t.Fatalf("rejected: %v", rej.Err)
+					t.Fatalf("rejected: %v", rej.err)
 				}
 				return
 			}
 			if s != nil {
 				t.Fatal("next was called")
 			}
-			if rej == nil || !errors.Is(rej.Err, tt.wantErr) || rej.Status != tt.wantStatus {
+			if rej == nil || !errors.Is(rej.err, tt.wantErr) || rej.status != tt.wantStatus {
 				t.Fatalf("rejection = %+v, want %v with %d", rej, tt.wantErr, tt.wantStatus)
 			}
-			if !strings.Contains(rej.Err.Error(), tt.wantInErr) {
-				t.Errorf("error %q does not say %q", rej.Err, tt.wantInErr)
+			if !strings.Contains(rej.err.Error(), tt.wantInErr) {
+				t.Errorf("error %q does not say %q", rej.err, tt.wantInErr)
 			}
 			if got := resp.Header.Get("WWW-Authenticate"); got != tt.wantAuthn {
 				t.Errorf("WWW-Authenticate = %q, want %q", got, tt.wantAuthn)
@@ -117,7 +178,7 @@ func TestMiddlewareAuthorizationShapes(t *testing.T) {
 			if body.Error != sdk.ErrorName(tt.wantErr) {
 				t.Errorf("body error = %q, want %q", body.Error, sdk.ErrorName(tt.wantErr))
 			}
-			if strings.Contains(raw, tok) || strings.Contains(rej.Err.Error(), tok) {
+			if strings.Contains(raw, tok) || strings.Contains(rej.err.Error(), tok) {
 				t.Error("the token leaked into the body or the error")
 			}
 			if tt.wantErr == sdk.ErrNoToken {
@@ -130,7 +191,7 @@ func TestMiddlewareAuthorizationShapes(t *testing.T) {
 }
 
 func TestMiddlewareVerifyErrors(t *testing.T) {
-	m := tokentest.MWMinter()
+	m := mwMinter()
 	tests := []struct {
 		name       string
 		token      string
@@ -139,9 +200,9 @@ func TestMiddlewareVerifyErrors(t *testing.T) {
 		wantStatus int
 		wantRetry  bool
 	}{
-		{name: "expired", token: m.Admin(sdktest.At(tokentest.MWNow.Add(-5 * time.Minute))), wantErr: sdk.ErrExpired, wantStatus: 401, wantRetry: true},
-		{name: "not yet valid", token: m.Admin(sdktest.At(tokentest.MWNow.Add(5 * time.Minute))), wantErr: sdk.ErrNotYetValid, wantStatus: 401, wantRetry: true},
-		{name: "forged", token: sdktest.Minter{Secret: "other", ClientID: tokentest.MWClientID, Shop: tokentest.MWShop, Now: m.Now}.Admin(), wantErr: sdk.ErrSignature, wantStatus: 401, wantRetry: true},
+		{name: "expired", token: m.Admin(sdktest.At(mwNow.Add(-5 * time.Minute))), wantErr: sdk.ErrExpired, wantStatus: 401, wantRetry: true},
+		{name: "not yet valid", token: m.Admin(sdktest.At(mwNow.Add(5 * time.Minute))), wantErr: sdk.ErrNotYetValid, wantStatus: 401, wantRetry: true},
+		{name: "forged", token: sdktest.Minter{Secret: "other", ClientID: mwClientID, Shop: mwShop, Now: m.Now}.Admin(), wantErr: sdk.ErrSignature, wantStatus: 401, wantRetry: true},
 		{name: "other app", token: m.Admin(sdktest.Set("aud", "other-client")), wantErr: sdk.ErrAudience, wantStatus: 401, wantRetry: true},
 		{name: "bad dest", token: m.Admin(sdktest.Set("dest", "https://evil.example.com")), wantErr: sdk.ErrIssuer, wantStatus: 401, wantRetry: true},
 		{name: "alg none", token: mustSignRaw(t, `{"alg":"none","typ":"JWT"}`, `{"exp":1}`), wantErr: sdk.ErrAlgorithm, wantStatus: 401, wantRetry: true},
@@ -152,17 +213,17 @@ func TestMiddlewareVerifyErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			src := tt.src
 			if src == nil {
-				src = keysource.MustStatic(tokentest.MWSecret)
+				src = keysource.MustStatic(mwSecret)
 			}
-			v := tokentest.MWVerifier(t, src)
-			resp, s, rej := tokentest.Serve(t, v, tokentest.Get(map[string][]string{"Authorization": {"Bearer " + tt.token}}))
+			v := mwVerifier(t, src)
+			resp, s, rej := serve(t, v, get(map[string][]string{"Authorization": {"Bearer " + tt.token}}))
 			if s != nil {
 				t.Fatal("next was called")
 			}
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status = %d, want %d", resp.StatusCode, tt.wantStatus)
 			}
-			if rej == nil || !errors.Is(rej.Err, tt.wantErr) {
+			if rej == nil || !errors.Is(rej.err, tt.wantErr) {
 				t.Fatalf("rejection = %+v, want %v", rej, tt.wantErr)
 			}
 			retry := resp.Header.Get(sdk.HeaderRetryInvalidSession)
@@ -178,10 +239,10 @@ func TestMiddlewareVerifyErrors(t *testing.T) {
 			if body.Error != sdk.ErrorName(tt.wantErr) {
 				t.Errorf("body error = %q, want %q", body.Error, sdk.ErrorName(tt.wantErr))
 			}
-			if strings.Contains(raw, tt.token) || strings.Contains(raw, tokentest.MWSecret) {
+			if strings.Contains(raw, tt.token) || strings.Contains(raw, mwSecret) {
 				t.Error("body leaks the token or the secret")
 			}
-			if strings.Contains(rej.Err.Error(), tt.token) {
+			if strings.Contains(rej.err.Error(), tt.token) {
 				t.Error("error leaks the token")
 			}
 		})
@@ -190,7 +251,7 @@ func TestMiddlewareVerifyErrors(t *testing.T) {
 
 func mustSignRaw(t testing.TB, header, payload string) string {
 	t.Helper()
-	tok, err := sdktest.SignRaw(tokentest.MWSecret, []byte(header), []byte(payload))
+	tok, err := sdktest.SignRaw(mwSecret, []byte(header), []byte(payload))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,9 +259,9 @@ func mustSignRaw(t testing.TB, header, payload string) string {
 }
 
 func TestMiddlewareHints(t *testing.T) {
-	m := tokentest.MWMinter()
+	m := mwMinter()
 	tok := m.Admin()
-	v := tokentest.MWVerifier(t, keysource.MustStatic(tokentest.MWSecret))
+	v := mwVerifier(t, keysource.MustStatic(mwSecret))
 	tests := []struct {
 		name      string
 		hints     map[string][]string
@@ -210,21 +271,21 @@ func TestMiddlewareHints(t *testing.T) {
 	}{
 		{name: "none", want: sdk.Hints{}},
 		{name: "all", hints: map[string][]string{
-			sdk.HeaderShopID: {"1001"}, sdk.HeaderUserID: {tokentest.MWUser}, sdk.HeaderLocationID: {"77"},
-			sdk.HeaderStaffMemberID: {"9"}, sdk.HeaderShopDomain: {tokentest.MWShop},
-		}, want: sdk.Hints{ShopID: 1001, UserID: tokentest.MWUser, LocationID: 77, StaffMemberID: "9"}},
+			sdk.HeaderShopID: {"1001"}, sdk.HeaderUserID: {mwUser}, sdk.HeaderLocationID: {"77"},
+			sdk.HeaderStaffMemberID: {"9"}, sdk.HeaderShopDomain: {mwShop},
+		}, want: sdk.Hints{ShopID: 1001, UserID: mwUser, LocationID: 77, StaffMemberID: "9"}},
 		{name: "surrounding spaces", hints: map[string][]string{sdk.HeaderLocationID: {"  77 "}}, want: sdk.Hints{LocationID: 77}},
 		{name: "shop domain other case", hints: map[string][]string{sdk.HeaderShopDomain: {"MW-Shop.MyShopify.com"}}, want: sdk.Hints{}},
 		{name: "largest ID", hints: map[string][]string{sdk.HeaderShopID: {"9223372036854775807"}}, want: sdk.Hints{ShopID: 9223372036854775807}},
-		{name: "user ID types agree", hints: map[string][]string{sdk.HeaderUserID: {" " + tokentest.MWUser + "\t"}}, want: sdk.Hints{UserID: tokentest.MWUser}},
+		{name: "user ID types agree", hints: map[string][]string{sdk.HeaderUserID: {" " + mwUser + "\t"}}, want: sdk.Hints{UserID: mwUser}},
 		{name: "staff member ID validated", hints: map[string][]string{sdk.HeaderStaffMemberID: {"007"}}, wantErr: true, wantInMsg: sdk.HeaderStaffMemberID},
-		{name: "user ID validated", hints: map[string][]string{sdk.HeaderUserID: {"0" + tokentest.MWUser}}, wantErr: true, wantInMsg: sdk.HeaderUserID},
-		{name: "staff member differs from user", hints: map[string][]string{sdk.HeaderUserID: {tokentest.MWUser}, sdk.HeaderStaffMemberID: {"5"}}, want: sdk.Hints{UserID: tokentest.MWUser, StaffMemberID: "5"}},
+		{name: "user ID validated", hints: map[string][]string{sdk.HeaderUserID: {"0" + mwUser}}, wantErr: true, wantInMsg: sdk.HeaderUserID},
+		{name: "staff member differs from user", hints: map[string][]string{sdk.HeaderUserID: {mwUser}, sdk.HeaderStaffMemberID: {"5"}}, want: sdk.Hints{UserID: mwUser, StaffMemberID: "5"}},
 
 		{name: "user contradicts sub", hints: map[string][]string{sdk.HeaderUserID: {"4243"}}, wantErr: true, wantInMsg: sdk.HeaderUserID + " contradicts"},
 		{name: "shop contradicts dest", hints: map[string][]string{sdk.HeaderShopDomain: {"other.myshopify.com"}}, wantErr: true, wantInMsg: sdk.HeaderShopDomain + " contradicts"},
-		{name: "shop domain with scheme", hints: map[string][]string{sdk.HeaderShopDomain: {"https://" + tokentest.MWShop}}, wantErr: true, wantInMsg: "not a shop domain"},
-		{name: "shop domain padded", hints: map[string][]string{sdk.HeaderShopDomain: {"\t" + tokentest.MWShop + " "}}, want: sdk.Hints{}},
+		{name: "shop domain with scheme", hints: map[string][]string{sdk.HeaderShopDomain: {"https://" + mwShop}}, wantErr: true, wantInMsg: "not a shop domain"},
+		{name: "shop domain padded", hints: map[string][]string{sdk.HeaderShopDomain: {"\t" + mwShop + " "}}, want: sdk.Hints{}},
 		// U+017F folds to s under strings.EqualFold but is no host name.
 		{name: "shop domain with a long s", hints: map[string][]string{sdk.HeaderShopDomain: {"mw-\u017fhop.myshopify.com"}}, wantErr: true, wantInMsg: "not a shop domain"},
 		{name: "shop domain a prefix of the shop", hints: map[string][]string{sdk.HeaderShopDomain: {"mw-shop.myshopify"}}, wantErr: true, wantInMsg: sdk.HeaderShopDomain + " contradicts"},
@@ -249,12 +310,12 @@ func TestMiddlewareHints(t *testing.T) {
 			for k, v := range tt.hints {
 				h[k] = v
 			}
-			resp, s, rej := tokentest.Serve(t, v, tokentest.Get(h))
+			resp, s, rej := serve(t, v, get(h))
 			if tt.wantErr {
 				if resp.StatusCode != http.StatusBadRequest || s != nil {
 					t.Fatalf("status = %d, next called = %v", resp.StatusCode, s != nil)
 				}
-				if rej == nil || !errors.Is(rej.Err, sdk.ErrHint) {
+				if rej == nil || !errors.Is(rej.err, sdk.ErrHint) {
 					t.Fatalf("rejection = %+v, want ErrHint", rej)
 				}
 				body, _ := decodeBody(t, resp)
@@ -283,12 +344,12 @@ func TestMiddlewareHints(t *testing.T) {
 // The verifier caches sessions and hands the same *Session to every
 // request with that token: hints must land on a copy.
 func TestMiddlewareHintsDoNotMutateCachedSession(t *testing.T) {
-	tok := tokentest.MWMinter().Admin()
-	v := tokentest.MWVerifier(t, keysource.MustStatic(tokentest.MWSecret))
+	tok := mwMinter().Admin()
+	v := mwVerifier(t, keysource.MustStatic(mwSecret))
 	auth := []string{"Bearer " + tok}
-	_, s1, _ := tokentest.Serve(t, v, tokentest.Get(map[string][]string{"Authorization": auth, sdk.HeaderLocationID: {"1"}}))
-	_, s2, _ := tokentest.Serve(t, v, tokentest.Get(map[string][]string{"Authorization": auth, sdk.HeaderLocationID: {"2"}}))
-	_, s3, _ := tokentest.Serve(t, v, tokentest.Get(map[string][]string{"Authorization": auth}))
+	_, s1, _ := serve(t, v, get(map[string][]string{"Authorization": auth, sdk.HeaderLocationID: {"1"}}))
+	_, s2, _ := serve(t, v, get(map[string][]string{"Authorization": auth, sdk.HeaderLocationID: {"2"}}))
+	_, s3, _ := serve(t, v, get(map[string][]string{"Authorization": auth}))
 	if s1 == nil || s2 == nil || s3 == nil {
 		t.Fatal("a request was rejected")
 	}
@@ -309,13 +370,13 @@ func TestMiddlewareHintsDoNotMutateCachedSession(t *testing.T) {
 // hints (the session's copy lives in the context) or without.
 func TestMiddlewareContext(t *testing.T) {
 	type key struct{}
-	tok := tokentest.MWMinter().Admin()
-	v := tokentest.MWVerifier(t, keysource.MustStatic(tokentest.MWSecret))
+	tok := mwMinter().Admin()
+	v := mwVerifier(t, keysource.MustStatic(mwSecret))
 	for _, hinted := range []bool{false, true} {
 		parent, cancel := context.WithCancelCause(context.WithValue(context.Background(), key{}, "outer"))
 		deadline := time.Now().Add(time.Hour) // context deadlines run on the real clock
 		parent, cancelDeadline := context.WithDeadline(parent, deadline)
-		r := tokentest.Get(map[string][]string{"Authorization": {"Bearer " + tok}}).WithContext(parent)
+		r := get(map[string][]string{"Authorization": {"Bearer " + tok}}).WithContext(parent)
 		if hinted {
 			r.Header.Set(sdk.HeaderLocationID, "77")
 		}
@@ -326,7 +387,7 @@ func TestMiddlewareContext(t *testing.T) {
 			s, _ = sdk.SessionFrom(inner)
 		}))
 		h.ServeHTTP(httptest.NewRecorder(), r)
-		if s == nil || s.Shop != tokentest.MWShop || (s.Hints.LocationID == 77) != hinted {
+		if s == nil || s.Shop != mwShop || (s.Hints.LocationID == 77) != hinted {
 			t.Fatalf("hinted %v: session %+v", hinted, s)
 		}
 		if inner.Value(key{}) != "outer" {
@@ -366,9 +427,9 @@ func TestSessionFromEmptyContext(t *testing.T) {
 
 func TestMiddlewareCORS(t *testing.T) {
 	const ext = "https://extensions.shopifycdn.com"
-	tok := tokentest.MWMinter().Admin()
-	expired := tokentest.MWMinter().Admin(sdktest.At(tokentest.MWNow.Add(-time.Hour)))
-	v := tokentest.MWVerifier(t, keysource.MustStatic(tokentest.MWSecret))
+	tok := mwMinter().Admin()
+	expired := mwMinter().Admin(sdktest.At(mwNow.Add(-time.Hour)))
+	v := mwVerifier(t, keysource.MustStatic(mwSecret))
 	allow := sdk.WithAllowedOrigins(ext+"/", "https://CDN.shopify.com")
 
 	preflight := func(origin string) *http.Request {
@@ -382,7 +443,7 @@ func TestMiddlewareCORS(t *testing.T) {
 	}
 
 	t.Run("preflight without token", func(t *testing.T) {
-		resp, s, rej := tokentest.Serve(t, v, preflight(ext), allow)
+		resp, s, rej := serve(t, v, preflight(ext), allow)
 		if resp.StatusCode != http.StatusNoContent || s != nil || rej != nil {
 			t.Fatalf("status %d, next %v, rejection %+v", resp.StatusCode, s != nil, rej)
 		}
@@ -404,17 +465,17 @@ func TestMiddlewareCORS(t *testing.T) {
 		}
 	})
 	t.Run("preflight origin compared case-insensitively", func(t *testing.T) {
-		resp, _, _ := tokentest.Serve(t, v, preflight("https://cdn.shopify.com"), allow)
+		resp, _, _ := serve(t, v, preflight("https://cdn.shopify.com"), allow)
 		if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "https://cdn.shopify.com" {
 			t.Fatalf("status %d, Allow-Origin %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
 		}
 	})
 	t.Run("preflight from other origin", func(t *testing.T) {
-		resp, s, rej := tokentest.Serve(t, v, preflight("https://evil.example"), allow)
+		resp, s, rej := serve(t, v, preflight("https://evil.example"), allow)
 		if resp.StatusCode != http.StatusForbidden || s != nil {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
-		if rej == nil || rej.Status != http.StatusForbidden || !errors.Is(rej.Err, sdk.ErrOrigin) {
+		if rej == nil || rej.status != http.StatusForbidden || !errors.Is(rej.err, sdk.ErrOrigin) {
 			t.Errorf("rejection %+v, want 403 with ErrOrigin", rej)
 		}
 		if resp.Header.Get("Access-Control-Allow-Origin") != "" {
@@ -426,8 +487,8 @@ func TestMiddlewareCORS(t *testing.T) {
 		}
 	})
 	t.Run("preflight without CORS configured needs a token", func(t *testing.T) {
-		resp, _, rej := tokentest.Serve(t, v, preflight(ext))
-		if resp.StatusCode != 401 || rej == nil || !errors.Is(rej.Err, sdk.ErrNoToken) {
+		resp, _, rej := serve(t, v, preflight(ext))
+		if resp.StatusCode != 401 || rej == nil || !errors.Is(rej.err, sdk.ErrNoToken) {
 			t.Fatalf("status %d, rejection %+v", resp.StatusCode, rej)
 		}
 		if resp.Header.Get("Access-Control-Allow-Origin") != "" {
@@ -437,14 +498,14 @@ func TestMiddlewareCORS(t *testing.T) {
 	t.Run("OPTIONS that is not a preflight needs a token", func(t *testing.T) {
 		r := httptest.NewRequest(http.MethodOptions, "http://backend.test/api/session", nil)
 		r.Header.Set("Origin", ext)
-		resp, _, rej := tokentest.Serve(t, v, r, allow)
-		if resp.StatusCode != 401 || rej == nil || !errors.Is(rej.Err, sdk.ErrNoToken) {
+		resp, _, rej := serve(t, v, r, allow)
+		if resp.StatusCode != 401 || rej == nil || !errors.Is(rej.err, sdk.ErrNoToken) {
 			t.Fatalf("status %d, rejection %+v", resp.StatusCode, rej)
 		}
 	})
 	t.Run("success exposes headers", func(t *testing.T) {
-		r := tokentest.Get(map[string][]string{"Authorization": {"Bearer " + tok}, "Origin": {ext}})
-		resp, s, _ := tokentest.Serve(t, v, r, allow)
+		r := get(map[string][]string{"Authorization": {"Bearer " + tok}, "Origin": {ext}})
+		resp, s, _ := serve(t, v, r, allow)
 		if resp.StatusCode != 200 || s == nil {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
@@ -453,9 +514,9 @@ func TestMiddlewareCORS(t *testing.T) {
 		}
 	})
 	t.Run("401 readable by the browser", func(t *testing.T) {
-		r := tokentest.Get(map[string][]string{"Authorization": {"Bearer " + expired}, "Origin": {ext}})
-		resp, _, rej := tokentest.Serve(t, v, r, allow)
-		if resp.StatusCode != 401 || rej == nil || !errors.Is(rej.Err, sdk.ErrExpired) {
+		r := get(map[string][]string{"Authorization": {"Bearer " + expired}, "Origin": {ext}})
+		resp, _, rej := serve(t, v, r, allow)
+		if resp.StatusCode != 401 || rej == nil || !errors.Is(rej.err, sdk.ErrExpired) {
 			t.Fatalf("status %d, rejection %+v", resp.StatusCode, rej)
 		}
 		if resp.Header.Get("Access-Control-Allow-Origin") != ext {
@@ -467,8 +528,8 @@ func TestMiddlewareCORS(t *testing.T) {
 		}
 	})
 	t.Run("foreign origin gets no CORS headers but is still served", func(t *testing.T) {
-		r := tokentest.Get(map[string][]string{"Authorization": {"Bearer " + tok}, "Origin": {"https://evil.example"}})
-		resp, s, _ := tokentest.Serve(t, v, r, allow)
+		r := get(map[string][]string{"Authorization": {"Bearer " + tok}, "Origin": {"https://evil.example"}})
+		resp, s, _ := serve(t, v, r, allow)
 		if resp.StatusCode != 200 || s == nil {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
@@ -481,7 +542,7 @@ func TestMiddlewareCORS(t *testing.T) {
 		// only an Origin with one more slash normalises to.
 		opt := sdk.WithAllowedOrigins("https://a.example//")
 		for origin, want := range map[string]bool{"https://a.example//": true, "https://A.example//": true, "https://a.example/": false, "https://a.example": false} {
-			resp, _, _ := tokentest.Serve(t, v, tokentest.Get(map[string][]string{"Authorization": {"Bearer " + tok}, "Origin": {origin}}), opt)
+			resp, _, _ := serve(t, v, get(map[string][]string{"Authorization": {"Bearer " + tok}, "Origin": {origin}}), opt)
 			if got := resp.Header.Get("Access-Control-Allow-Origin"); (got == origin) != want || !want && got != "" {
 				t.Errorf("Origin %q: Allow-Origin %q, want allowed %v", origin, got, want)
 			}
@@ -501,7 +562,7 @@ func TestMiddlewareCORS(t *testing.T) {
 			if outer != nil {
 				rec.Header()["Vary"] = append([]string(nil), outer...)
 			}
-			h.ServeHTTP(rec, tokentest.Get(map[string][]string{"Authorization": {"Bearer " + tok}, "Origin": {ext}}))
+			h.ServeHTTP(rec, get(map[string][]string{"Authorization": {"Bearer " + tok}, "Origin": {ext}}))
 			wantVary := append(append(append([]string(nil), outer...), "Origin"), "Accept")
 			if got := seen["Vary"]; strings.Join(got, ",") != strings.Join(wantVary, ",") {
 				t.Errorf("outer Vary %q: Vary = %q, want %q", outer, got, wantVary)
@@ -515,7 +576,7 @@ func TestMiddlewareCORS(t *testing.T) {
 		}
 	})
 	t.Run("wildcard", func(t *testing.T) {
-		resp, _, _ := tokentest.Serve(t, v, preflight("https://anything.example"), sdk.WithAllowedOrigins("*"))
+		resp, _, _ := serve(t, v, preflight("https://anything.example"), sdk.WithAllowedOrigins("*"))
 		if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
 			t.Fatalf("status %d, Allow-Origin %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
 		}
@@ -544,12 +605,12 @@ func (w *headerWriter) WriteHeader(status int)      { w.status = status }
 // posClientRequest is a request as the POS extension client sends it:
 // bearer token, Shopify's extension origin and the hint headers.
 func posClientRequest(tok string) *http.Request {
-	return tokentest.Get(map[string][]string{
+	return get(map[string][]string{
 		"Authorization":         {"Bearer " + tok},
 		"Origin":                {"https://extensions.shopifycdn.com"},
 		sdk.HeaderShopID:        {"1001"},
-		sdk.HeaderShopDomain:    {tokentest.MWShop},
-		sdk.HeaderUserID:        {tokentest.MWUser},
+		sdk.HeaderShopDomain:    {mwShop},
+		sdk.HeaderUserID:        {mwUser},
 		sdk.HeaderLocationID:    {"70000000001"},
 		sdk.HeaderStaffMemberID: {"9"},
 	})
@@ -561,19 +622,19 @@ func posClientRequest(tok string) *http.Request {
 // origins allowed. Each response gets an empty header map, as from
 // net/http.
 func BenchmarkMiddlewareCached(b *testing.B) {
-	tok := tokentest.MWMinter().Admin()
-	twoHints := tokentest.Get(map[string][]string{"Authorization": {"Bearer " + tok}, sdk.HeaderLocationID: {"77"}, sdk.HeaderUserID: {tokentest.MWUser}})
+	tok := mwMinter().Admin()
+	twoHints := get(map[string][]string{"Authorization": {"Bearer " + tok}, sdk.HeaderLocationID: {"77"}, sdk.HeaderUserID: {mwUser}})
 	for _, bc := range []struct {
 		name string
 		req  *http.Request
 		opts []sdk.MiddlewareOption
 	}{
-		{"no-hints", tokentest.Get(map[string][]string{"Authorization": {"Bearer " + tok}}), nil},
+		{"no-hints", get(map[string][]string{"Authorization": {"Bearer " + tok}}), nil},
 		{"hints", twoHints, nil},
 		{"pos-client-cors", posClientRequest(tok), []sdk.MiddlewareOption{sdk.WithAllowedOrigins("https://extensions.shopifycdn.com", "https://cdn.shopify.com")}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			v := tokentest.MWVerifier(b, keysource.MustStatic(tokentest.MWSecret))
+			v := mwVerifier(b, keysource.MustStatic(mwSecret))
 			h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), bc.opts...)
 			// A copy of the token in memory of its own, as a request
 			// brings it: the cache compares it with the verified one.

@@ -2,9 +2,8 @@
 // modules: the core's sdk tests and the test module's (test/sdk, which
 // needs the OpenTelemetry SDK and golang-jwt). Test files cannot be shared
 // across modules, so what both use is here: the app's secrets, the fixed
-// clock, the minter, the generated token corpus, the assertion that an
-// error is exactly one sentinel and leaks nothing, and the middleware
-// tests' app with a helper that serves one request.
+// clock, the minter, the generated token corpus and the assertion that an
+// error is exactly one sentinel and leaks nothing.
 //
 // It imports only the standard library and the core module's own packages.
 package tokentest

@@ -2,6 +2,9 @@ package sdk_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -10,13 +13,75 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
-	"github.com/possession-dev/possession/internal/tokentest"
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/sdk"
+	"github.com/possession-dev/possession/sdk/sdktest"
 )
 
+// Fixtures as in the core module's sdk/middleware_test.go.
+const (
+	mwSecret   = "middleware-test-secret-0123456789abc"
+	mwClientID = "middleware-client"
+	mwShop     = "mw-shop.myshopify.com"
+	mwUser     = "4242"
+)
+
+var mwNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func mwMinter() sdktest.Minter {
+	return sdktest.Minter{Secret: mwSecret, ClientID: mwClientID, Shop: mwShop, UserID: mwUser, Now: func() time.Time { return mwNow }, EscapeSlashes: true}
+}
+
+func mwVerifier(t testing.TB, src keysource.Source) *sdk.Verifier {
+	t.Helper()
+	v, err := sdk.New(src, sdk.WithClientID(mwClientID), sdk.WithClock(func() time.Time { return mwNow }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// rejection is what WithOnReject saw.
+type rejection struct {
+	status int
+	err    error
+}
+
+// serve runs one request through the middleware and returns the response,
+// the session the next handler saw (nil if not called) and the rejection.
+func serve(t testing.TB, v *sdk.Verifier, r *http.Request, opts ...sdk.MiddlewareOption) (*http.Response, *sdk.Session, *rejection) {
+	t.Helper()
+	var got *sdk.Session
+	var rej *rejection
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, ok := sdk.SessionFrom(r.Context())
+		if !ok {
+			t.Error("next called without a session")
+		}
+		got = s
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, "next")
+	})
+	opts = append(opts, sdk.WithOnReject(func(_ *http.Request, status int, err error) {
+		rej = &rejection{status, err}
+	}))
+	rec := httptest.NewRecorder()
+	v.Middleware(next, opts...).ServeHTTP(rec, r)
+	return rec.Result(), got, rej
+}
+
+func get(headers map[string][]string) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "http://backend.test/api/session", nil)
+	for k, vs := range headers {
+		for _, v := range vs {
+			r.Header.Add(k, v)
+		}
+	}
+	return r
+}
+
 func TestMiddlewareHintsOnSpan(t *testing.T) {
-	v := tokentest.MWVerifier(t, keysource.MustStatic(tokentest.MWSecret))
+	v := mwVerifier(t, keysource.MustStatic(mwSecret))
 	got := hintSpanAttributes(t, v)
 	// Shop and location IDs are integers; user IDs are strings, as user.id.
 	want := map[attribute.Key]attribute.Value{
@@ -41,7 +106,7 @@ func TestMiddlewareHintsFollowUserIDPrivacy(t *testing.T) {
 		"hashed":  sdk.WithHashedUserID([]byte("0123456789abcdef0123")),
 	} {
 		t.Run(name, func(t *testing.T) {
-			v, err := sdk.New(keysource.MustStatic(tokentest.MWSecret), sdk.WithClientID(tokentest.MWClientID), sdk.WithClock(func() time.Time { return tokentest.MWNow }), opt)
+			v, err := sdk.New(keysource.MustStatic(mwSecret), sdk.WithClientID(mwClientID), sdk.WithClock(func() time.Time { return mwNow }), opt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -65,11 +130,11 @@ func hintSpanAttributes(t *testing.T, v *sdk.Verifier) map[attribute.Key]attribu
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 
 	ctx, span := tp.Tracer("test").Start(context.Background(), "server")
-	r := tokentest.Get(map[string][]string{
-		"Authorization":  {"Bearer " + tokentest.MWMinter().Admin()},
-		sdk.HeaderShopID: {"1001"}, sdk.HeaderLocationID: {"77"}, sdk.HeaderStaffMemberID: {"9"}, sdk.HeaderUserID: {tokentest.MWUser},
+	r := get(map[string][]string{
+		"Authorization":  {"Bearer " + mwMinter().Admin()},
+		sdk.HeaderShopID: {"1001"}, sdk.HeaderLocationID: {"77"}, sdk.HeaderStaffMemberID: {"9"}, sdk.HeaderUserID: {mwUser},
 	}).WithContext(ctx)
-	resp, _, rej := tokentest.Serve(t, v, r)
+	resp, _, rej := serve(t, v, r)
 	span.End()
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d: %+v", resp.StatusCode, rej)
