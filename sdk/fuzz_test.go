@@ -5,7 +5,6 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/possession-dev/possession/internal/tokentest"
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/sdk"
 )
@@ -16,14 +15,14 @@ import (
 // 16-character piece of the input; an accepted token verifies again from
 // the cache to the same session.
 func FuzzVerify(f *testing.F) {
-	m := tokentest.Minter()
+	m := minter()
 	m.EscapeSlashes = true
-	for _, tok := range append(tokentest.Corpus(40), m.Admin(), m.Checkout(), "", ".", "..", "a.b.c",
-		tokentest.B64(`{"alg":"none"}`)+"."+tokentest.B64(`{}`)+".") {
+	for _, tok := range append(generatedTokens(f, 40), m.Admin(), m.Checkout(), "", ".", "..", "a.b.c",
+		b64(`{"alg":"none"}`)+"."+b64(`{}`)+".") {
 		f.Add(tok)
 	}
 	// Both kinds, so that checkout-shaped inputs reach the session code.
-	v, err := sdk.New(keysource.MustStatic(tokentest.Secret, tokentest.PrevSecret), sdk.WithClientID(tokentest.ClientID), sdk.WithClock(tokentest.FixedClock(tokentest.Epoch)),
+	v, err := sdk.New(keysource.MustStatic(testSecret, prevSecret), sdk.WithClientID(testClientID), sdk.WithClock(fixedClock(epoch)),
 		sdk.WithKinds(sdk.KindAdmin, sdk.KindCheckout))
 	if err != nil {
 		f.Fatal(err)
@@ -35,7 +34,7 @@ func FuzzVerify(f *testing.F) {
 		}
 		if err != nil {
 			n := 0
-			for _, sentinel := range tokentest.Sentinels {
+			for _, sentinel := range sentinels {
 				if errors.Is(err, sentinel) {
 					n++
 				}
@@ -43,7 +42,7 @@ func FuzzVerify(f *testing.F) {
 			if n != 1 {
 				t.Fatalf("error %q matches %d sentinels", err, n)
 			}
-			tokentest.AssertNoLeak(t, err.Error(), token)
+			assertNoLeak(t, err.Error(), token)
 			return
 		}
 		again, err := v.Verify(context.Background(), token)

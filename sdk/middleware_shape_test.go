@@ -3,7 +3,6 @@ package sdk_test
 import (
 	"context"
 	"errors"
-	"github.com/possession-dev/possession/internal/tokentest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -113,7 +112,7 @@ func TestWithErrorHandler(t *testing.T) {
 			wantStatus: 401, wantErr: sdk.ErrNoToken, wantAuthn: "Bearer", wantBody: "custom: no_token", wantSent: http.StatusTeapot},
 		{name: "bad hint", req: get(map[string][]string{"Authorization": {"Bearer " + mwMinter().Admin()}, sdk.HeaderUserID: {"1"}}),
 			wantStatus: 400, wantErr: sdk.ErrHint, wantBody: "custom: hint", wantSent: http.StatusTeapot},
-		{name: "no keys keeps the default", src: tokentest.EmptySource{}, req: get(map[string][]string{"Authorization": {"Bearer " + mwMinter().Admin()}}),
+		{name: "no keys keeps the default", src: emptySource{}, req: get(map[string][]string{"Authorization": {"Bearer " + mwMinter().Admin()}}),
 			wantStatus: 503, wantErr: sdk.ErrNoKeys, wantBody: `"error":"no_keys"`, wantSent: 503},
 	}
 	for _, tt := range tests {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/possession-dev/possession/internal/tokentest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -190,6 +189,11 @@ func TestMiddlewareAuthorizationShapes(t *testing.T) {
 	}
 }
 
+// emptySource has no keys, as a source whose first load failed.
+type emptySource struct{}
+
+func (emptySource) Keyring() *keysource.Keyring { return nil }
+
 func TestMiddlewareVerifyErrors(t *testing.T) {
 	m := mwMinter()
 	tests := []struct {
@@ -207,7 +211,7 @@ func TestMiddlewareVerifyErrors(t *testing.T) {
 		{name: "bad dest", token: m.Admin(sdktest.Set("dest", "https://evil.example.com")), wantErr: sdk.ErrIssuer, wantStatus: 401, wantRetry: true},
 		{name: "alg none", token: mustSignRaw(t, `{"alg":"none","typ":"JWT"}`, `{"exp":1}`), wantErr: sdk.ErrAlgorithm, wantStatus: 401, wantRetry: true},
 		{name: "malformed", token: "a.b", wantErr: sdk.ErrMalformed, wantStatus: 401, wantRetry: true},
-		{name: "no keys", token: m.Admin(), src: tokentest.EmptySource{}, wantErr: sdk.ErrNoKeys, wantStatus: 503},
+		{name: "no keys", token: m.Admin(), src: emptySource{}, wantErr: sdk.ErrNoKeys, wantStatus: 503},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/possession-dev/possession/internal/tokentest"
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/sdk"
 )
@@ -50,17 +49,17 @@ func ring(t *testing.T, secrets ...string) *keysource.Keyring {
 }
 
 func TestUnknownSignerRefresh(t *testing.T) {
-	src := &rotatingSource{ring: ring(t, tokentest.Secret)}
+	src := &rotatingSource{ring: ring(t, testSecret)}
 	v := newVerifier(t, src)
 
 	// A token signed with a secret rotated in at the source verifies after
 	// one refresh.
-	src.pending = ring(t, "rotated-in", tokentest.Secret)
-	m := tokentest.Minter()
+	src.pending = ring(t, "rotated-in", testSecret)
+	m := minter()
 	m.Secret = "rotated-in"
 	tok := m.Admin()
 	s, err := v.Verify(context.Background(), tok)
-	tokentest.CheckResult(t, tok, s, err, nil)
+	checkResult(t, tok, s, err, nil)
 	if s.KeyID != "k-rotated-in" || src.refreshes != 1 {
 		t.Fatalf("KeyID %q after %d refreshes", s.KeyID, src.refreshes)
 	}
@@ -70,15 +69,15 @@ func TestUnknownSignerRefresh(t *testing.T) {
 	m.Secret = "forged"
 	tok = m.Admin()
 	s, err = v.Verify(context.Background(), tok)
-	tokentest.CheckResult(t, tok, s, err, sdk.ErrSignature)
+	checkResult(t, tok, s, err, sdk.ErrSignature)
 	if src.refreshes != 2 {
 		t.Fatalf("refreshes = %d, want 2", src.refreshes)
 	}
 
 	// A valid token never triggers a refresh.
-	tok = tokentest.Minter().Admin()
+	tok = minter().Admin()
 	s, err = v.Verify(context.Background(), tok)
-	tokentest.CheckResult(t, tok, s, err, nil)
+	checkResult(t, tok, s, err, nil)
 	if src.refreshes != 2 {
 		t.Fatalf("valid token refreshed the source")
 	}
@@ -87,19 +86,19 @@ func TestUnknownSignerRefresh(t *testing.T) {
 // TestKeyringChangeInvalidatesCache: a session cached under one keyring is
 // not served once the source drops the key that signed it.
 func TestKeyringChangeInvalidatesCache(t *testing.T) {
-	src := &rotatingSource{ring: ring(t, tokentest.Secret, tokentest.PrevSecret)}
+	src := &rotatingSource{ring: ring(t, testSecret, prevSecret)}
 	v := newVerifier(t, src)
-	m := tokentest.Minter()
-	m.Secret = tokentest.PrevSecret
+	m := minter()
+	m.Secret = prevSecret
 	tok := m.Admin()
 	s, err := v.Verify(context.Background(), tok)
-	tokentest.CheckResult(t, tok, s, err, nil)
+	checkResult(t, tok, s, err, nil)
 
 	src.mu.Lock()
-	src.ring = ring(t, tokentest.Secret) // the previous secret is retired
+	src.ring = ring(t, testSecret) // the previous secret is retired
 	src.mu.Unlock()
 	s, err = v.Verify(context.Background(), tok)
-	tokentest.CheckResult(t, tok, s, err, sdk.ErrSignature)
+	checkResult(t, tok, s, err, sdk.ErrSignature)
 }
 
 // TestNoKeysAsksTheSource: a source that started empty is asked once per
@@ -108,21 +107,21 @@ func TestKeyringChangeInvalidatesCache(t *testing.T) {
 func TestNoKeysAsksTheSource(t *testing.T) {
 	src := &rotatingSource{}
 	v := newVerifier(t, src)
-	tok := tokentest.Minter().Admin()
+	tok := minter().Admin()
 	s, err := v.Verify(context.Background(), tok)
-	tokentest.CheckResult(t, tok, s, err, sdk.ErrNoKeys)
+	checkResult(t, tok, s, err, sdk.ErrNoKeys)
 	if src.refreshes != 1 {
 		t.Fatalf("refreshes = %d, want 1", src.refreshes)
 	}
 	s, err = v.Verify(context.Background(), "not-a-token")
-	tokentest.CheckResult(t, "not-a-token", s, err, sdk.ErrMalformed)
+	checkResult(t, "not-a-token", s, err, sdk.ErrMalformed)
 	if src.refreshes != 1 {
 		t.Fatalf("a malformed token refreshed the source")
 	}
-	src.pending = ring(t, tokentest.Secret)
+	src.pending = ring(t, testSecret)
 	s, err = v.Verify(context.Background(), tok)
-	tokentest.CheckResult(t, tok, s, err, nil)
-	if src.refreshes != 2 || s.KeyID != "k-"+tokentest.Secret {
+	checkResult(t, tok, s, err, nil)
+	if src.refreshes != 2 || s.KeyID != "k-"+testSecret {
 		t.Fatalf("refreshes = %d, KeyID %q", src.refreshes, s.KeyID)
 	}
 }

@@ -2,6 +2,7 @@ package sdk_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
@@ -9,15 +10,30 @@ import (
 	"testing"
 	"time"
 
-	"github.com/possession-dev/possession/internal/tokentest"
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/sdk"
 	"github.com/possession-dev/possession/sdk/sdktest"
 )
 
+const (
+	testSecret   = "shpss_0123456789abcdef0123456789abcdef"
+	prevSecret   = "shpss_previous0000000000000000000000"
+	testClientID = "client-id-123"
+	testShop     = "exampleshop.myshopify.com"
+)
+
+// epoch is the fixed "now" of these tests.
+var epoch = time.Unix(1_800_000_000, 0)
+
+func fixedClock(t time.Time) func() time.Time { return func() time.Time { return t } }
+
+func minter() sdktest.Minter {
+	return sdktest.Minter{Secret: testSecret, ClientID: testClientID, Shop: testShop, UserID: "42", Now: fixedClock(epoch)}
+}
+
 func newVerifier(t testing.TB, src keysource.Source, opts ...sdk.Option) *sdk.Verifier {
 	t.Helper()
-	opts = append([]sdk.Option{sdk.WithClientID(tokentest.ClientID), sdk.WithClock(tokentest.FixedClock(tokentest.Epoch))}, opts...)
+	opts = append([]sdk.Option{sdk.WithClientID(testClientID), sdk.WithClock(fixedClock(epoch))}, opts...)
 	v, err := sdk.New(src, opts...)
 	if err != nil {
 		t.Fatalf("sdk.New: %v", err)
@@ -25,11 +41,79 @@ func newVerifier(t testing.TB, src keysource.Source, opts ...sdk.Option) *sdk.Ve
 	return v
 }
 
+var sentinels = []error{
+	sdk.ErrMalformed, sdk.ErrAlgorithm, sdk.ErrSignature, sdk.ErrExpired,
+	sdk.ErrNotYetValid, sdk.ErrAudience, sdk.ErrIssuer, sdk.ErrKind, sdk.ErrNoKeys,
+}
+
+// checkResult asserts that Verify returned a session and no error when
+// want is nil, or a nil session and an error matching exactly want among
+// the sentinels, whose message holds neither the token nor a secret.
+func checkResult(t *testing.T, token string, s *sdk.Session, err, want error) {
+	t.Helper()
+	if want == nil {
+		if err != nil || s == nil {
+			t.Fatalf("want a session, got %v, %v", s, err)
+		}
+		return
+	}
+	if s != nil {
+		t.Fatalf("want nil session with error, got %+v", s)
+	}
+	if !errors.Is(err, want) {
+		t.Fatalf("want %v, got %v", want, err)
+	}
+	for _, other := range sentinels {
+		if other != want && errors.Is(err, other) {
+			t.Fatalf("error %v also matches %v", err, other)
+		}
+	}
+	assertNoLeak(t, err.Error(), token)
+}
+
+// assertNoLeak fails if msg contains a secret or any 16-character piece of
+// token.
+func assertNoLeak(t *testing.T, msg, token string) {
+	t.Helper()
+	for _, secret := range []string{testSecret, prevSecret} {
+		if strings.Contains(msg, secret) {
+			t.Fatalf("message contains a secret: %q", msg)
+		}
+	}
+	for i := 0; i+16 <= len(token); i++ {
+		if strings.Contains(msg, token[i:i+16]) {
+			t.Fatalf("message contains token fragment %q: %q", token[i:i+16], msg)
+		}
+	}
+}
+
+func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+func signRaw(t testing.TB, secret, header, payload string) string {
+	t.Helper()
+	tok, err := sdktest.SignRaw(secret, []byte(header), []byte(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// payloadJSON is a valid admin payload at epoch with extra members
+// appended verbatim.
+func payloadJSON(extra string) string {
+	now := epoch.Unix()
+	p := fmt.Sprintf(`{"iss":"https:\/\/%s\/admin","dest":"https:\/\/%s","aud":"%s","sub":"42","exp":%d,"nbf":%d,"iat":%d,"jti":"0f3b","sid":"ab12"`,
+		testShop, testShop, testClientID, now+60, now, now)
+	return p + extra + "}"
+}
+
+const hs256Header = `{"alg":"HS256","typ":"JWT"}`
+
 func TestVerifyValidTokens(t *testing.T) {
 	// Checkout tokens too: the default refusal of them is tested in
 	// TestBuyerTokensDoNotOpenStaffEndpoints.
-	v := newVerifier(t, keysource.MustStatic(tokentest.Secret), sdk.WithKinds(sdk.KindAdmin, sdk.KindCheckout))
-	m := tokentest.Minter()
+	v := newVerifier(t, keysource.MustStatic(testSecret), sdk.WithKinds(sdk.KindAdmin, sdk.KindCheckout))
+	m := minter()
 	m.EscapeSlashes = true
 	tests := []struct {
 		name  string
@@ -37,13 +121,13 @@ func TestVerifyValidTokens(t *testing.T) {
 		check func(t *testing.T, s *sdk.Session)
 	}{
 		{"admin token, escaped slashes", m.Admin(), func(t *testing.T, s *sdk.Session) {
-			if s.Kind != sdk.KindAdmin || s.Shop != tokentest.Shop || s.UserID != "42" || s.ClientID != tokentest.ClientID {
+			if s.Kind != sdk.KindAdmin || s.Shop != testShop || s.UserID != "42" || s.ClientID != testClientID {
 				t.Errorf("session %+v", s)
 			}
 			if len(s.SessionID) != 64 || s.TokenID == "" || s.KeyID != "static:current" {
 				t.Errorf("session ids %+v", s)
 			}
-			if !s.ExpiresAt.Equal(tokentest.Epoch.Add(60*time.Second)) || !s.NotBefore.Equal(tokentest.Epoch) || !s.IssuedAt.Equal(tokentest.Epoch) {
+			if !s.ExpiresAt.Equal(epoch.Add(60*time.Second)) || !s.NotBefore.Equal(epoch) || !s.IssuedAt.Equal(epoch) {
 				t.Errorf("times %v %v %v", s.IssuedAt, s.NotBefore, s.ExpiresAt)
 			}
 		}},
@@ -57,7 +141,7 @@ func TestVerifyValidTokens(t *testing.T) {
 			}
 		}},
 		{"checkout token", m.Checkout(), func(t *testing.T, s *sdk.Session) {
-			if s.Kind != sdk.KindCheckout || s.Shop != tokentest.Shop || s.UserID != "" || s.SessionID != "" {
+			if s.Kind != sdk.KindCheckout || s.Shop != testShop || s.UserID != "" || s.SessionID != "" {
 				t.Errorf("session %+v", s)
 			}
 		}},
@@ -66,21 +150,21 @@ func TestVerifyValidTokens(t *testing.T) {
 				t.Errorf("sub %q", s.UserID)
 			}
 		}},
-		{"checkout token with /checkouts iss", m.Checkout(sdktest.Set("iss", "https://"+tokentest.Shop+"/checkouts")), nil},
-		{"unicode escapes in claims", tokentest.SignRaw(t, tokentest.Secret, tokentest.HS256Header, tokentest.PayloadJSON(`,"note":"caf\u00e9 \ud83d\ude00"`)), nil},
-		{"escaped sub", tokentest.SignRaw(t, tokentest.Secret, tokentest.HS256Header, strings.Replace(tokentest.PayloadJSON(""), `"sub":"42"`, `"sub":"\u0034\u0032"`, 1)), func(t *testing.T, s *sdk.Session) {
+		{"checkout token with /checkouts iss", m.Checkout(sdktest.Set("iss", "https://"+testShop+"/checkouts")), nil},
+		{"unicode escapes in claims", signRaw(t, testSecret, hs256Header, payloadJSON(`,"note":"caf\u00e9 \ud83d\ude00"`)), nil},
+		{"escaped sub", signRaw(t, testSecret, hs256Header, strings.Replace(payloadJSON(""), `"sub":"42"`, `"sub":"\u0034\u0032"`, 1)), func(t *testing.T, s *sdk.Session) {
 			if s.UserID != "42" {
 				t.Errorf("sub %q", s.UserID)
 			}
 		}},
-		{"header with kid and other order", tokentest.SignRaw(t, tokentest.Secret, `{"typ":"JWT","kid":"x","alg":"HS256"}`, tokentest.PayloadJSON("")), nil},
-		{"header with CRIT (not crit)", tokentest.SignRaw(t, tokentest.Secret, `{"alg":"HS256","CRIT":["b64"],"x":{"crit":1}}`, tokentest.PayloadJSON("")), nil},
-		{"whitespace in JSON", tokentest.SignRaw(t, tokentest.Secret, " {\n\"alg\" : \"HS256\" } ", " "+tokentest.PayloadJSON("")+"\n"), nil},
+		{"header with kid and other order", signRaw(t, testSecret, `{"typ":"JWT","kid":"x","alg":"HS256"}`, payloadJSON("")), nil},
+		{"header with CRIT (not crit)", signRaw(t, testSecret, `{"alg":"HS256","CRIT":["b64"],"x":{"crit":1}}`, payloadJSON("")), nil},
+		{"whitespace in JSON", signRaw(t, testSecret, " {\n\"alg\" : \"HS256\" } ", " "+payloadJSON("")+"\n"), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := v.Verify(context.Background(), tt.token)
-			tokentest.CheckResult(t, tt.token, s, err, nil)
+			checkResult(t, tt.token, s, err, nil)
 			if tt.check != nil {
 				tt.check(t, s)
 			}
@@ -89,10 +173,10 @@ func TestVerifyValidTokens(t *testing.T) {
 }
 
 func TestVerifyRejects(t *testing.T) {
-	v := newVerifier(t, keysource.MustStatic(tokentest.Secret), sdk.WithCacheSize(0))
-	m := tokentest.Minter()
+	v := newVerifier(t, keysource.MustStatic(testSecret), sdk.WithCacheSize(0))
+	m := minter()
 	valid := m.Admin()
-	h, p, sig := tokentest.Parts(valid)
+	h, p, sig := parts(valid)
 	tests := []struct {
 		name  string
 		token string
@@ -110,82 +194,82 @@ func TestVerifyRejects(t *testing.T) {
 		{"header not base64", "e$J." + p + "." + sig, sdk.ErrMalformed},
 		{"payload not base64", h + ".e$J." + sig, sdk.ErrMalformed},
 		{"payload with newline", h + "." + p[:10] + "\n" + p[10:] + "." + sig, sdk.ErrMalformed},
-		{"header not JSON", tokentest.SignRaw(t, tokentest.Secret, `HS256`, tokentest.PayloadJSON("")), sdk.ErrMalformed},
-		{"header array", tokentest.SignRaw(t, tokentest.Secret, `["HS256"]`, tokentest.PayloadJSON("")), sdk.ErrMalformed},
-		{"payload not JSON", tokentest.SignRaw(t, tokentest.Secret, tokentest.HS256Header, `{"exp":`), sdk.ErrMalformed},
-		{"payload array", tokentest.SignRaw(t, tokentest.Secret, tokentest.HS256Header, `[1]`), sdk.ErrMalformed},
-		{"payload trailing data", tokentest.SignRaw(t, tokentest.Secret, tokentest.HS256Header, tokentest.PayloadJSON("")+"x"), sdk.ErrMalformed},
-		{"payload trailing comma", tokentest.SignRaw(t, tokentest.Secret, tokentest.HS256Header, strings.TrimSuffix(tokentest.PayloadJSON(""), "}")+",}"), sdk.ErrMalformed},
-		{"duplicate exp", tokentest.SignRaw(t, tokentest.Secret, tokentest.HS256Header, tokentest.PayloadJSON(fmt.Sprintf(`,"exp":%d`, tokentest.Epoch.Unix()+60))), sdk.ErrMalformed},
-		{"duplicate aud", tokentest.SignRaw(t, tokentest.Secret, tokentest.HS256Header, tokentest.PayloadJSON(`,"aud":"other"`)), sdk.ErrMalformed},
-		{"duplicate dest via escape", tokentest.SignRaw(t, tokentest.Secret, tokentest.HS256Header, tokentest.PayloadJSON(`,"d\u0065st":"https://evil.myshopify.com"`)), sdk.ErrMalformed},
+		{"header not JSON", signRaw(t, testSecret, `HS256`, payloadJSON("")), sdk.ErrMalformed},
+		{"header array", signRaw(t, testSecret, `["HS256"]`, payloadJSON("")), sdk.ErrMalformed},
+		{"payload not JSON", signRaw(t, testSecret, hs256Header, `{"exp":`), sdk.ErrMalformed},
+		{"payload array", signRaw(t, testSecret, hs256Header, `[1]`), sdk.ErrMalformed},
+		{"payload trailing data", signRaw(t, testSecret, hs256Header, payloadJSON("")+"x"), sdk.ErrMalformed},
+		{"payload trailing comma", signRaw(t, testSecret, hs256Header, strings.TrimSuffix(payloadJSON(""), "}")+",}"), sdk.ErrMalformed},
+		{"duplicate exp", signRaw(t, testSecret, hs256Header, payloadJSON(fmt.Sprintf(`,"exp":%d`, epoch.Unix()+60))), sdk.ErrMalformed},
+		{"duplicate aud", signRaw(t, testSecret, hs256Header, payloadJSON(`,"aud":"other"`)), sdk.ErrMalformed},
+		{"duplicate dest via escape", signRaw(t, testSecret, hs256Header, payloadJSON(`,"d\u0065st":"https://evil.myshopify.com"`)), sdk.ErrMalformed},
 		{"exp string", m.Admin(sdktest.Set("exp", "1800000060")), sdk.ErrMalformed},
-		{"exp fractional", tokentest.SignRaw(t, tokentest.Secret, tokentest.HS256Header, strings.Replace(tokentest.PayloadJSON(""), `"exp":1800000060`, `"exp":1800000060.5`, 1)), sdk.ErrMalformed},
-		{"exp exponent", tokentest.SignRaw(t, tokentest.Secret, tokentest.HS256Header, strings.Replace(tokentest.PayloadJSON(""), `"exp":1800000060`, `"exp":1.80000006e9`, 1)), sdk.ErrMalformed},
-		{"exp huge", tokentest.SignRaw(t, tokentest.Secret, tokentest.HS256Header, strings.Replace(tokentest.PayloadJSON(""), `"exp":1800000060`, `"exp":99999999999999999999`, 1)), sdk.ErrMalformed},
+		{"exp fractional", signRaw(t, testSecret, hs256Header, strings.Replace(payloadJSON(""), `"exp":1800000060`, `"exp":1800000060.5`, 1)), sdk.ErrMalformed},
+		{"exp exponent", signRaw(t, testSecret, hs256Header, strings.Replace(payloadJSON(""), `"exp":1800000060`, `"exp":1.80000006e9`, 1)), sdk.ErrMalformed},
+		{"exp huge", signRaw(t, testSecret, hs256Header, strings.Replace(payloadJSON(""), `"exp":1800000060`, `"exp":99999999999999999999`, 1)), sdk.ErrMalformed},
 		{"exp null", m.Admin(sdktest.Set("exp", nil)), sdk.ErrMalformed},
-		{"aud array", m.Admin(sdktest.Set("aud", []string{tokentest.ClientID})), sdk.ErrMalformed},
+		{"aud array", m.Admin(sdktest.Set("aud", []string{testClientID})), sdk.ErrMalformed},
 		{"sub number", m.Admin(sdktest.Set("sub", 42)), sdk.ErrMalformed},
 		{"dest object", m.Admin(sdktest.Set("dest", map[string]any{})), sdk.ErrMalformed},
 		{"missing exp", m.Admin(sdktest.Delete("exp")), sdk.ErrMalformed},
-		{"invalid UTF-8 in sub", tokentest.SignRaw(t, tokentest.Secret, tokentest.HS256Header, strings.Replace(tokentest.PayloadJSON(""), `"sub":"42"`, "\"sub\":\"4\xff\"", 1)), sdk.ErrMalformed},
-		{"control char in string", tokentest.SignRaw(t, tokentest.Secret, tokentest.HS256Header, strings.Replace(tokentest.PayloadJSON(""), `"sub":"42"`, "\"sub\":\"4\x01\"", 1)), sdk.ErrMalformed},
-		{"bad escape", tokentest.SignRaw(t, tokentest.Secret, tokentest.HS256Header, strings.Replace(tokentest.PayloadJSON(""), `"sub":"42"`, `"sub":"\x"`, 1)), sdk.ErrMalformed},
-		{"deep nesting", tokentest.SignRaw(t, tokentest.Secret, tokentest.HS256Header, tokentest.PayloadJSON(`,"x":`+strings.Repeat("[", 100)+strings.Repeat("]", 100))), sdk.ErrMalformed},
+		{"invalid UTF-8 in sub", signRaw(t, testSecret, hs256Header, strings.Replace(payloadJSON(""), `"sub":"42"`, "\"sub\":\"4\xff\"", 1)), sdk.ErrMalformed},
+		{"control char in string", signRaw(t, testSecret, hs256Header, strings.Replace(payloadJSON(""), `"sub":"42"`, "\"sub\":\"4\x01\"", 1)), sdk.ErrMalformed},
+		{"bad escape", signRaw(t, testSecret, hs256Header, strings.Replace(payloadJSON(""), `"sub":"42"`, `"sub":"\x"`, 1)), sdk.ErrMalformed},
+		{"deep nesting", signRaw(t, testSecret, hs256Header, payloadJSON(`,"x":`+strings.Repeat("[", 100)+strings.Repeat("]", 100))), sdk.ErrMalformed},
 
 		// Algorithm, checked before the signature.
-		{"alg none", tokentest.B64(`{"alg":"none","typ":"JWT"}`) + "." + p + ".", sdk.ErrAlgorithm},
-		{"alg none with signature", tokentest.B64(`{"alg":"none"}`) + "." + p + "." + sig, sdk.ErrAlgorithm},
-		{"alg None", tokentest.SignRaw(t, tokentest.Secret, `{"alg":"None"}`, tokentest.PayloadJSON("")), sdk.ErrAlgorithm},
-		{"alg HS384", tokentest.SignRaw(t, tokentest.Secret, `{"alg":"HS384","typ":"JWT"}`, tokentest.PayloadJSON("")), sdk.ErrAlgorithm},
-		{"alg HS512", tokentest.SignRaw(t, tokentest.Secret, `{"alg":"HS512","typ":"JWT"}`, tokentest.PayloadJSON("")), sdk.ErrAlgorithm},
-		{"alg RS256", tokentest.SignRaw(t, tokentest.Secret, `{"alg":"RS256","typ":"JWT"}`, tokentest.PayloadJSON("")), sdk.ErrAlgorithm},
-		{"alg hs256 lower case", tokentest.SignRaw(t, tokentest.Secret, `{"alg":"hs256"}`, tokentest.PayloadJSON("")), sdk.ErrAlgorithm},
-		{"alg missing", tokentest.SignRaw(t, tokentest.Secret, `{"typ":"JWT"}`, tokentest.PayloadJSON("")), sdk.ErrAlgorithm},
-		{"alg number", tokentest.SignRaw(t, tokentest.Secret, `{"alg":256}`, tokentest.PayloadJSON("")), sdk.ErrMalformed},
-		{"alg duplicate", tokentest.SignRaw(t, tokentest.Secret, `{"alg":"HS256","alg":"none"}`, tokentest.PayloadJSON("")), sdk.ErrMalformed},
-		{"alg none, payload not base64", tokentest.B64(`{"alg":"none"}`) + ".e$J.", sdk.ErrMalformed},
-		{"alg none, four segments", tokentest.B64(`{"alg":"none"}`) + "." + p + ".x.", sdk.ErrMalformed},
-		{"alg none, signature not base64", tokentest.B64(`{"alg":"none"}`) + "." + p + ".$", sdk.ErrMalformed},
+		{"alg none", b64(`{"alg":"none","typ":"JWT"}`) + "." + p + ".", sdk.ErrAlgorithm},
+		{"alg none with signature", b64(`{"alg":"none"}`) + "." + p + "." + sig, sdk.ErrAlgorithm},
+		{"alg None", signRaw(t, testSecret, `{"alg":"None"}`, payloadJSON("")), sdk.ErrAlgorithm},
+		{"alg HS384", signRaw(t, testSecret, `{"alg":"HS384","typ":"JWT"}`, payloadJSON("")), sdk.ErrAlgorithm},
+		{"alg HS512", signRaw(t, testSecret, `{"alg":"HS512","typ":"JWT"}`, payloadJSON("")), sdk.ErrAlgorithm},
+		{"alg RS256", signRaw(t, testSecret, `{"alg":"RS256","typ":"JWT"}`, payloadJSON("")), sdk.ErrAlgorithm},
+		{"alg hs256 lower case", signRaw(t, testSecret, `{"alg":"hs256"}`, payloadJSON("")), sdk.ErrAlgorithm},
+		{"alg missing", signRaw(t, testSecret, `{"typ":"JWT"}`, payloadJSON("")), sdk.ErrAlgorithm},
+		{"alg number", signRaw(t, testSecret, `{"alg":256}`, payloadJSON("")), sdk.ErrMalformed},
+		{"alg duplicate", signRaw(t, testSecret, `{"alg":"HS256","alg":"none"}`, payloadJSON("")), sdk.ErrMalformed},
+		{"alg none, payload not base64", b64(`{"alg":"none"}`) + ".e$J.", sdk.ErrMalformed},
+		{"alg none, four segments", b64(`{"alg":"none"}`) + "." + p + ".x.", sdk.ErrMalformed},
+		{"alg none, signature not base64", b64(`{"alg":"none"}`) + "." + p + ".$", sdk.ErrMalformed},
 
 		// crit (RFC 7515, 4.1.11): no extension is understood, so any
 		// crit is refused, whatever it lists (issue 10, finding 8).
-		{"crit b64", tokentest.SignRaw(t, tokentest.Secret, `{"alg":"HS256","typ":"JWT","crit":["b64"],"b64":true}`, tokentest.PayloadJSON("")), sdk.ErrMalformed},
-		{"crit exp", tokentest.SignRaw(t, tokentest.Secret, `{"alg":"HS256","crit":["exp"],"exp":1}`, tokentest.PayloadJSON("")), sdk.ErrMalformed},
-		{"crit empty", tokentest.SignRaw(t, tokentest.Secret, `{"crit":[],"alg":"HS256"}`, tokentest.PayloadJSON("")), sdk.ErrMalformed},
-		{"crit null", tokentest.SignRaw(t, tokentest.Secret, `{"alg":"HS256","crit":null}`, tokentest.PayloadJSON("")), sdk.ErrMalformed},
-		{"crit string", tokentest.SignRaw(t, tokentest.Secret, `{"alg":"HS256","crit":"x"}`, tokentest.PayloadJSON("")), sdk.ErrMalformed},
-		{"crit escaped", tokentest.SignRaw(t, tokentest.Secret, `{"alg":"HS256","c\u0072it":["x"]}`, tokentest.PayloadJSON("")), sdk.ErrMalformed},
-		{"crit with alg none", tokentest.B64(`{"alg":"none","crit":["x"]}`) + "." + p + ".", sdk.ErrMalformed},
+		{"crit b64", signRaw(t, testSecret, `{"alg":"HS256","typ":"JWT","crit":["b64"],"b64":true}`, payloadJSON("")), sdk.ErrMalformed},
+		{"crit exp", signRaw(t, testSecret, `{"alg":"HS256","crit":["exp"],"exp":1}`, payloadJSON("")), sdk.ErrMalformed},
+		{"crit empty", signRaw(t, testSecret, `{"crit":[],"alg":"HS256"}`, payloadJSON("")), sdk.ErrMalformed},
+		{"crit null", signRaw(t, testSecret, `{"alg":"HS256","crit":null}`, payloadJSON("")), sdk.ErrMalformed},
+		{"crit string", signRaw(t, testSecret, `{"alg":"HS256","crit":"x"}`, payloadJSON("")), sdk.ErrMalformed},
+		{"crit escaped", signRaw(t, testSecret, `{"alg":"HS256","c\u0072it":["x"]}`, payloadJSON("")), sdk.ErrMalformed},
+		{"crit with alg none", b64(`{"alg":"none","crit":["x"]}`) + "." + p + ".", sdk.ErrMalformed},
 
 		// The signature segment's shape (issue 10, finding 9a): strict
 		// base64url, like every segment, and 32 bytes for HS256.
 		{"empty signature", h + "." + p + ".", sdk.ErrMalformed},
 		{"truncated signature", h + "." + p + "." + sig[:42], sdk.ErrMalformed},
 		{"signature of 31 bytes", h + "." + p + "." + sig[:40] + "AA", sdk.ErrMalformed},
-		{"signature of 33 bytes", h + "." + p + "." + tokentest.B64(strings.Repeat("x", 33)), sdk.ErrMalformed},
-		{"signature of 64 bytes", h + "." + p + "." + tokentest.B64(strings.Repeat("x", 64)), sdk.ErrMalformed},
+		{"signature of 33 bytes", h + "." + p + "." + b64(strings.Repeat("x", 33)), sdk.ErrMalformed},
+		{"signature of 64 bytes", h + "." + p + "." + b64(strings.Repeat("x", 64)), sdk.ErrMalformed},
 		{"padded signature", h + "." + p + "." + sig + "=", sdk.ErrMalformed},
 		{"signature not base64", h + "." + p + "." + strings.Repeat("$", 43), sdk.ErrMalformed},
 		{"signature not base64, other length", h + "." + p + "." + strings.Repeat("$", 10), sdk.ErrMalformed},
-		{"signature non-canonical last char", h + "." + p + "." + sig[:42] + tokentest.FlipLowBits(sig[42]), sdk.ErrMalformed},
+		{"signature non-canonical last char", h + "." + p + "." + sig[:42] + flipLowBits(sig[42]), sdk.ErrMalformed},
 		{"signature in standard base64", h + "." + p + "." + strings.NewReplacer("-", "+", "_", "/").Replace(sig[:42]) + "+", sdk.ErrMalformed},
 
 		// Signature.
-		{"wrong secret", sdktest.Minter{Secret: "other", ClientID: tokentest.ClientID, Shop: tokentest.Shop, Now: tokentest.FixedClock(tokentest.Epoch)}.Admin(), sdk.ErrSignature},
-		{"tampered payload", h + "." + tokentest.B64(strings.Replace(tokentest.PayloadJSON(""), `"sub":"42"`, `"sub":"1"`, 1)) + "." + sig, sdk.ErrSignature},
-		{"signature of other token", h + "." + p + "." + tokentest.SigOf(m.Admin(sdktest.Set("sub", "7"))), sdk.ErrSignature},
+		{"wrong secret", sdktest.Minter{Secret: "other", ClientID: testClientID, Shop: testShop, Now: fixedClock(epoch)}.Admin(), sdk.ErrSignature},
+		{"tampered payload", h + "." + b64(strings.Replace(payloadJSON(""), `"sub":"42"`, `"sub":"1"`, 1)) + "." + sig, sdk.ErrSignature},
+		{"signature of other token", h + "." + p + "." + sigOf(m.Admin(sdktest.Set("sub", "7"))), sdk.ErrSignature},
 
 		// Time.
-		{"expired", m.Admin(sdktest.At(tokentest.Epoch.Add(-10 * time.Minute))), sdk.ErrExpired},
-		{"not yet valid", m.Admin(sdktest.At(tokentest.Epoch.Add(10 * time.Minute))), sdk.ErrNotYetValid},
-		{"iat in the future", m.Admin(sdktest.Delete("nbf"), sdktest.Set("iat", tokentest.Epoch.Unix()+11)), sdk.ErrNotYetValid},
+		{"expired", m.Admin(sdktest.At(epoch.Add(-10 * time.Minute))), sdk.ErrExpired},
+		{"not yet valid", m.Admin(sdktest.At(epoch.Add(10 * time.Minute))), sdk.ErrNotYetValid},
+		{"iat in the future", m.Admin(sdktest.Delete("nbf"), sdktest.Set("iat", epoch.Unix()+11)), sdk.ErrNotYetValid},
 		{"negative exp", m.Admin(sdktest.Set("exp", -1)), sdk.ErrExpired},
 
 		// Audience.
 		{"other app", m.Admin(sdktest.Set("aud", "other-client")), sdk.ErrAudience},
 		{"missing aud", m.Admin(sdktest.Delete("aud")), sdk.ErrAudience},
-		{"aud case differs", m.Admin(sdktest.Set("aud", strings.ToUpper(tokentest.ClientID))), sdk.ErrAudience},
+		{"aud case differs", m.Admin(sdktest.Set("aud", strings.ToUpper(testClientID))), sdk.ErrAudience},
 
 		// Issuer and destination.
 		{"missing dest", m.Admin(sdktest.Delete("dest")), sdk.ErrIssuer},
@@ -193,33 +277,50 @@ func TestVerifyRejects(t *testing.T) {
 		{"dest two labels", m.Admin(sdktest.Set("dest", "https://a.b.myshopify.com"), sdktest.Set("iss", "https://a.b.myshopify.com/admin")), sdk.ErrIssuer},
 		{"dest bare suffix", m.Admin(sdktest.Set("dest", "https://myshopify.com"), sdktest.Delete("iss")), sdk.ErrIssuer},
 		{"dest suffix lookalike", m.Admin(sdktest.Set("dest", "https://shop.myshopify.com.evil.com"), sdktest.Delete("iss")), sdk.ErrIssuer},
-		{"dest http", m.Admin(sdktest.Set("dest", "http://"+tokentest.Shop), sdktest.Delete("iss")), sdk.ErrIssuer},
-		{"dest other scheme", m.Admin(sdktest.Set("dest", "ftp://"+tokentest.Shop), sdktest.Delete("iss")), sdk.ErrIssuer},
-		{"dest with path", m.Admin(sdktest.Set("dest", "https://"+tokentest.Shop+"/x")), sdk.ErrIssuer},
-		{"dest with port", m.Admin(sdktest.Set("dest", "https://"+tokentest.Shop+":443")), sdk.ErrIssuer},
-		{"dest with userinfo", m.Admin(sdktest.Set("dest", "https://evil@"+tokentest.Shop)), sdk.ErrIssuer},
+		{"dest http", m.Admin(sdktest.Set("dest", "http://"+testShop), sdktest.Delete("iss")), sdk.ErrIssuer},
+		{"dest other scheme", m.Admin(sdktest.Set("dest", "ftp://"+testShop), sdktest.Delete("iss")), sdk.ErrIssuer},
+		{"dest with path", m.Admin(sdktest.Set("dest", "https://"+testShop+"/x")), sdk.ErrIssuer},
+		{"dest with port", m.Admin(sdktest.Set("dest", "https://"+testShop+":443")), sdk.ErrIssuer},
+		{"dest with userinfo", m.Admin(sdktest.Set("dest", "https://evil@"+testShop)), sdk.ErrIssuer},
 		{"dest upper case", m.Admin(sdktest.Set("dest", "https://ExampleShop.myshopify.com")), sdk.ErrIssuer},
 		{"dest empty", m.Admin(sdktest.Set("dest", "")), sdk.ErrIssuer},
 		{"iss other shop", m.Admin(sdktest.Set("iss", "https://other.myshopify.com/admin")), sdk.ErrIssuer},
 		{"iss empty", m.Admin(sdktest.Set("iss", "")), sdk.ErrIssuer},
-		{"iss http", m.Admin(sdktest.Set("iss", "http://"+tokentest.Shop+"/admin")), sdk.ErrIssuer},
+		{"iss http", m.Admin(sdktest.Set("iss", "http://"+testShop+"/admin")), sdk.ErrIssuer},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := v.Verify(context.Background(), tt.token)
-			tokentest.CheckResult(t, tt.token, s, err, tt.want)
+			checkResult(t, tt.token, s, err, tt.want)
 		})
 	}
+}
+
+func parts(token string) (h, p, sig string) {
+	s := strings.Split(token, ".")
+	return s[0], s[1], s[2]
+}
+
+func sigOf(token string) string { _, _, s := parts(token); return s }
+
+// flipLowBits returns a base64url character that decodes to the same six
+// bits but for its two lowest, which an unpadded 32-byte signature leaves
+// unused: a second spelling of the same signature that a strict decoder
+// refuses.
+func flipLowBits(c byte) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	i := strings.IndexByte(alphabet, c)
+	return string(alphabet[i^1])
 }
 
 // TestTimeBoundaries checks the exact boundaries of the doc: valid iff
 // now < exp + leeway and now >= nbf - leeway (and iat - leeway), at the
 // boundary and one second either side, for the default and another leeway.
 func TestTimeBoundaries(t *testing.T) {
-	m := tokentest.Minter() // iat = nbf = epoch, exp = epoch + 60
+	m := minter() // iat = nbf = epoch, exp = epoch + 60
 	token := m.Admin()
 	iatOnly := m.Admin(sdktest.Delete("nbf"))
-	exp := tokentest.Epoch.Add(60 * time.Second)
+	exp := epoch.Add(60 * time.Second)
 	for _, leeway := range []time.Duration{10 * time.Second, 0, 30 * time.Second} {
 		tests := []struct {
 			name  string
@@ -231,23 +332,23 @@ func TestTimeBoundaries(t *testing.T) {
 			{"exp+leeway-1ns", token, exp.Add(leeway - time.Nanosecond), nil},
 			{"exp+leeway", token, exp.Add(leeway), sdk.ErrExpired},
 			{"exp+leeway+1s", token, exp.Add(leeway + time.Second), sdk.ErrExpired},
-			{"nbf-leeway-1s", token, tokentest.Epoch.Add(-leeway - time.Second), sdk.ErrNotYetValid},
-			{"nbf-leeway-1ns", token, tokentest.Epoch.Add(-leeway - time.Nanosecond), sdk.ErrNotYetValid},
-			{"nbf-leeway", token, tokentest.Epoch.Add(-leeway), nil},
-			{"nbf-leeway+1s", token, tokentest.Epoch.Add(-leeway + time.Second), nil},
-			{"iat-leeway-1s", iatOnly, tokentest.Epoch.Add(-leeway - time.Second), sdk.ErrNotYetValid},
-			{"iat-leeway", iatOnly, tokentest.Epoch.Add(-leeway), nil},
-			{"iat-leeway+1s", iatOnly, tokentest.Epoch.Add(-leeway + time.Second), nil},
+			{"nbf-leeway-1s", token, epoch.Add(-leeway - time.Second), sdk.ErrNotYetValid},
+			{"nbf-leeway-1ns", token, epoch.Add(-leeway - time.Nanosecond), sdk.ErrNotYetValid},
+			{"nbf-leeway", token, epoch.Add(-leeway), nil},
+			{"nbf-leeway+1s", token, epoch.Add(-leeway + time.Second), nil},
+			{"iat-leeway-1s", iatOnly, epoch.Add(-leeway - time.Second), sdk.ErrNotYetValid},
+			{"iat-leeway", iatOnly, epoch.Add(-leeway), nil},
+			{"iat-leeway+1s", iatOnly, epoch.Add(-leeway + time.Second), nil},
 		}
 		for _, tt := range tests {
 			t.Run(fmt.Sprintf("leeway=%v/%s", leeway, tt.name), func(t *testing.T) {
-				v, err := sdk.New(keysource.MustStatic(tokentest.Secret), sdk.WithClientID(tokentest.ClientID),
-					sdk.WithLeeway(leeway), sdk.WithClock(tokentest.FixedClock(tt.now)), sdk.WithCacheSize(0))
+				v, err := sdk.New(keysource.MustStatic(testSecret), sdk.WithClientID(testClientID),
+					sdk.WithLeeway(leeway), sdk.WithClock(fixedClock(tt.now)), sdk.WithCacheSize(0))
 				if err != nil {
 					t.Fatal(err)
 				}
 				s, err := v.Verify(context.Background(), tt.token)
-				tokentest.CheckResult(t, tt.token, s, err, tt.want)
+				checkResult(t, tt.token, s, err, tt.want)
 			})
 		}
 	}
@@ -256,13 +357,13 @@ func TestTimeBoundaries(t *testing.T) {
 // TestClockErrorMessages checks that clock errors say by how much and with
 // which leeway, so that a developer can tell skew from stale tokens.
 func TestClockErrorMessages(t *testing.T) {
-	m := tokentest.Minter()
-	v := newVerifier(t, keysource.MustStatic(tokentest.Secret))
-	_, err := v.Verify(context.Background(), m.Admin(sdktest.At(tokentest.Epoch.Add(-135*time.Second))))
+	m := minter()
+	v := newVerifier(t, keysource.MustStatic(testSecret))
+	_, err := v.Verify(context.Background(), m.Admin(sdktest.At(epoch.Add(-135*time.Second))))
 	if want := "exp was 75s ago (leeway 10s)"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("expired: got %v, want it to contain %q", err, want)
 	}
-	_, err = v.Verify(context.Background(), m.Admin(sdktest.At(tokentest.Epoch.Add(42*time.Second))))
+	_, err = v.Verify(context.Background(), m.Admin(sdktest.At(epoch.Add(42*time.Second))))
 	if want := "nbf is 42s in the future (leeway 10s)"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("not yet valid: got %v, want it to contain %q", err, want)
 	}
@@ -272,18 +373,18 @@ func TestClockErrorMessages(t *testing.T) {
 // *NotYetValidError (errors.As), carrying the times and the leeway, and
 // still match their sentinels.
 func TestClockErrorsTyped(t *testing.T) {
-	m := tokentest.Minter() // iat = nbf = epoch, exp = epoch + 60
-	v := newVerifier(t, keysource.MustStatic(tokentest.Secret), sdk.WithLeeway(5*time.Second))
+	m := minter() // iat = nbf = epoch, exp = epoch + 60
+	v := newVerifier(t, keysource.MustStatic(testSecret), sdk.WithLeeway(5*time.Second))
 
-	tok := m.Admin(sdktest.At(tokentest.Epoch.Add(-135 * time.Second))) // exp = epoch - 75 s
+	tok := m.Admin(sdktest.At(epoch.Add(-135 * time.Second))) // exp = epoch - 75 s
 	s, err := v.Verify(context.Background(), tok)
-	tokentest.CheckResult(t, tok, s, err, sdk.ErrExpired)
+	checkResult(t, tok, s, err, sdk.ErrExpired)
 	var expired *sdk.ExpiredError
 	if !errors.As(err, &expired) {
 		t.Fatalf("errors.As(%v, *ExpiredError) = false", err)
 	}
-	if !expired.ExpiresAt.Equal(tokentest.Epoch.Add(-75*time.Second)) || !expired.Now.Equal(tokentest.Epoch) || expired.Leeway != 5*time.Second {
-		t.Errorf("ExpiredError %+v, want exp %v, now %v, leeway 5s", expired, tokentest.Epoch.Add(-75*time.Second), tokentest.Epoch)
+	if !expired.ExpiresAt.Equal(epoch.Add(-75*time.Second)) || !expired.Now.Equal(epoch) || expired.Leeway != 5*time.Second {
+		t.Errorf("ExpiredError %+v, want exp %v, now %v, leeway 5s", expired, epoch.Add(-75*time.Second), epoch)
 	}
 	if got := expired.Now.Sub(expired.ExpiresAt); got != 75*time.Second {
 		t.Errorf("expired by %v, want 75s", got)
@@ -302,18 +403,18 @@ func TestClockErrorsTyped(t *testing.T) {
 		claim string
 		from  time.Time
 	}{
-		{"nbf", m.Admin(sdktest.At(tokentest.Epoch.Add(42 * time.Second))), "nbf", tokentest.Epoch.Add(42 * time.Second)},
-		{"iat", m.Admin(sdktest.Delete("nbf"), sdktest.Set("iat", tokentest.Epoch.Add(30*time.Second).Unix())), "iat", tokentest.Epoch.Add(30 * time.Second)},
+		{"nbf", m.Admin(sdktest.At(epoch.Add(42 * time.Second))), "nbf", epoch.Add(42 * time.Second)},
+		{"iat", m.Admin(sdktest.Delete("nbf"), sdktest.Set("iat", epoch.Add(30*time.Second).Unix())), "iat", epoch.Add(30 * time.Second)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := v.Verify(context.Background(), tc.token)
-			tokentest.CheckResult(t, tc.token, s, err, sdk.ErrNotYetValid)
+			checkResult(t, tc.token, s, err, sdk.ErrNotYetValid)
 			var e *sdk.NotYetValidError
 			if !errors.As(err, &e) {
 				t.Fatalf("errors.As(%v, *NotYetValidError) = false", err)
 			}
-			if e.Claim != tc.claim || !e.ValidFrom.Equal(tc.from) || !e.Now.Equal(tokentest.Epoch) || e.Leeway != 5*time.Second {
-				t.Errorf("NotYetValidError %+v, want %s at %v, now %v, leeway 5s", e, tc.claim, tc.from, tokentest.Epoch)
+			if e.Claim != tc.claim || !e.ValidFrom.Equal(tc.from) || !e.Now.Equal(epoch) || e.Leeway != 5*time.Second {
+				t.Errorf("NotYetValidError %+v, want %s at %v, now %v, leeway 5s", e, tc.claim, tc.from, epoch)
 			}
 			if errors.As(err, new(*sdk.ExpiredError)) {
 				t.Errorf("a not-yet-valid token's error is also an ExpiredError")
@@ -323,40 +424,40 @@ func TestClockErrorsTyped(t *testing.T) {
 }
 
 func TestRotation(t *testing.T) {
-	v := newVerifier(t, keysource.MustStatic(tokentest.Secret, tokentest.PrevSecret))
-	old := tokentest.Minter()
-	old.Secret = tokentest.PrevSecret
+	v := newVerifier(t, keysource.MustStatic(testSecret, prevSecret))
+	old := minter()
+	old.Secret = prevSecret
 
 	t.Run("previous secret verifies with its key ID", func(t *testing.T) {
 		s, err := v.Verify(context.Background(), old.Admin())
-		tokentest.CheckResult(t, "", s, err, nil)
+		checkResult(t, "", s, err, nil)
 		if s.KeyID != "static:previous" {
 			t.Errorf("KeyID %q, want static:previous", s.KeyID)
 		}
 	})
 	t.Run("current secret verifies with its key ID", func(t *testing.T) {
-		s, err := v.Verify(context.Background(), tokentest.Minter().Admin())
-		tokentest.CheckResult(t, "", s, err, nil)
+		s, err := v.Verify(context.Background(), minter().Admin())
+		checkResult(t, "", s, err, nil)
 		if s.KeyID != "static:current" {
 			t.Errorf("KeyID %q, want static:current", s.KeyID)
 		}
 	})
 	t.Run("expired token signed with current secret stays expired", func(t *testing.T) {
-		tok := tokentest.Minter().Admin(sdktest.At(tokentest.Epoch.Add(-time.Hour)))
+		tok := minter().Admin(sdktest.At(epoch.Add(-time.Hour)))
 		s, err := v.Verify(context.Background(), tok)
-		tokentest.CheckResult(t, tok, s, err, sdk.ErrExpired)
+		checkResult(t, tok, s, err, sdk.ErrExpired)
 	})
 	t.Run("expired token signed with previous secret stays expired", func(t *testing.T) {
-		tok := old.Admin(sdktest.At(tokentest.Epoch.Add(-time.Hour)))
+		tok := old.Admin(sdktest.At(epoch.Add(-time.Hour)))
 		s, err := v.Verify(context.Background(), tok)
-		tokentest.CheckResult(t, tok, s, err, sdk.ErrExpired)
+		checkResult(t, tok, s, err, sdk.ErrExpired)
 	})
 	t.Run("neither secret", func(t *testing.T) {
-		other := tokentest.Minter()
+		other := minter()
 		other.Secret = "third"
 		tok := other.Admin()
 		s, err := v.Verify(context.Background(), tok)
-		tokentest.CheckResult(t, tok, s, err, sdk.ErrSignature)
+		checkResult(t, tok, s, err, sdk.ErrSignature)
 	})
 }
 
@@ -366,19 +467,19 @@ type keyClientSource struct{ ring *keysource.Keyring }
 func (s keyClientSource) Keyring() *keysource.Keyring { return s.ring }
 
 func TestKeysBoundToClients(t *testing.T) {
-	ring, err := keysource.NewKeyring(tokentest.Epoch,
+	ring, err := keysource.NewKeyring(epoch,
 		keysource.Key{ID: "app-a", ClientID: "client-a", Secret: keysource.NewSecret("secret-a")},
 		keysource.Key{ID: "app-b", ClientID: "client-b", Secret: keysource.NewSecret("secret-b")},
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := sdk.New(keyClientSource{ring}, sdk.WithClientID("client-a", "client-b"), sdk.WithClock(tokentest.FixedClock(tokentest.Epoch)))
+	v, err := sdk.New(keyClientSource{ring}, sdk.WithClientID("client-a", "client-b"), sdk.WithClock(fixedClock(epoch)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := sdktest.Minter{Secret: "secret-a", ClientID: "client-a", Shop: tokentest.Shop, Now: tokentest.FixedClock(tokentest.Epoch)}
-	b := sdktest.Minter{Secret: "secret-b", ClientID: "client-b", Shop: tokentest.Shop, Now: tokentest.FixedClock(tokentest.Epoch)}
+	a := sdktest.Minter{Secret: "secret-a", ClientID: "client-a", Shop: testShop, Now: fixedClock(epoch)}
+	b := sdktest.Minter{Secret: "secret-b", ClientID: "client-b", Shop: testShop, Now: fixedClock(epoch)}
 	tests := []struct {
 		name, token, keyID string
 		want               error
@@ -391,7 +492,7 @@ func TestKeysBoundToClients(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := v.Verify(context.Background(), tt.token)
-			tokentest.CheckResult(t, tt.token, s, err, tt.want)
+			checkResult(t, tt.token, s, err, tt.want)
 			if s != nil && s.KeyID != tt.keyID {
 				t.Errorf("KeyID %q, want %q", s.KeyID, tt.keyID)
 			}
@@ -400,49 +501,49 @@ func TestKeysBoundToClients(t *testing.T) {
 }
 
 func TestWithoutAudienceCheck(t *testing.T) {
-	v, err := sdk.New(keysource.MustStatic(tokentest.Secret), sdk.WithoutAudienceCheck(), sdk.WithClock(tokentest.FixedClock(tokentest.Epoch)))
+	v, err := sdk.New(keysource.MustStatic(testSecret), sdk.WithoutAudienceCheck(), sdk.WithClock(fixedClock(epoch)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tok := range []string{tokentest.Minter().Admin(sdktest.Set("aud", "any-app")), tokentest.Minter().Admin(sdktest.Delete("aud"))} {
+	for _, tok := range []string{minter().Admin(sdktest.Set("aud", "any-app")), minter().Admin(sdktest.Delete("aud"))} {
 		s, err := v.Verify(context.Background(), tok)
-		tokentest.CheckResult(t, tok, s, err, nil)
+		checkResult(t, tok, s, err, nil)
 	}
 }
 
 func TestShopDomainSuffixes(t *testing.T) {
-	v := newVerifier(t, keysource.MustStatic(tokentest.Secret), sdk.WithShopDomainSuffixes(".myshopify.com", ".shopify-dev.io"))
-	m := tokentest.Minter()
+	v := newVerifier(t, keysource.MustStatic(testSecret), sdk.WithShopDomainSuffixes(".myshopify.com", ".shopify-dev.io"))
+	m := minter()
 	tok0 := m.Admin()
 	s0, err := v.Verify(context.Background(), tok0)
-	tokentest.CheckResult(t, tok0, s0, err, nil)
+	checkResult(t, tok0, s0, err, nil)
 	m.Shop = "dev-shop.shopify-dev.io"
 	tok := m.Admin()
 	s, err := v.Verify(context.Background(), tok)
-	tokentest.CheckResult(t, tok, s, err, nil)
+	checkResult(t, tok, s, err, nil)
 	if s.Shop != "dev-shop.shopify-dev.io" {
 		t.Errorf("shop %q", s.Shop)
 	}
 	m.Shop = "dev-shop.example.io"
 	tok = m.Admin()
 	s, err = v.Verify(context.Background(), tok)
-	tokentest.CheckResult(t, tok, s, err, sdk.ErrIssuer)
+	checkResult(t, tok, s, err, sdk.ErrIssuer)
 }
 
 func TestNoKeys(t *testing.T) {
-	v := newVerifier(t, tokentest.EmptySource{}) // a source whose first load failed holds no keys
-	tok := tokentest.Minter().Admin()
+	v := newVerifier(t, emptySource{}) // a source whose first load failed holds no keys
+	tok := minter().Admin()
 	s, err := v.Verify(context.Background(), tok)
-	tokentest.CheckResult(t, tok, s, err, sdk.ErrNoKeys)
+	checkResult(t, tok, s, err, sdk.ErrNoKeys)
 }
 
 // TestErrNoKeysIsOneValue: sdk.ErrNoKeys and keysource.ErrNoKeys are the
 // same error, so either name matches a Verify error and a key source's
 // error alike.
 func TestErrNoKeysIsOneValue(t *testing.T) {
-	_, verifyErr := newVerifier(t, tokentest.EmptySource{}).Verify(context.Background(), tokentest.Minter().Admin())
+	_, verifyErr := newVerifier(t, emptySource{}).Verify(context.Background(), minter().Admin())
 	_, sourceErr := keysource.Static()
-	_, ringErr := keysource.NewKeyring(tokentest.Epoch)
+	_, ringErr := keysource.NewKeyring(epoch)
 	for _, tc := range []struct {
 		name string
 		err  error
@@ -464,7 +565,7 @@ func TestErrNoKeysIsOneValue(t *testing.T) {
 // TestShopDomainSuffixesAdd: the option adds suffixes; .myshopify.com
 // (every real shop) stays allowed.
 func TestShopDomainSuffixesAdd(t *testing.T) {
-	v := newVerifier(t, keysource.MustStatic(tokentest.Secret),
+	v := newVerifier(t, keysource.MustStatic(testSecret),
 		sdk.WithShopDomainSuffixes(".shopify-dev.io"), sdk.WithShopDomainSuffixes(".example.test"))
 	for _, tc := range []struct {
 		shop string
@@ -475,11 +576,11 @@ func TestShopDomainSuffixesAdd(t *testing.T) {
 		{"test-shop.example.test", nil},
 		{"other.example.io", sdk.ErrIssuer},
 	} {
-		m := tokentest.Minter()
+		m := minter()
 		m.Shop = tc.shop
 		tok := m.Admin()
 		s, err := v.Verify(context.Background(), tok)
-		tokentest.CheckResult(t, tok, s, err, tc.want)
+		checkResult(t, tok, s, err, tc.want)
 	}
 }
 
@@ -490,12 +591,12 @@ func TestNewValidatesOptions(t *testing.T) {
 		opts []sdk.Option
 		msg  string
 	}{
-		{"no client ID", keysource.MustStatic(tokentest.Secret), nil, "no client ID"},
-		{"empty client ID", keysource.MustStatic(tokentest.Secret), []sdk.Option{sdk.WithClientID("")}, "empty client ID"},
-		{"negative leeway", keysource.MustStatic(tokentest.Secret), []sdk.Option{sdk.WithoutAudienceCheck(), sdk.WithLeeway(-time.Second)}, "leeway"},
-		{"huge leeway", keysource.MustStatic(tokentest.Secret), []sdk.Option{sdk.WithoutAudienceCheck(), sdk.WithLeeway(time.Hour)}, "leeway"},
-		{"negative cache", keysource.MustStatic(tokentest.Secret), []sdk.Option{sdk.WithoutAudienceCheck(), sdk.WithCacheSize(-1)}, "cache"},
-		{"bad suffix", keysource.MustStatic(tokentest.Secret), []sdk.Option{sdk.WithoutAudienceCheck(), sdk.WithShopDomainSuffixes("myshopify.com")}, "suffix"},
+		{"no client ID", keysource.MustStatic(testSecret), nil, "no client ID"},
+		{"empty client ID", keysource.MustStatic(testSecret), []sdk.Option{sdk.WithClientID("")}, "empty client ID"},
+		{"negative leeway", keysource.MustStatic(testSecret), []sdk.Option{sdk.WithoutAudienceCheck(), sdk.WithLeeway(-time.Second)}, "leeway"},
+		{"huge leeway", keysource.MustStatic(testSecret), []sdk.Option{sdk.WithoutAudienceCheck(), sdk.WithLeeway(time.Hour)}, "leeway"},
+		{"negative cache", keysource.MustStatic(testSecret), []sdk.Option{sdk.WithoutAudienceCheck(), sdk.WithCacheSize(-1)}, "cache"},
+		{"bad suffix", keysource.MustStatic(testSecret), []sdk.Option{sdk.WithoutAudienceCheck(), sdk.WithShopDomainSuffixes("myshopify.com")}, "suffix"},
 		{"nil source", nil, []sdk.Option{sdk.WithoutAudienceCheck()}, "nil key source"},
 	}
 	for _, tt := range tests {
@@ -514,28 +615,28 @@ func TestNewValidatesOptions(t *testing.T) {
 // TestCachedSessionRechecksExpiry verifies that a cached session is not
 // served past exp + leeway.
 func TestCachedSessionRechecksExpiry(t *testing.T) {
-	now := tokentest.Epoch
-	v, err := sdk.New(keysource.MustStatic(tokentest.Secret), sdk.WithClientID(tokentest.ClientID), sdk.WithClock(func() time.Time { return now }))
+	now := epoch
+	v, err := sdk.New(keysource.MustStatic(testSecret), sdk.WithClientID(testClientID), sdk.WithClock(func() time.Time { return now }))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := tokentest.Minter().Admin()
+	tok := minter().Admin()
 	first, err := v.Verify(context.Background(), tok)
-	tokentest.CheckResult(t, tok, first, err, nil)
+	checkResult(t, tok, first, err, nil)
 	second, err := v.Verify(context.Background(), tok)
-	tokentest.CheckResult(t, tok, second, err, nil)
+	checkResult(t, tok, second, err, nil)
 	if first != second {
 		t.Errorf("second verification did not come from the cache")
 	}
-	now = tokentest.Epoch.Add(70 * time.Second) // exp + leeway
+	now = epoch.Add(70 * time.Second) // exp + leeway
 	s, err := v.Verify(context.Background(), tok)
-	tokentest.CheckResult(t, tok, s, err, sdk.ErrExpired)
+	checkResult(t, tok, s, err, sdk.ErrExpired)
 }
 
 func TestVerifierStringHidesKeys(t *testing.T) {
-	v := newVerifier(t, keysource.MustStatic(tokentest.Secret))
+	v := newVerifier(t, keysource.MustStatic(testSecret))
 	for _, format := range []string{"%v", "%+v", "%s", "%#v"} {
-		if out := fmt.Sprintf(format, v); strings.Contains(out, tokentest.Secret) {
+		if out := fmt.Sprintf(format, v); strings.Contains(out, testSecret) {
 			t.Errorf("%s of verifier shows the secret: %s", format, out)
 		}
 	}
@@ -560,18 +661,18 @@ func TestErrorName(t *testing.T) {
 // TestVerifyBearerHeaderValue: passing the Authorization header's value
 // instead of the token is ErrMalformed with a message that says what to do.
 func TestVerifyBearerHeaderValue(t *testing.T) {
-	v := newVerifier(t, keysource.MustStatic(tokentest.Secret))
-	tok := tokentest.Minter().Admin()
+	v := newVerifier(t, keysource.MustStatic(testSecret))
+	tok := minter().Admin()
 	for _, value := range []string{"Bearer " + tok, "bearer\t" + tok, "BEARER  " + tok, "Bearer x"} {
 		s, err := v.Verify(context.Background(), value)
-		tokentest.CheckResult(t, value, s, err, sdk.ErrMalformed)
+		checkResult(t, value, s, err, sdk.ErrMalformed)
 		if !strings.Contains(err.Error(), `starts with "Bearer "`) || !strings.Contains(err.Error(), "sdk.TokenFromRequest") {
 			t.Errorf("Verify(%.10q...) error %q does not say to pass the token alone", value, err)
 		}
 	}
 	// A token that merely starts with the letters is not mistaken for one.
 	s, err := v.Verify(context.Background(), "Bearerx.y.z")
-	tokentest.CheckResult(t, "Bearerx.y.z", s, err, sdk.ErrMalformed)
+	checkResult(t, "Bearerx.y.z", s, err, sdk.ErrMalformed)
 	if strings.Contains(err.Error(), "Bearer") {
 		t.Errorf("error %q blames a Bearer prefix", err)
 	}
@@ -581,7 +682,7 @@ func TestVerifyBearerHeaderValue(t *testing.T) {
 // WithMaxTokenSize changes it both ways; a large limit does not let a
 // long header overrun the header's decode buffer.
 func TestMaxTokenSize(t *testing.T) {
-	m := tokentest.Minter()
+	m := minter()
 	padded := func(n int) string { // a valid token of n-2 to n bytes
 		t.Helper()
 		var tok string
@@ -600,7 +701,7 @@ func TestMaxTokenSize(t *testing.T) {
 	}
 	atDefault, overDefault := padded(sdk.MaxTokenSize), padded(sdk.MaxTokenSize+4)
 	big := padded(9000)
-	longHeader := tokentest.SignRaw(t, tokentest.Secret, `{"alg":"HS256","typ":"JWT","x":"`+strings.Repeat("h", 6000)+`"}`, tokentest.PayloadJSON(""))
+	longHeader := signRaw(t, testSecret, `{"alg":"HS256","typ":"JWT","x":"`+strings.Repeat("h", 6000)+`"}`, payloadJSON(""))
 
 	tests := []struct {
 		name  string
@@ -618,15 +719,15 @@ func TestMaxTokenSize(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, cache := range []int{0, 10} {
-				v := newVerifier(t, keysource.MustStatic(tokentest.Secret), append(tt.opts, sdk.WithCacheSize(cache))...)
+				v := newVerifier(t, keysource.MustStatic(testSecret), append(tt.opts, sdk.WithCacheSize(cache))...)
 				for range 2 { // twice: the second may come from the cache
 					s, err := v.Verify(context.Background(), tt.token)
-					tokentest.CheckResult(t, tt.token, s, err, tt.want)
+					checkResult(t, tt.token, s, err, tt.want)
 				}
 			}
 		})
 	}
-	_, err := newVerifier(t, keysource.MustStatic(tokentest.Secret), sdk.WithMaxTokenSize(100)).Verify(context.Background(), m.Admin())
+	_, err := newVerifier(t, keysource.MustStatic(testSecret), sdk.WithMaxTokenSize(100)).Verify(context.Background(), m.Admin())
 	if !strings.Contains(err.Error(), "limit is 100") {
 		t.Errorf("error %q does not give the configured limit", err)
 	}
@@ -649,7 +750,7 @@ func TestNewBoundsSizes(t *testing.T) {
 		{"token size negative", sdk.WithMaxTokenSize(-1), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v, err := sdk.New(keysource.MustStatic(tokentest.Secret), sdk.WithClientID(tokentest.ClientID), tc.opt)
+			v, err := sdk.New(keysource.MustStatic(testSecret), sdk.WithClientID(testClientID), tc.opt)
 			if tc.ok != (err == nil) || (v == nil) == (err == nil) {
 				t.Fatalf("New = %v, %v; want ok = %v", v, err, tc.ok)
 			}

@@ -17,7 +17,6 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/possession-dev/possession/internal/tokentest"
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/sdk"
 	"github.com/possession-dev/possession/sdk/sdktest"
@@ -58,7 +57,7 @@ func referenceVerify(token string, now time.Time, secrets ...string) (shop, sub,
 		jwt.WithLeeway(10*time.Second),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
-		jwt.WithAudience(tokentest.ClientID),
+		jwt.WithAudience(testClientID),
 	)
 	keys := jwt.VerificationKeySet{}
 	for _, s := range secrets {
@@ -240,7 +239,7 @@ func compare(t *testing.T, v *sdk.Verifier, token string, now time.Time) {
 	if (s == nil) == (err == nil) {
 		t.Fatalf("Verify returned session %v and error %v", s, err)
 	}
-	shop, sub, aud, refErr := referenceVerify(token, now, tokentest.Secret, tokentest.PrevSecret)
+	shop, sub, aud, refErr := referenceVerify(token, now, testSecret, prevSecret)
 	switch {
 	case err == nil && refErr == nil:
 		if s.Shop != shop || s.UserID != sub || s.ClientID != aud {
@@ -259,8 +258,8 @@ func compare(t *testing.T, v *sdk.Verifier, token string, now time.Time) {
 
 func diffVerifier(t testing.TB) *sdk.Verifier {
 	// Both kinds: the reference tells no kind from another.
-	v, err := sdk.New(keysource.MustStatic(tokentest.Secret, tokentest.PrevSecret), sdk.WithClientID(tokentest.ClientID),
-		sdk.WithClock(tokentest.FixedClock(tokentest.Epoch)), sdk.WithCacheSize(0), sdk.WithKinds(sdk.KindAdmin, sdk.KindCheckout))
+	v, err := sdk.New(keysource.MustStatic(testSecret, prevSecret), sdk.WithClientID(testClientID),
+		sdk.WithClock(fixedClock(epoch)), sdk.WithCacheSize(0), sdk.WithKinds(sdk.KindAdmin, sdk.KindCheckout))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,8 +269,8 @@ func diffVerifier(t testing.TB) *sdk.Verifier {
 func TestDifferentialCorpus(t *testing.T) {
 	v := diffVerifier(t)
 	accepted := 0
-	for _, tok := range tokentest.Corpus(3000) {
-		compare(t, v, tok, tokentest.Epoch)
+	for _, tok := range generatedTokens(t, 3000) {
+		compare(t, v, tok, epoch)
 		if _, err := v.Verify(context.Background(), tok); err == nil {
 			accepted++
 		}
@@ -287,38 +286,38 @@ func TestDifferentialCorpus(t *testing.T) {
 // stricterReason names it.
 func TestDeliberateDifferences(t *testing.T) {
 	v := diffVerifier(t)
-	m := tokentest.Minter()
+	m := minter()
 	valid := m.Admin()
-	h, p, sig := tokentest.Parts(valid)
-	payload := func(extra string) string { return tokentest.PayloadJSON(extra) }
+	h, p, sig := parts(valid)
+	payload := func(extra string) string { return payloadJSON(extra) }
 	tests := []struct {
 		reason string
 		token  string
 		want   error
 	}{
-		{diffTooLong, tokentest.SignRaw(t, tokentest.Secret, tokentest.HS256Header, payload(`,"pad":"`+strings.Repeat("x", sdk.MaxTokenSize)+`"`)), sdk.ErrMalformed},
+		{diffTooLong, signRaw(t, testSecret, hdr256, payload(`,"pad":"`+strings.Repeat("x", sdk.MaxTokenSize)+`"`)), sdk.ErrMalformed},
 		{diffLineBreak, h + "." + p + "." + sig[:7] + "\r\n" + sig[7:], sdk.ErrMalformed},
-		{diffNonCanonical, h + "." + p + "." + sig[:42] + tokentest.FlipLowBits(sig[42]), sdk.ErrMalformed},
-		{diffCrit, tokentest.SignRaw(t, tokentest.Secret, `{"alg":"HS256","typ":"JWT","crit":["b64"],"b64":true}`, payload("")), sdk.ErrMalformed},
-		{diffCrit, tokentest.SignRaw(t, tokentest.Secret, `{"alg":"HS256","crit":["exp"],"exp":1}`, payload("")), sdk.ErrMalformed},
-		{diffCrit, tokentest.SignRaw(t, tokentest.Secret, `{"crit":[],"alg":"HS256"}`, payload("")), sdk.ErrMalformed},
-		{diffDuplicateClaim, tokentest.SignRaw(t, tokentest.Secret, tokentest.HS256Header, payload(fmt.Sprintf(`,"exp":%d`, tokentest.Epoch.Unix()+30))), sdk.ErrMalformed},
-		{diffDuplicateAlg, tokentest.SignRaw(t, tokentest.Secret, `{"alg":"none","alg":"HS256"}`, payload("")), sdk.ErrMalformed},
+		{diffNonCanonical, h + "." + p + "." + sig[:42] + flipLowBits(sig[42]), sdk.ErrMalformed},
+		{diffCrit, signRaw(t, testSecret, `{"alg":"HS256","typ":"JWT","crit":["b64"],"b64":true}`, payload("")), sdk.ErrMalformed},
+		{diffCrit, signRaw(t, testSecret, `{"alg":"HS256","crit":["exp"],"exp":1}`, payload("")), sdk.ErrMalformed},
+		{diffCrit, signRaw(t, testSecret, `{"crit":[],"alg":"HS256"}`, payload("")), sdk.ErrMalformed},
+		{diffDuplicateClaim, signRaw(t, testSecret, hdr256, payload(fmt.Sprintf(`,"exp":%d`, epoch.Unix()+30))), sdk.ErrMalformed},
+		{diffDuplicateAlg, signRaw(t, testSecret, `{"alg":"none","alg":"HS256"}`, payload("")), sdk.ErrMalformed},
 		{diffClaimType, m.Admin(sdktest.Set("sub", 42)), sdk.ErrMalformed},
 		{diffClaimType, m.Admin(sdktest.Set("jti", nil)), sdk.ErrMalformed},
-		{diffClaimType, m.Admin(sdktest.Set("aud", []string{tokentest.ClientID})), sdk.ErrMalformed},
-		{diffTimeNotInt, m.Admin(sdktest.Set("exp", float64(tokentest.Epoch.Unix())+60.5)), sdk.ErrMalformed},
+		{diffClaimType, m.Admin(sdktest.Set("aud", []string{testClientID})), sdk.ErrMalformed},
+		{diffTimeNotInt, m.Admin(sdktest.Set("exp", float64(epoch.Unix())+60.5)), sdk.ErrMalformed},
 		{diffTimeNotInt, m.Admin(sdktest.Set("exp", 1e16)), sdk.ErrMalformed},
-		{diffBadUTF8, tokentest.SignRaw(t, tokentest.Secret, tokentest.HS256Header, strings.Replace(payload(""), `"sub":"42"`, "\"sub\":\"42\xff\"", 1)), sdk.ErrMalformed},
-		{diffDeepJSON, tokentest.SignRaw(t, tokentest.Secret, tokentest.HS256Header, payload(`,"x":`+strings.Repeat("[", 40)+strings.Repeat("]", 40))), sdk.ErrMalformed},
+		{diffBadUTF8, signRaw(t, testSecret, hdr256, strings.Replace(payload(""), `"sub":"42"`, "\"sub\":\"42\xff\"", 1)), sdk.ErrMalformed},
+		{diffDeepJSON, signRaw(t, testSecret, hdr256, payload(`,"x":`+strings.Repeat("[", 40)+strings.Repeat("]", 40))), sdk.ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.reason, func(t *testing.T) {
-			if _, _, _, err := referenceVerify(tt.token, tokentest.Epoch, tokentest.Secret); err != nil {
+			if _, _, _, err := referenceVerify(tt.token, epoch, testSecret); err != nil {
 				t.Fatalf("reference rejects (%v): not a difference", err)
 			}
 			s, err := v.Verify(context.Background(), tt.token)
-			tokentest.CheckResult(t, tt.token, s, err, tt.want)
+			checkResult(t, tt.token, s, err, tt.want)
 			if got := stricterReason(tt.token); got != tt.reason {
 				t.Fatalf("stricterReason = %q, want %q", got, tt.reason)
 			}
@@ -329,7 +328,7 @@ func TestDeliberateDifferences(t *testing.T) {
 // FuzzDifferential signs fuzzed header and payload JSON (or takes a raw
 // token) and requires agreement with the reference.
 func FuzzDifferential(f *testing.F) {
-	for i, tok := range tokentest.Corpus(60) {
+	for i, tok := range generatedTokens(f, 60) {
 		h, p, _ := strings.Cut(tok, ".")
 		p, _, _ = strings.Cut(p, ".")
 		hb, _ := base64.RawURLEncoding.DecodeString(h)
@@ -339,19 +338,19 @@ func FuzzDifferential(f *testing.F) {
 	}
 	v := diffVerifier(f)
 	f.Fuzz(func(t *testing.T, header, payload string, key uint8, skew int16, raw bool) {
-		now := tokentest.Epoch.Add(time.Duration(skew) * time.Second)
+		now := epoch.Add(time.Duration(skew) * time.Second)
 		vv := v
 		if skew != 0 {
 			var err error
-			vv, err = sdk.New(keysource.MustStatic(tokentest.Secret, tokentest.PrevSecret), sdk.WithClientID(tokentest.ClientID),
-				sdk.WithClock(tokentest.FixedClock(now)), sdk.WithCacheSize(0), sdk.WithKinds(sdk.KindAdmin, sdk.KindCheckout))
+			vv, err = sdk.New(keysource.MustStatic(testSecret, prevSecret), sdk.WithClientID(testClientID),
+				sdk.WithClock(fixedClock(now)), sdk.WithCacheSize(0), sdk.WithKinds(sdk.KindAdmin, sdk.KindCheckout))
 			if err != nil {
 				t.Fatal(err)
 			}
 		}
 		token := header
 		if !raw {
-			secret := []string{tokentest.Secret, tokentest.PrevSecret, "wrong"}[int(key)%3]
+			secret := []string{testSecret, prevSecret, "wrong"}[int(key)%3]
 			var err error
 			if token, err = sdktest.SignRaw(secret, []byte(header), []byte(payload)); err != nil {
 				t.Skip()

@@ -21,7 +21,6 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/possession-dev/possession/internal/tokentest"
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/otel"
 	"github.com/possession-dev/possession/sdk"
@@ -184,7 +183,7 @@ func TestTelemetryOutcomes(t *testing.T) {
 		{name: "not yet valid", token: m.Admin(sdktest.Set("nbf", telemetryNow.Add(time.Hour).Unix())), wantErr: sdk.ErrNotYetValid, outcome: "not_yet_valid"},
 		{name: "audience", token: otherApp.Admin(), wantErr: sdk.ErrAudience, outcome: "audience"},
 		{name: "issuer", token: badShop.Admin(), wantErr: sdk.ErrIssuer, outcome: "issuer"},
-		{name: "no keys", src: tokentest.EmptySource{}, token: m.Admin(), wantErr: sdk.ErrNoKeys, outcome: "no_keys"},
+		{name: "no keys", src: emptySource{}, token: m.Admin(), wantErr: sdk.ErrNoKeys, outcome: "no_keys"},
 		{name: "kind", token: m.Checkout(), wantErr: sdk.ErrKind, outcome: "kind"},
 	}
 	for _, tc := range tests {
