@@ -3,7 +3,6 @@ package webhook
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -55,28 +54,13 @@ func (v *Verifier) verifyAppProxy(rawQuery string) (*AppProxyRequest, error) {
 	if err := g.refuseRepeated("hmac", "shop", "signature", "timestamp"); err != nil {
 		return nil, err
 	}
-	sig := g.one("signature")
-	if sig == "" {
-		return nil, fmt.Errorf("%w: signature", ErrMissingParam)
-	}
-	ts, err := checkTimestamp(g.one("timestamp"), v.cfg.now())
+	ts, keyID, err := v.checkSigned(g, "signature", appProxyMessage, "app proxy signature")
 	if err != nil {
 		return nil, err
 	}
-	set, err := v.macSet()
+	shop, err := shopParam(g)
 	if err != nil {
 		return nil, err
-	}
-	i := set.matchHex(appProxyMessage(g), sig)
-	if i < 0 {
-		return nil, fmt.Errorf("%w: app proxy signature does not match the query", ErrSignature)
-	}
-	shop := g.one("shop")
-	switch {
-	case shop == "":
-		return nil, fmt.Errorf("%w: shop", ErrMissingParam)
-	case !validShop(shop):
-		return nil, fmt.Errorf("%w: shop %q is not a myshopify.com domain", ErrQuery, shop)
 	}
 	return &AppProxyRequest{
 		Shop:               shop,
@@ -84,7 +68,7 @@ func (v *Verifier) verifyAppProxy(rawQuery string) (*AppProxyRequest, error) {
 		PathPrefix:         g.one("path_prefix"),
 		Timestamp:          ts,
 		Params:             g.urlValues("signature", "hmac"),
-		KeyID:              set.keys[i].id,
+		KeyID:              keyID,
 	}, nil
 }
 

@@ -61,21 +61,9 @@ func (v *Verifier) verifyOAuthCallback(rawQuery, wantState string) (*OAuthCallba
 			return nil, err
 		}
 	}
-	mac := g.one("hmac")
-	if mac == "" {
-		return nil, fmt.Errorf("%w: hmac", ErrMissingParam)
-	}
-	ts, err := checkTimestamp(g.one("timestamp"), v.cfg.now())
+	ts, keyID, err := v.checkSigned(g, "hmac", oauthMessage, "OAuth hmac")
 	if err != nil {
 		return nil, err
-	}
-	set, err := v.macSet()
-	if err != nil {
-		return nil, err
-	}
-	i := set.matchHex(oauthMessage(g), mac)
-	if i < 0 {
-		return nil, fmt.Errorf("%w: OAuth hmac does not match the query", ErrSignature)
 	}
 	state := g.one("state")
 	if state == "" {
@@ -84,12 +72,9 @@ func (v *Verifier) verifyOAuthCallback(rawQuery, wantState string) (*OAuthCallba
 	if subtle.ConstantTimeCompare([]byte(state), []byte(wantState)) != 1 {
 		return nil, fmt.Errorf("%w: the callback's state is not the one issued", ErrState)
 	}
-	shop := g.one("shop")
-	switch {
-	case shop == "":
-		return nil, fmt.Errorf("%w: shop", ErrMissingParam)
-	case !validShop(shop):
-		return nil, fmt.Errorf("%w: shop %q is not a myshopify.com domain", ErrQuery, shop)
+	shop, err := shopParam(g)
+	if err != nil {
+		return nil, err
 	}
 	code := g.one("code")
 	if code == "" {
@@ -102,6 +87,6 @@ func (v *Verifier) verifyOAuthCallback(rawQuery, wantState string) (*OAuthCallba
 		State:     state,
 		Timestamp: ts,
 		Params:    g.urlValues("hmac", "signature"),
-		KeyID:     set.keys[i].id,
+		KeyID:     keyID,
 	}, nil
 }

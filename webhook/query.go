@@ -183,6 +183,45 @@ func checkTimestamp(s string, now time.Time) (time.Time, error) {
 	return time.Unix(ts, 0), nil
 }
 
+// checkSigned checks a signed query: its signature, the lower-case hex
+// HMAC-SHA256 in parameter sig of message(g) (computed only once the
+// cheaper checks pass), and its timestamp. It returns the timestamp and
+// the ID of the key that signed, or an error wrapping ErrMissingParam,
+// ErrTimestamp, ErrNoKeys or ErrSignature (whose message names what, as
+// "OAuth hmac").
+func (v *Verifier) checkSigned(g grouped, sig string, message func(grouped) []byte, what string) (time.Time, string, error) {
+	mac := g.one(sig)
+	if mac == "" {
+		return time.Time{}, "", fmt.Errorf("%w: %s", ErrMissingParam, sig)
+	}
+	ts, err := checkTimestamp(g.one("timestamp"), v.cfg.now())
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	set, err := v.macSet()
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	i := set.matchHex(message(g), mac)
+	if i < 0 {
+		return time.Time{}, "", fmt.Errorf("%w: %s does not match the query", ErrSignature, what)
+	}
+	return ts, set.keys[i].id, nil
+}
+
+// shopParam returns the query's shop parameter, which must be present
+// and a myshopify.com domain.
+func shopParam(g grouped) (string, error) {
+	shop := g.one("shop")
+	switch {
+	case shop == "":
+		return "", fmt.Errorf("%w: shop", ErrMissingParam)
+	case !validShop(shop):
+		return "", fmt.Errorf("%w: shop %q is not a myshopify.com domain", ErrQuery, shop)
+	}
+	return shop, nil
+}
+
 // validShop reports whether s is a shop's myshopify.com domain: one DNS
 // label of lower-case letters, digits and hyphens, then ".myshopify.com".
 func validShop(s string) bool {

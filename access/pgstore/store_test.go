@@ -130,37 +130,7 @@ func restartUnderLoad(t *testing.T, srv *pgtest.Server) {
 		}), schema))
 	}
 	key := access.Key{Shop: "restart.myshopify.com", Mode: access.Offline}
-	w := storetest.StartWorkload(clients, key, 500*time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	for i, crash := range []bool{true, false, true} {
-		if err := w.WaitWrites(ctx, 25); err != nil {
-			w.Stop()
-			t.Fatalf("before outage %d: %v", i, err)
-		}
-		if crash {
-			srv.Kill(t)
-		} else {
-			srv.Stop(t)
-		}
-		time.Sleep(300 * time.Millisecond) // the outage
-		srv.Resume(t)
-		if err := w.WaitWrites(ctx, 25); err != nil {
-			w.Stop()
-			t.Fatalf("after outage %d: writes did not resume: %v", i, err)
-		}
-	}
-	stats := w.Stop()
-	t.Logf("%d writes acknowledged (last version %d), %d errors, %d fenced", stats.Writes, stats.Acked, stats.Errors, stats.Fenced)
-	for _, a := range stats.Anomalies {
-		t.Error(a)
-	}
-	if stats.Errors == 0 {
-		t.Error("no caller saw an error: the outages did not happen")
-	}
-	if err := storetest.CheckRecord(ctx, clients[0], key, stats.Acked); err != nil {
-		t.Fatal(err)
-	}
+	storetest.RunOutages(t, srv, clients, key, 300*time.Millisecond, 2*time.Minute)
 }
 
 func migratesOnce(t *testing.T, srv *pgtest.Server) {
@@ -245,45 +215,11 @@ func TestNewErrors(t *testing.T) {
 
 func errorsWhileDown(t *testing.T, srv *pgtest.Server) {
 	s := newStore(t, pool(t, srv.CreateDatabase(t)), "public")
-	ctx := context.Background()
 	key := access.Key{Shop: "down.myshopify.com", Mode: access.Offline}
-	l, err := s.Lock(ctx, key, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Lock(ctx, key, 0); !errors.Is(err, pgstore.ErrInvalidArgument) {
+	if _, err := s.Lock(context.Background(), key, 0); !errors.Is(err, pgstore.ErrInvalidArgument) {
 		t.Errorf("Lock with a zero lease: %v, want ErrInvalidArgument", err)
 	}
-	srv.Kill(t)
-	calls := map[string]func() error{
-		"Load":   func() error { _, err := s.Load(ctx, key); return err },
-		"Lock":   func() error { _, err := s.Lock(ctx, key, time.Second); return err },
-		"Unlock": func() error { return s.Unlock(ctx, l) },
-		"CompareAndSwap": func() error {
-			return s.CompareAndSwap(ctx, l, access.Record{Key: key, Version: 1})
-		},
-		"Delete":        func() error { return s.Delete(ctx, key.Shop) },
-		"Expiring":      func() error { _, err := s.Expiring(ctx, time.Now(), 1); return err },
-		"NonExpiring":   func() error { _, err := s.NonExpiring(ctx, "", 1); return err },
-		"ClaimDelivery": func() error { _, _, err := s.ClaimDelivery(ctx, "x", time.Second); return err },
-		"CompleteDelivery": func() error {
-			return s.CompleteDelivery(ctx, "x", 1, time.Second)
-		},
-		"ReleaseDelivery": func() error { return s.ReleaseDelivery(ctx, "x", 1) },
-	}
-	for name, call := range calls {
-		err := call()
-		if err == nil || errors.Is(err, access.ErrNotFound) || errors.Is(err, access.ErrLocked) ||
-			errors.Is(err, access.ErrConflict) || errors.Is(err, access.ErrFenced) {
-			t.Errorf("%s while PostgreSQL is down: %v, want a connection error", name, err)
-		} else if !strings.HasPrefix(err.Error(), "pgstore: ") {
-			t.Errorf("%s: error %q lacks the package prefix", name, err)
-		}
-	}
-	srv.Resume(t)
-	if err := s.CompareAndSwap(ctx, l, access.Record{Key: key, Version: 1}); err != nil {
-		t.Fatalf("write after PostgreSQL came back (the lease survived the crash): %v", err)
-	}
+	storetest.ErrorsWhileDown(t, srv, s, "PostgreSQL", "pgstore: ")
 }
 
 // TestFleetProcesses runs eight OS processes, each with its own pool and

@@ -1,14 +1,8 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"html/template"
-	"io"
-	"net"
-	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -94,15 +88,7 @@ await fetch('/report', {method: 'POST', body: JSON.stringify(report)});
 // the transactions call for, once each.
 func TestBrowserPOSFlow(t *testing.T) {
 	chromium := chromiumPath(t)
-	clientJS, err := os.ReadFile(filepath.Join("..", "pos-extension", "src", "client.js"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pageLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pageOrigin := "http://" + pageLn.Addr().String()
+	page := listenPage(t)
 
 	fake := shopifytest.NewServer()
 	defer fake.Close()
@@ -110,40 +96,17 @@ func TestBrowserPOSFlow(t *testing.T) {
 	order := "gid://shopify/Order/4242"
 	fake.AddOrder(shop, order) // the sale POS just made
 	t.Setenv("POSBACKEND_FLOW_SECRET", fake.ClientSecret())
-	a, _, logs := startApp(t, config{clientID: fake.ClientID(), secretEnv: "POSBACKEND_FLOW_SECRET", shopifyURL: fake.URL, allowedOrigins: []string{pageOrigin}})
+	a, _, logs := startApp(t, config{clientID: fake.ClientID(), secretEnv: "POSBACKEND_FLOW_SECRET", shopifyURL: fake.URL, allowedOrigins: []string{page.origin}})
 
 	m := sdktest.Minter{Secret: fake.ClientSecret(), ClientID: fake.ClientID(), Shop: shop, UserID: "777"}
-	reports := make(chan []byte, 1)
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		if err := flowPage.Execute(w, map[string]any{
+	page.serve(t, flowPage, func() map[string]any {
+		return map[string]any{
 			"Backend": a.url, "Token": m.Admin(sdktest.Set("exp", time.Now().Add(5*time.Minute).Unix())),
 			"Shop": shop, "UserID": template.JS("777"), "OrderID": template.JS("4242"),
-		}); err != nil {
-			t.Error(err)
 		}
-	})
-	mux.HandleFunc("GET /client.js", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-		_, _ = w.Write(clientJS)
-	})
-	mux.HandleFunc("POST /report", func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		select {
-		case reports <- b:
-		default:
-		}
-	})
-	pageSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = pageSrv.Serve(pageLn) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = pageSrv.Shutdown(ctx)
 	})
 
-	raw := browse(t, chromium, pageOrigin, reports, logs)
+	raw := browse(t, chromium, page.origin, page.reports, logs)
 	var rep struct {
 		Shop struct {
 			OK   bool `json:"ok"`

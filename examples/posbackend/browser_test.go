@@ -109,57 +109,24 @@ type browserReport struct {
 // with an expired token the page must read the 401 and the retry header.
 func TestBrowserCrossOrigin(t *testing.T) {
 	chromium := chromiumPath(t)
-	clientJS, err := os.ReadFile(filepath.Join("..", "pos-extension", "src", "client.js"))
-	if err != nil {
-		t.Fatal(err)
-	}
-
 	// The page's listener first: its origin is the backend's allowed origin.
-	pageLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pageOrigin := "http://" + pageLn.Addr().String()
+	page := listenPage(t)
 
 	t.Setenv("POSBACKEND_TEST_SECRET", testSecret)
-	a, _, logs := startApp(t, config{clientID: testClientID, secretEnv: "POSBACKEND_TEST_SECRET", allowedOrigins: []string{pageOrigin}})
-	if strings.Split(a.url, ":")[2] == strings.Split(pageOrigin, ":")[2] {
+	a, _, logs := startApp(t, config{clientID: testClientID, secretEnv: "POSBACKEND_TEST_SECRET", allowedOrigins: []string{page.origin}})
+	if strings.Split(a.url, ":")[2] == strings.Split(page.origin, ":")[2] {
 		t.Fatal("page and backend share a port")
 	}
 
 	m := testMinter()
-	reports := make(chan []byte, 1)
-	pageMux := http.NewServeMux()
-	pageMux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		err := browserPage.Execute(w, map[string]any{
+	page.serve(t, browserPage, func() map[string]any {
+		return map[string]any{
 			"Backend": a.url, "Valid": m.Admin(), "Expired": m.Admin(sdktest.At(time.Now().Add(-time.Hour))),
 			"Shop": testShop, "UserID": template.JS("777"),
-		})
-		if err != nil {
-			t.Error(err)
 		}
-	})
-	pageMux.HandleFunc("GET /client.js", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-		_, _ = w.Write(clientJS)
-	})
-	pageMux.HandleFunc("POST /report", func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		select {
-		case reports <- b:
-		default:
-		}
-	})
-	pageSrv := &http.Server{Handler: pageMux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = pageSrv.Serve(pageLn) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = pageSrv.Shutdown(ctx)
 	})
 
-	raw := browse(t, chromium, pageOrigin, reports, logs)
+	raw := browse(t, chromium, page.origin, page.reports, logs)
 	var rep browserReport
 	if err := json.Unmarshal(raw, &rep); err != nil {
 		t.Fatalf("report %s: %v", raw, err)
@@ -191,6 +158,60 @@ func TestBrowserCrossOrigin(t *testing.T) {
 		t.Errorf("a preflight was refused:\n%s", logs.String())
 	}
 	t.Logf("page report: %s", raw)
+}
+
+// pageServer serves the page that plays POS, on 127.0.0.1.
+type pageServer struct {
+	ln      net.Listener
+	origin  string
+	reports chan []byte // what the page posted to /report
+}
+
+// listenPage opens the page's listener, so that its origin is known
+// before the backend starts.
+func listenPage(t *testing.T) *pageServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pageServer{ln: ln, origin: "http://" + ln.Addr().String(), reports: make(chan []byte, 1)}
+}
+
+// serve serves, until t ends, page rendered with data() at /, the
+// extension's client module (../pos-extension/src/client.js) at
+// /client.js, and takes the page's report at POST /report.
+func (p *pageServer) serve(t *testing.T, page *template.Template, data func() map[string]any) {
+	t.Helper()
+	clientJS, err := os.ReadFile(filepath.Join("..", "pos-extension", "src", "client.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if err := page.Execute(w, data()); err != nil {
+			t.Error(err)
+		}
+	})
+	mux.HandleFunc("GET /client.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		_, _ = w.Write(clientJS)
+	})
+	mux.HandleFunc("POST /report", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		select {
+		case p.reports <- b:
+		default:
+		}
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(p.ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
 }
 
 // browse opens url in headless Chromium and returns what the page posted

@@ -14,8 +14,8 @@ var now = time.Unix(1_800_000_000, 0)
 
 // TestSignRawKnownAnswer signs RFC 7515's example (appendix A.1, HS256)
 // and compares with the RFC's token: a check that shares no code with
-// the verifier. (The test module also checks minted tokens with
-// golang-jwt.)
+// the verifier. (The test module's test/sdktest has golang-jwt verify
+// minted tokens and read the same claims that the tests here assert on.)
 func TestSignRawKnownAnswer(t *testing.T) {
 	key, err := base64.RawURLEncoding.DecodeString("AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow")
 	if err != nil {

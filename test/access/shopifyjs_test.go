@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +17,7 @@ import (
 	"github.com/possession-dev/possession/sdk"
 	"github.com/possession-dev/possession/sdk/sdktest"
 	"github.com/possession-dev/possession/shopifytest"
+	"github.com/possession-dev/possession/test/internal/shopifyjs"
 )
 
 // Shopify's own @shopify/shopify-api (13.1.0, tools/shopify-js) runs its
@@ -27,25 +26,6 @@ import (
 // library does (it accepts the fake's answers and its error bodies); and
 // possession's Manager makes each grant against the same fake, which
 // shows that possession sends the requests the official client sends.
-
-func shopifyJSDir(t *testing.T) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", "..", "tools", "shopify-js")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@shopify", "shopify-api")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("tools/shopify-js/node_modules is missing in CI (run npm ci there): %v", err)
-		}
-		t.Skip("tools/shopify-js/node_modules is absent: run `npm ci` in tools/shopify-js to compare with Shopify's library")
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("node is not installed in CI")
-		}
-		t.Skip("node is not installed")
-	}
-	return dir
-}
 
 type jsSession struct {
 	ID                  string  `json:"id"`
@@ -164,7 +144,7 @@ func redact(k, v string) string {
 }
 
 func TestShopifyJSReference(t *testing.T) {
-	dir := shopifyJSDir(t)
+	dir := shopifyjs.Dir(t, "@shopify/shopify-api")
 	const shop = "js-reference.myshopify.com"
 	// Real time: the JS library checks the session token's exp with its
 	// own clock.

@@ -1,28 +1,23 @@
 package sdk_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/sdk"
+	"github.com/possession-dev/possession/test/internal/shopifyjs"
 )
 
 // The Shopify differential runs a corpus of session tokens through
@@ -51,31 +46,8 @@ const (
 	diffBOM   = "a byte order mark before a segment's JSON: jose's TextDecoder drops it; possession, as encoding/json, refuses it"
 )
 
-// shopifyJS is tools/shopify-js, where Shopify's npm libraries are pinned.
-var shopifyJS = filepath.Join("..", "..", "tools", "shopify-js")
-
-// requireShopifyJS skips (fails, under CI=true) without Node and the
-// installed npm packages.
-func requireShopifyJS(t *testing.T) {
-	t.Helper()
-	_, errNode := exec.LookPath("node")
-	_, errMods := os.Stat(filepath.Join(shopifyJS, "node_modules", "@shopify", "shopify-api", "package.json"))
-	if errNode == nil && errMods == nil {
-		return
-	}
-	msg := "the Shopify differential needs Node 20 and Shopify's npm libraries: cd tools/shopify-js && npm ci"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
-
 // shopifyRef is a running session-token-reference.mjs.
-type shopifyRef struct {
-	mu     sync.Mutex
-	stdin  io.WriteCloser
-	stdout *bufio.Scanner
-}
+type shopifyRef struct{ *shopifyjs.Script }
 
 // shopifyVerdict is what decodeSessionToken said.
 type shopifyVerdict struct {
@@ -86,64 +58,18 @@ type shopifyVerdict struct {
 
 func startShopifyRef(t *testing.T, apiKey, secret string) *shopifyRef {
 	t.Helper()
-	requireShopifyJS(t)
-	cmd := exec.Command("node", "session-token-reference.mjs", apiKey, secret)
-	cmd.Dir = shopifyJS
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(done)
-	}()
-	t.Cleanup(func() {
-		_ = stdin.Close() // the script ends with its input
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() && stderr.Len() > 0 {
-			t.Logf("node stderr:\n%s", stderr.String())
-		}
-	})
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	return &shopifyRef{stdin: stdin, stdout: sc}
+	return &shopifyRef{shopifyjs.Start(t, "@shopify/shopify-api", "session-token-reference.mjs", apiKey, secret)}
 }
 
 // decode runs one token through decodeSessionToken at now.
 func (r *shopifyRef) decode(t *testing.T, token string, now int64, checkAudience bool) shopifyVerdict {
 	t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	line, err := json.Marshal(map[string]any{"token": token, "now": now, "checkAudience": checkAudience})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.stdin.Write(append(line, '\n')); err != nil {
-		t.Fatal(err)
-	}
-	if !r.stdout.Scan() {
-		t.Fatalf("no answer from session-token-reference.mjs: %v", r.stdout.Err())
-	}
+	answer := r.Ask(t, map[string]any{"token": token, "now": now, "checkAudience": checkAudience})
 	var v shopifyVerdict
-	dec := json.NewDecoder(bytes.NewReader(r.stdout.Bytes()))
+	dec := json.NewDecoder(bytes.NewReader(answer))
 	dec.UseNumber()
 	if err := dec.Decode(&v); err != nil {
-		t.Fatalf("answer %q: %v", r.stdout.Text(), err)
+		t.Fatalf("answer %q: %v", answer, err)
 	}
 	if strings.HasPrefix(v.Error, "bad request") {
 		t.Fatal(v.Error)

@@ -6,43 +6,20 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/possession-dev/possession/shopifytest"
+	"github.com/possession-dev/possession/test/internal/shopifyjs"
 )
-
-// shopifyJS returns the path of tools/shopify-js with its node_modules
-// installed, or skips the test (fails it when CI=true).
-func shopifyJS(t *testing.T) string {
-	t.Helper()
-	dir, err := filepath.Abs("../../tools/shopify-js")
-	if err != nil {
-		t.Fatal(err)
-	}
-	missing := func(why string) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s (CI=true: Shopify's npm libraries are required)", why)
-		}
-		t.Skipf("%s: run `npm ci` in tools/shopify-js (needs Node 20)", why)
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		missing("node is not on PATH")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@shopify", "admin-api-client")); err != nil {
-		missing("tools/shopify-js/node_modules is not installed")
-	}
-	return dir
-}
 
 // TestAdminAPIClientAgainstFake runs Shopify's @shopify/admin-api-client
 // against the fake: it reads data, cost, GraphQL errors and deprecation
 // notices from the fake's answers as it does from Shopify's, and shows
 // what the official client does with THROTTLED, 429 and 401.
 func TestAdminAPIClientAgainstFake(t *testing.T) {
-	dir := shopifyJS(t)
+	dir := shopifyjs.Dir(t, "@shopify/admin-api-client")
 	s := shopifytest.NewServer()
 	defer s.Close()
 	const shop, throttleShop = "js-client.myshopify.com", "js-throttle.myshopify.com"

@@ -1,45 +1,19 @@
 package webhook_test
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/possession-dev/possession/test/internal/shopifyjs"
 )
-
-// shopifyJS is tools/shopify-js, where Shopify's npm libraries are pinned.
-var shopifyJS = filepath.Join("..", "..", "tools", "shopify-js")
-
-// requireShopifyJS skips (fails, under CI=true) without Node and the
-// installed npm packages.
-func requireShopifyJS(t *testing.T) {
-	t.Helper()
-	_, errNode := exec.LookPath("node")
-	_, errMods := os.Stat(filepath.Join(shopifyJS, "node_modules", "@shopify", "shopify-api", "package.json"))
-	if errNode == nil && errMods == nil {
-		return
-	}
-	msg := "the differential test needs Node 20 and Shopify's npm libraries: cd tools/shopify-js && npm ci"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
 
 // jsReference is a running tools/shopify-js/webhook-reference.mjs.
 type jsReference struct {
-	url    string // its webhook endpoint
-	mu     sync.Mutex
-	stdin  io.WriteCloser
-	stdout *bufio.Scanner
+	url string // its webhook endpoint
+	*shopifyjs.Script
 }
 
 // jsResult is what the script answers, for webhooks and queries.
@@ -55,66 +29,22 @@ type jsResult struct {
 
 func startJSReference(t *testing.T, secret string) *jsReference {
 	t.Helper()
-	requireShopifyJS(t)
-	cmd := exec.Command("node", "webhook-reference.mjs", secret)
-	cmd.Dir = shopifyJS
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(done)
-	}()
-	t.Cleanup(func() {
-		_ = stdin.Close() // the script exits at the end of its input
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() && stderr.Len() > 0 {
-			t.Logf("node stderr:\n%s", stderr.String())
-		}
-	})
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	if !sc.Scan() {
-		t.Fatalf("webhook-reference.mjs did not start: %v\n%s", sc.Err(), stderr.String())
-	}
+	script := shopifyjs.Start(t, "@shopify/shopify-api", "webhook-reference.mjs", secret)
+	greeting := script.ReadLine(t)
 	var hello struct{ Port int }
-	if err := json.Unmarshal(sc.Bytes(), &hello); err != nil || hello.Port == 0 {
-		t.Fatalf("webhook-reference.mjs said %q: %v", sc.Text(), err)
+	if err := json.Unmarshal(greeting, &hello); err != nil || hello.Port == 0 {
+		t.Fatalf("webhook-reference.mjs said %q: %v", greeting, err)
 	}
-	return &jsReference{url: fmt.Sprintf("http://127.0.0.1:%d/webhooks", hello.Port), stdin: stdin, stdout: sc}
+	return &jsReference{url: fmt.Sprintf("http://127.0.0.1:%d/webhooks", hello.Port), Script: script}
 }
 
 // query runs one signed-query check in the script.
 func (j *jsReference) query(t *testing.T, kind, query, state string, now time.Time) jsResult {
 	t.Helper()
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	line, _ := json.Marshal(map[string]any{"kind": kind, "query": query, "state": state, "now": now.Unix()})
-	if _, err := j.stdin.Write(append(line, '\n')); err != nil {
-		t.Fatal(err)
-	}
-	if !j.stdout.Scan() {
-		t.Fatalf("no answer from webhook-reference.mjs: %v", j.stdout.Err())
-	}
+	answer := j.Ask(t, map[string]any{"kind": kind, "query": query, "state": state, "now": now.Unix()})
 	var r jsResult
-	if err := json.Unmarshal(j.stdout.Bytes(), &r); err != nil {
-		t.Fatalf("answer %q: %v", j.stdout.Text(), err)
+	if err := json.Unmarshal(answer, &r); err != nil {
+		t.Fatalf("answer %q: %v", answer, err)
 	}
 	if strings.HasPrefix(r.Error, "unknown kind") {
 		t.Fatal(r.Error)
