@@ -103,6 +103,18 @@ func (e *env) session(shop, user string) (*sdk.Session, string) {
 	return e.verify(tok), tok
 }
 
+// offline is m.Offline for a fresh session of shop and user, which must
+// succeed: the first step of most tests.
+func (e *env) offline(t testing.TB, m *Manager, shop, user string) Token {
+	t.Helper()
+	s, id := e.session(shop, user)
+	tok, err := m.Offline(ctx, s, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
 func (e *env) verify(tok string) *sdk.Session {
 	e.t.Helper()
 	// Checkout sessions too: tests check that the Manager refuses them.

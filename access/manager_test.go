@@ -77,11 +77,7 @@ func TestOfflineExchangesOnceThenServesFromCache(t *testing.T) {
 func TestOfflineRefreshesWithinTheMargin(t *testing.T) {
 	e := newEnv(t)
 	m := e.manager()
-	s, id := e.session(testShop, "42")
-	first, err := m.Offline(ctx, s, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := e.offline(t, m, testShop, "42")
 
 	// Just before the margin: still the first token.
 	e.clock.Advance(time.Hour - DefaultRefreshMargin - time.Second)
@@ -137,11 +133,7 @@ func TestOfflineForNeverExchanges(t *testing.T) {
 		t.Errorf("OfflineFor reached Shopify: %+v", c)
 	}
 
-	s, id := e.session(testShop, "42")
-	tok, err := m.Offline(ctx, s, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := e.offline(t, m, testShop, "42")
 	got, err := m.OfflineFor(ctx, testShop)
 	if err != nil || got.Value() != tok.Value() {
 		t.Fatalf("OfflineFor after Offline: %v", err)
@@ -158,11 +150,7 @@ func TestOfflineForNeverExchanges(t *testing.T) {
 	}
 
 	// With a session token, Offline exchanges a new grant.
-	s, id = e.session(testShop, "42")
-	tok, err = m.Offline(ctx, s, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok = e.offline(t, m, testShop, "42")
 	if !e.fake.AccessTokenValid(testShop, tok.Value()) {
 		t.Error("re-exchanged token not honoured")
 	}
@@ -296,11 +284,7 @@ func TestRefreshAfterUnauthorized(t *testing.T) {
 	t.Run("stored token rejected: refreshed once", func(t *testing.T) {
 		e := newEnv(t)
 		m := e.manager()
-		s, id := e.session(testShop, "42")
-		tok, err := m.Offline(ctx, s, id)
-		if err != nil {
-			t.Fatal(err)
-		}
+		tok := e.offline(t, m, testShop, "42")
 		var wg sync.WaitGroup
 		results := make([]Token, 8)
 		errs := make([]error, 8)
@@ -348,13 +332,9 @@ func TestRefreshAfterUnauthorized(t *testing.T) {
 	t.Run("refresh refused", func(t *testing.T) {
 		e := newEnv(t)
 		m := e.manager()
-		s, id := e.session(testShop, "42")
-		tok, err := m.Offline(ctx, s, id)
-		if err != nil {
-			t.Fatal(err)
-		}
+		tok := e.offline(t, m, testShop, "42")
 		e.fake.Revoke(testShop)
-		_, err = m.RefreshAfterUnauthorized(ctx, tok)
+		_, err := m.RefreshAfterUnauthorized(ctx, tok)
 		mustErrIs(t, err, ErrReauthorize)
 		_, err = m.RefreshAfterUnauthorized(ctx, tok)
 		mustErrIs(t, err, ErrReauthorize)
@@ -365,27 +345,19 @@ func TestRefreshAfterUnauthorized(t *testing.T) {
 	t.Run("uninstalled: invalid_client", func(t *testing.T) {
 		e := newEnv(t)
 		m := e.manager()
-		s, id := e.session(testShop, "42")
-		tok, err := m.Offline(ctx, s, id)
-		if err != nil {
-			t.Fatal(err)
-		}
+		tok := e.offline(t, m, testShop, "42")
 		e.fake.Uninstall(testShop)
-		_, err = m.RefreshAfterUnauthorized(ctx, tok)
+		_, err := m.RefreshAfterUnauthorized(ctx, tok)
 		mustErrIs(t, err, ErrInvalidClient)
 	})
 	t.Run("record deleted", func(t *testing.T) {
 		e := newEnv(t)
 		m := e.manager()
-		s, id := e.session(testShop, "42")
-		tok, err := m.Offline(ctx, s, id)
-		if err != nil {
-			t.Fatal(err)
-		}
+		tok := e.offline(t, m, testShop, "42")
 		if err := m.Delete(ctx, testShop); err != nil {
 			t.Fatal(err)
 		}
-		_, err = m.RefreshAfterUnauthorized(ctx, tok)
+		_, err := m.RefreshAfterUnauthorized(ctx, tok)
 		mustErrIs(t, err, ErrReauthorize, ErrNotFound)
 		_, err = m.OfflineFor(ctx, testShop)
 		mustErrIs(t, err, ErrNoToken)
@@ -486,11 +458,7 @@ func TestMigrateRefusedStoredToken(t *testing.T) {
 func TestServesValidTokenWhileShopifyIsDown(t *testing.T) {
 	e := newEnv(t)
 	m := e.manager()
-	s, id := e.session(testShop, "42")
-	first, err := m.Offline(ctx, s, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := e.offline(t, m, testShop, "42")
 	e.clock.Advance(time.Hour - time.Minute) // due, still valid
 	faults := make([]shopifytest.Fault, 20)
 	for i := range faults {
@@ -637,11 +605,7 @@ func TestCanceledCallerDoesNotFailOthers(t *testing.T) {
 func TestWriteRefusedServesWhatIsStored(t *testing.T) {
 	e := newEnv(t)
 	m := e.manager()
-	s, id := e.session(testShop, "42")
-	first, err := m.Offline(ctx, s, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := e.offline(t, m, testShop, "42")
 	e.clock.Advance(time.Hour - time.Minute)
 	// The store refuses our write (a newer lease was granted): the new
 	// pair is dropped unused and the stored, still valid, token served.

@@ -199,11 +199,7 @@ func TestExpiringIsNotFilledByDeadGrants(t *testing.T) {
 		dead = append(dead, shop)
 	}
 	e.clock.Advance(time.Minute) // the live shop expires after the dead ones
-	s, id := e.session(testShop, "42")
-	live, err := m.Offline(ctx, s, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	live := e.offline(t, m, testShop, "42")
 	for _, shop := range dead {
 		e.fake.Revoke(shop)
 	}
