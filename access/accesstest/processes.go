@@ -1,7 +1,6 @@
 package accesstest
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,8 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -21,6 +18,7 @@ import (
 	"time"
 
 	"github.com/possession-dev/possession/access"
+	"github.com/possession-dev/possession/access/internal/childproc"
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/sdk"
 	"github.com/possession-dev/possession/sdk/sdktest"
@@ -347,66 +345,31 @@ func parseServed(rest string) (string, *servedToken, error) {
 	return fp, st, nil
 }
 
-// fleetChild is a running child process and its output.
+// fleetChild is a running child process and its report lines.
 type fleetChild struct {
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	out  strings.Builder // everything the child printed
-	rep  []string        // its report lines, without the prefix
-	done chan struct{}
-	err  error // of Wait, once done is closed
+	*childproc.Child
+	mu  sync.Mutex
+	rep []string // its report lines, without the prefix
 }
 
 func startFleetChild(t *testing.T, backend string, args fleetArgs) *fleetChild {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pattern []string
-	for _, part := range strings.Split(t.Name(), "/") {
-		pattern = append(pattern, "^"+regexp.QuoteMeta(part)+"$")
-	}
 	a, err := json.Marshal(args)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(exe, "-test.run="+strings.Join(pattern, "/"), "-test.count=1", "-test.timeout=2m")
-	cmd.Env = append(os.Environ(), envRole+"="+roleCaller, envBackend+"="+backend, envArgs+"="+string(a))
-	c := &fleetChild{cmd: cmd, done: make(chan struct{})}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start child: %v", err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			line := sc.Text()
-			c.mu.Lock()
-			c.out.WriteString(line + "\n")
+	c := &fleetChild{}
+	c.Child = childproc.Start(t, t.Name(), childproc.Options{
+		Env: []string{envRole + "=" + roleCaller, envBackend + "=" + backend, envArgs + "=" + string(a)},
+		OnLine: func(line string) {
 			if rest, ok := strings.CutPrefix(line, linePrefix); ok {
+				c.mu.Lock()
 				c.rep = append(c.rep, rest)
+				c.mu.Unlock()
 			}
-			c.mu.Unlock()
-		}
-		c.err = cmd.Wait()
-		close(c.done)
-	}()
-	t.Cleanup(func() {
-		_ = c.cmd.Process.Kill()
-		<-c.done
+		},
 	})
 	return c
-}
-
-func (c *fleetChild) output() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.out.String()
 }
 
 func (c *fleetChild) lines() []string {
@@ -419,12 +382,12 @@ func (c *fleetChild) lines() []string {
 func (c *fleetChild) wait(t *testing.T) {
 	t.Helper()
 	select {
-	case <-c.done:
+	case <-c.Done():
 	case <-time.After(processRun + time.Minute):
-		t.Fatalf("child still running; its output:\n%s", c.output())
+		t.Fatalf("child still running; its output:\n%s", c.Output())
 	}
-	if c.err != nil {
-		t.Fatalf("child failed: %v; its output:\n%s", c.err, c.output())
+	if c.Err() != nil {
+		t.Fatalf("child failed: %v; its output:\n%s", c.Err(), c.Output())
 	}
 }
 

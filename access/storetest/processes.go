@@ -6,11 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +15,7 @@ import (
 	"time"
 
 	"github.com/possession-dev/possession/access"
+	"github.com/possession-dev/possession/access/internal/childproc"
 )
 
 // Environment of a child process started by RunProcesses.
@@ -80,79 +78,35 @@ type childArgs struct {
 	Lease time.Duration `json:"lease"`
 }
 
-// child is a running child process and its output.
+// child is a running child process and its storetest lines.
 type child struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
+	*childproc.Child
 	lines chan string // the child's storetest lines, without the prefix
-	mu    sync.Mutex
-	out   strings.Builder // everything the child printed
-	done  chan struct{}
-	err   error // of Wait, once done is closed
 }
 
 // start starts a child playing role against backend.
 func (p *processes) start(t *testing.T, role, backend string, args childArgs) *child {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pattern []string
-	for _, part := range strings.Split(p.parent.Name(), "/") {
-		pattern = append(pattern, "^"+regexp.QuoteMeta(part)+"$")
-	}
 	a, err := json.Marshal(args)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(exe, "-test.run="+strings.Join(pattern, "/"), "-test.count=1", "-test.timeout=2m")
-	cmd.Env = append(os.Environ(), envRole+"="+role, envBackend+"="+backend, envArgs+"="+string(a))
-	c := &child{cmd: cmd, lines: make(chan string, 1024), done: make(chan struct{})}
-	c.stdin, err = cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start child: %v", err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			line := sc.Text()
-			c.mu.Lock()
-			c.out.WriteString(line + "\n")
-			c.mu.Unlock()
+	c := &child{lines: make(chan string, 1024)}
+	c.Child = childproc.Start(t, p.parent.Name(), childproc.Options{
+		Env:   []string{envRole + "=" + role, envBackend + "=" + backend, envArgs + "=" + string(a)},
+		Stdin: true,
+		OnLine: func(line string) {
 			if rest, ok := strings.CutPrefix(line, linePrefix); ok {
 				select {
 				case c.lines <- rest:
 				default: // nobody reads progress lines that fast; drop
 				}
 			}
-		}
-		c.err = cmd.Wait()
-		close(c.lines)
-		close(c.done)
-	}()
-	t.Cleanup(func() {
-		c.kill()
-		<-c.done
+		},
+		OnExit: func() { close(c.lines) },
 	})
 	return c
 }
-
-func (c *child) output() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.out.String()
-}
-
-func (c *child) kill() { _ = c.cmd.Process.Kill() } // SIGKILL: no deferred code, no cleanup
 
 // next returns the child's next storetest line.
 func (c *child) next(t *testing.T) string {
@@ -160,12 +114,12 @@ func (c *child) next(t *testing.T) string {
 	select {
 	case line, ok := <-c.lines:
 		if !ok {
-			<-c.done
-			t.Fatalf("child ended (%v) before its next step; its output:\n%s", c.err, c.output())
+			<-c.Done()
+			t.Fatalf("child ended (%v) before its next step; its output:\n%s", c.Err(), c.Output())
 		}
 		return line
 	case <-time.After(30 * time.Second):
-		t.Fatalf("child silent for 30s; its output:\n%s", c.output())
+		t.Fatalf("child silent for 30s; its output:\n%s", c.Output())
 	}
 	return ""
 }
@@ -174,12 +128,12 @@ func (c *child) next(t *testing.T) string {
 func (c *child) wait(t *testing.T) {
 	t.Helper()
 	select {
-	case <-c.done:
+	case <-c.Done():
 	case <-time.After(90 * time.Second):
-		t.Fatalf("child still running after 90s; its output:\n%s", c.output())
+		t.Fatalf("child still running after 90s; its output:\n%s", c.Output())
 	}
-	if c.err != nil {
-		t.Fatalf("child failed: %v; its output:\n%s", c.err, c.output())
+	if c.Err() != nil {
+		t.Fatalf("child failed: %v; its output:\n%s", c.Err(), c.Output())
 	}
 }
 
@@ -234,11 +188,11 @@ func (p *processes) killedBetweenSteps(t *testing.T, backend string) {
 				dead = parseLease(t, rest)
 			}
 			if i < k {
-				fmt.Fprintln(c.stdin, "go")
+				fmt.Fprintln(c.Stdin, "go")
 			}
 		}
-		c.kill()
-		<-c.done
+		c.Kill()
+		<-c.Done()
 
 		// What the dead holder wrote is there whole, or not at all.
 		wantVersion := before.Version
@@ -313,14 +267,14 @@ func (p *processes) killedAtRandom(t *testing.T, backend string) {
 					versions[i] = max(versions[i], v)
 				}
 				time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
-				c.kill()
+				c.Kill()
 			})
 		}
 		wg.Wait()
 		for _, c := range children {
-			<-c.done
-			if c.err == nil {
-				t.Fatalf("round %d: a child exited by itself; its output:\n%s", round, c.output())
+			<-c.Done()
+			if c.Err() == nil {
+				t.Fatalf("round %d: a child exited by itself; its output:\n%s", round, c.Output())
 			}
 			for line := range c.lines { // reported before it died
 				if v, err := strconv.ParseInt(strings.TrimPrefix(line, "wrote "), 10, 64); err == nil {
