@@ -57,14 +57,7 @@ e2e_build "$OUT"
 e2e_secret
 
 pid=""
-stop() {
-  if [ -n "$pid" ]; then
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    pid=""
-  fi
-}
-trap stop EXIT
+trap e2e_stop EXIT
 
 # start SERVER: starts it under callgrind, in OUT (posbackend keeps its
 # SQLite store there); sets pid and url.
@@ -77,12 +70,7 @@ start() {
     exec valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" "${cmd[@]}" \
     >"$log" 2>"$OUT/valgrind.log") &
   pid=$!
-  url=""
-  for _ in $(seq 600); do
-    url=$(sed -n 's/^listening on //p' "$log")
-    [ -n "$url" ] && return 0
-    sleep 0.1
-  done
+  e2e_await_url "$log" 600 && return 0
   echo "e2e: $1 did not start under valgrind:" >&2; cat "$log" "$OUT/valgrind.log" >&2; exit 1
 }
 
@@ -99,7 +87,7 @@ for mode in $MODES; do
     callgrind_control --zero "$pid" >/dev/null
     wrk -t1 -c"$CONNS" -d"$DURATION" -s "$here/requests.lua" "$url/api/session" >"$OUT/wrk.txt"
     callgrind_control --dump "$pid" >/dev/null
-    stop
+    e2e_stop
     if grep -q 'Non-2xx' "$OUT/wrk.txt"; then
       echo "e2e: $server ($mode tokens) answered errors:" >&2; cat "$OUT/wrk.txt" >&2; exit 1
     fi

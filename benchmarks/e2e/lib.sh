@@ -48,3 +48,24 @@ server_cmd() {
   *) cmd=("$bin/e2e" serve -server "$name") ;;
   esac
 }
+
+# e2e_stop: stops the server whose process ID is pid, if any.
+e2e_stop() {
+  if [ -n "$pid" ]; then
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    pid=""
+  fi
+}
+
+# e2e_await_url LOG TRIES: waits until the server's LOG says "listening
+# on URL", up to TRIES times 0.1 s; sets url, and fails if it never did.
+e2e_await_url() {
+  url=""
+  for _ in $(seq "$2"); do
+    url=$(sed -n 's/^listening on //p' "$1")
+    [ -n "$url" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}

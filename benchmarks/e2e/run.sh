@@ -64,14 +64,7 @@ e2e_secret
 cputicks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 pid=""
-stop() {
-  if [ -n "$pid" ]; then
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    pid=""
-  fi
-}
-trap stop EXIT
+trap e2e_stop EXIT
 
 # start SERVER: starts it pinned to SERVER_CPU, in OUT (posbackend keeps
 # its SQLite store there); sets pid and url. Its stderr (posbackend's log)
@@ -82,12 +75,7 @@ start() {
   server_cmd "$OUT" "$1"
   (cd "$OUT" && E2E_SECRET=$secret exec taskset -c "$SERVER_CPU" "${cmd[@]}" >"$log" 2>"$OUT/server.err") &
   pid=$!
-  url=""
-  for _ in $(seq 100); do
-    url=$(sed -n 's/^listening on //p' "$log")
-    [ -n "$url" ] && return 0
-    sleep 0.1
-  done
+  e2e_await_url "$log" 100 && return 0
   echo "e2e: $1 did not start:" >&2; cat "$log" "$OUT/server.err" >&2; exit 1
 }
 
@@ -109,7 +97,7 @@ for round in $(seq "$ROUNDS"); do
       # something else (the load generator, other processes) limited it.
       secs=$(awk -v c="$((cpu1 - cpu0))" -v hz="$(getconf CLK_TCK)" 'BEGIN { print c / hz }')
       busy=$(awk -v c="$secs" -v ns="$((t1 - t0))" 'BEGIN { printf "%.0f", 100 * c / (ns / 1e9) }')
-      stop
+      e2e_stop
       : >"$OUT/server.err"
       if grep -q 'Non-2xx' "$OUT/wrk.txt"; then
         echo "e2e: $server ($mode tokens) answered errors:" >&2; cat "$OUT/wrk.txt" >&2; exit 1
