@@ -9,33 +9,18 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/possession-dev/possession/access/accesstest"
 	"github.com/possession-dev/possession/shopifytest"
 )
 
 const testShop = "fake-admin.myshopify.com"
 
-// clock is a settable clock for the fake.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+// newClock is a settable clock for the fake.
+func newClock() *accesstest.Clock {
+	return accesstest.NewClock(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
 }
 
 type gqlResult struct {

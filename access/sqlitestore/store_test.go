@@ -183,28 +183,10 @@ func TestBadArguments(t *testing.T) {
 	}
 }
 
-// fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func TestClockDrivesLeasesAndRetention(t *testing.T) {
 	// Shopify's retry window is hours; with the clock option a test
 	// covers it without waiting.
-	clock := &fakeClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := accesstest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := open(t, filepath.Join(t.TempDir(), "tokens.db"), sqlitestore.WithClock(clock.Now))
 	ctx := context.Background()
 
@@ -243,7 +225,7 @@ func TestClockDrivesLeasesAndRetention(t *testing.T) {
 }
 
 func TestSweepBoundsDeliveries(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := accesstest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	path := filepath.Join(t.TempDir(), "tokens.db")
 	s := open(t, path, sqlitestore.WithClock(clock.Now))
 	ctx := context.Background()
