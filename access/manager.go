@@ -479,15 +479,22 @@ func (m *Manager) acquire(ctx context.Context, key Key, idToken, userID string) 
 
 // afterUnauthorized is RefreshAfterUnauthorized's work.
 func (m *Manager) afterUnauthorized(ctx context.Context, key Key, rejected string) (Token, error) {
+	// settled answers, before the lock and again under it, when no
+	// refresh is needed: no token any more, or one other than the
+	// rejected one.
+	settled := func(r *Record, found bool) (Token, bool, error) {
+		if !found {
+			return Token{}, true, fmt.Errorf("%w: %s: no token is stored any more (uninstalled?): %w", ErrReauthorize, key, ErrNotFound)
+		}
+		tok, ok := m.replaced(r, rejected)
+		return tok, ok, nil
+	}
 	first, found, err := m.load(ctx, key)
 	if err != nil {
 		return Token{}, err
 	}
-	if !found {
-		return Token{}, fmt.Errorf("%w: %s: no token is stored any more (uninstalled?): %w", ErrReauthorize, key, ErrNotFound)
-	}
-	if tok, ok := m.replaced(&first, rejected); ok {
-		return tok, nil
+	if tok, done, err := settled(&first, found); done {
+		return tok, err
 	}
 	lease, cur, curFound, _, err := m.lock(ctx, key, first, true)
 	if err != nil {
@@ -497,11 +504,8 @@ func (m *Manager) afterUnauthorized(ctx context.Context, key Key, rejected strin
 		return m.serve(&cur, time.Time{})
 	}
 	defer m.unlock(ctx, *lease)
-	if !curFound {
-		return Token{}, fmt.Errorf("%w: %s: no token is stored any more (uninstalled?): %w", ErrReauthorize, key, ErrNotFound)
-	}
-	if tok, ok := m.replaced(&cur, rejected); ok {
-		return tok, nil
+	if tok, done, err := settled(&cur, curFound); done {
+		return tok, err
 	}
 	// The stored token is the rejected one (or no longer valid).
 	now := m.cfg.now()
@@ -603,18 +607,27 @@ func (m *Manager) replaced(rec *Record, rejected string) (Token, bool) {
 
 // migrate is MigrateToExpiring's work, under the lock.
 func (m *Manager) migrate(ctx context.Context, key Key) (Token, error) {
+	// settled answers, before the lock and again under it, when there is
+	// nothing to migrate: no token, a dead grant, or one that already
+	// expires.
+	settled := func(r *Record, found bool) (Token, bool, error) {
+		switch {
+		case !found:
+			return Token{}, true, fmt.Errorf("access: migrate %s: %w: %w", key, ErrNoToken, ErrNotFound)
+		case r.IsTombstone():
+			return Token{}, true, errBuried(key)
+		case !r.AccessExpiresAt.IsZero() || len(r.RefreshToken) > 0:
+			tok, err := m.serve(r, time.Time{})
+			return tok, true, err
+		}
+		return Token{}, false, nil
+	}
 	first, found, err := m.load(ctx, key)
 	if err != nil {
 		return Token{}, err
 	}
-	if !found {
-		return Token{}, fmt.Errorf("access: migrate %s: %w: %w", key, ErrNoToken, ErrNotFound)
-	}
-	if first.IsTombstone() {
-		return Token{}, errBuried(key)
-	}
-	if !first.AccessExpiresAt.IsZero() || len(first.RefreshToken) > 0 {
-		return m.serve(&first, time.Time{})
+	if tok, done, err := settled(&first, found); done {
+		return tok, err
 	}
 	lease, cur, curFound, _, err := m.lock(ctx, key, first, true)
 	if err != nil {
@@ -624,14 +637,8 @@ func (m *Manager) migrate(ctx context.Context, key Key) (Token, error) {
 		return m.serve(&cur, time.Time{})
 	}
 	defer m.unlock(ctx, *lease)
-	if !curFound {
-		return Token{}, fmt.Errorf("access: migrate %s: %w: %w", key, ErrNoToken, ErrNotFound)
-	}
-	if cur.IsTombstone() {
-		return Token{}, errBuried(key)
-	}
-	if !cur.AccessExpiresAt.IsZero() || len(cur.RefreshToken) > 0 {
-		return m.serve(&cur, time.Time{})
+	if tok, done, err := settled(&cur, curFound); done {
+		return tok, err
 	}
 	old, err := m.seal.open(key, fieldAccess, cur.AccessToken)
 	if err != nil {
