@@ -155,20 +155,27 @@ func (v *Verifier) verify(ctx context.Context, token string) outcome {
 // steps run top to bottom, each once: take the token apart, find the keys,
 // check the signature, read and check the claims, build the session.
 func (v *Verifier) verifyUncached(ctx context.Context, tok string, ring *keysource.Keyring, now time.Time) outcome {
-	// 1. Shape: three segments, their encodings, the header (HS256, no
-	// crit). The payload is decoded into a pooled buffer (a 3 KiB stack
-	// array would be zeroed on every call); it is parsed only once the
-	// signature is known to be good.
-	var buf []byte
+	// The payload is decoded into a pooled buffer (a 3 KiB stack array
+	// would be zeroed on every call), given back without a defer (with
+	// verifyIn's many returns, the defer could not be open-coded and cost
+	// 90 instructions).
 	if v.bigBufs == nil {
 		bp := payloadBufs.Get().(*[maxSegment]byte)
-		defer payloadBufs.Put(bp)
-		buf = bp[:]
-	} else {
-		bp := v.bigBufs.Get().(*[]byte)
-		defer v.bigBufs.Put(bp)
-		buf = *bp
+		o := v.verifyIn(ctx, tok, ring, now, bp[:])
+		payloadBufs.Put(bp)
+		return o
 	}
+	bp := v.bigBufs.Get().(*[]byte)
+	o := v.verifyIn(ctx, tok, ring, now, *bp)
+	v.bigBufs.Put(bp)
+	return o
+}
+
+// verifyIn is verifyUncached with buf to decode the payload into.
+func (v *Verifier) verifyIn(ctx context.Context, tok string, ring *keysource.Keyring, now time.Time, buf []byte) outcome {
+	// 1. Shape: three segments, their encodings, the header (HS256, no
+	// crit). The payload is parsed only once the signature is known to be
+	// good.
 	var t token.Token
 	if err := token.Parse(&t, tok, buf); err != nil {
 		return outcome{err: tokenError(err)}
@@ -222,17 +229,19 @@ func (v *Verifier) verifyUncached(ctx context.Context, tok string, ring *keysour
 		return outcome{err: kindErrors[kind]}
 	}
 
-	// 5. Session. Its strings share one allocation; with the cache on, the
-	// Session shares one with its cache entry.
+	// 5. Session, in one allocation with the bytes of its strings (and,
+	// with the cache on, with its cache entry).
 	var s *Session
 	var entry *cacheEntry
-	if v.cache != nil {
-		cs := new(cachedSession)
+	var b []byte
+	if n := sessionStringsLen(&c, host); v.cache != nil {
+		var cs *cachedSession
+		cs, b = allocWithBytes[cachedSession](n)
 		s, entry = &cs.session, &cs.entry
 	} else {
-		s = new(Session)
+		s, b = allocWithBytes[Session](n)
 	}
-	strs := newSessionStrings(&c, host, payload)
+	strs := newSessionStrings(&c, host, payload, b)
 	v.fillSession(s, &c, &strs, kind, key.id)
 	if v.cache != nil {
 		until := time.Unix(c.Exp, 0).Add(v.cfg.leeway).UnixNano()
@@ -300,10 +309,20 @@ func (v *Verifier) checkClaims(c *token.Claims, buf []byte, key *macKey, now tim
 	// = now + leeway: now < exp + leeway iff early < exp iff early's
 	// whole seconds (rounded down, as Unix does) < exp; and now >= nbf -
 	// leeway iff late >= nbf iff late's whole seconds >= nbf.
-	if now.Add(-leeway).Unix() >= c.Exp {
+	// Both in whole seconds and a remainder, without building Times:
+	// leeway is at most maxLeeway, so nothing overflows.
+	sec, nsec := now.Unix(), int64(now.Nanosecond())
+	lsec, lnsec := int64(leeway/time.Second), int64(leeway%time.Second)
+	early, late := sec-lsec, sec+lsec
+	if nsec < lnsec {
+		early--
+	}
+	if nsec+lnsec >= int64(time.Second) {
+		late++
+	}
+	if early >= c.Exp {
 		return &ExpiredError{ExpiresAt: time.Unix(c.Exp, 0), Now: now, Leeway: leeway}
 	}
-	late := now.Add(leeway).Unix()
 	if c.Has&token.HasNbf != 0 && late < c.Nbf {
 		return &NotYetValidError{Claim: "nbf", ValidFrom: time.Unix(c.Nbf, 0), Now: now, Leeway: leeway}
 	}
@@ -365,28 +384,62 @@ type sessionStrings struct {
 	shop, sub, aud, sid, jti string
 }
 
-// newSessionStrings copies, into one string, the bytes of the strings a
-// session keeps: the shop (dest's host span), sub, aud, sid and jti. (Both
-// in one allocation, the bytes in an array after the Session, measured no
-// faster and costs memory per cached entry as size classes fall.)
-func newSessionStrings(c *token.Claims, shop token.Span, buf []byte) sessionStrings {
-	spans := [...]token.Span{shop, c.Sub, c.Aud, c.Sid, c.Jti}
-	n := 0
-	for _, sp := range spans {
-		n += int(sp.End - sp.Start)
+// sessionStringsLen is the number of bytes of the strings a session
+// keeps: the shop (dest's host span), sub, aud, sid and jti.
+func sessionStringsLen(c *token.Claims, shop token.Span) int {
+	return int(shop.End-shop.Start) + int(c.Sub.End-c.Sub.Start) + int(c.Aud.End-c.Aud.Start) +
+		int(c.Sid.End-c.Sid.Start) + int(c.Jti.End-c.Jti.Start)
+}
+
+// newSessionStrings copies the bytes of the strings a session keeps from
+// buf into dst (sessionStringsLen bytes, never written again) and returns
+// them as strings.
+func newSessionStrings(c *token.Claims, shop token.Span, buf, dst []byte) sessionStrings {
+	at := 0
+	take := func(sp token.Span) string {
+		n := copy(dst[at:], buf[sp.Start:sp.End])
+		if n == 0 {
+			return ""
+		}
+		s := unsafe.String(&dst[at], n)
+		at += n
+		return s
 	}
-	var sb strings.Builder
-	sb.Grow(n)
-	for _, sp := range spans {
-		sb.Write(sp.Bytes(buf))
+	return sessionStrings{shop: take(shop), sub: take(c.Sub), aud: take(c.Aud), sid: take(c.Sid), jti: take(c.Jti)}
+}
+
+// withBytes is a T and bytes for its strings, allocated together.
+type withBytes[T, B any] struct {
+	v     T
+	bytes B
+}
+
+// allocWithBytes returns a new T and n bytes in the same allocation (in
+// separate ones for n over 320, more than any token Shopify issues
+// needs). A session's strings are 160 to 200 bytes; the steps keep what
+// rounding up costs within a size class or two.
+func allocWithBytes[T any](n int) (*T, []byte) {
+	switch {
+	case n <= 128:
+		p := new(withBytes[T, [128]byte])
+		return &p.v, p.bytes[:n:n]
+	case n <= 160:
+		p := new(withBytes[T, [160]byte])
+		return &p.v, p.bytes[:n:n]
+	case n <= 192:
+		p := new(withBytes[T, [192]byte])
+		return &p.v, p.bytes[:n:n]
+	case n <= 224:
+		p := new(withBytes[T, [224]byte])
+		return &p.v, p.bytes[:n:n]
+	case n <= 256:
+		p := new(withBytes[T, [256]byte])
+		return &p.v, p.bytes[:n:n]
+	case n <= 320:
+		p := new(withBytes[T, [320]byte])
+		return &p.v, p.bytes[:n:n]
 	}
-	all := sb.String()
-	var out sessionStrings
-	for i, dst := range [...]*string{&out.shop, &out.sub, &out.aud, &out.sid, &out.jti} {
-		l := int(spans[i].End - spans[i].Start)
-		*dst, all = all[:l], all[l:]
-	}
-	return out
+	return new(T), make([]byte, n)
 }
 
 // view returns the bytes of sp as a string without copying. The string

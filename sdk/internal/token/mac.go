@@ -201,10 +201,17 @@ type prefixEntry struct {
 	state  [stateSize]byte
 }
 
+// slotKey is the part of a prefix its slot is chosen by: 64 bytes after
+// the standard header, which in Shopify's claim order hold iss's host, the
+// shop. Prefixes equal there share a slot (and take it from each other);
+// a prefix is compared whole before its state is used. Hashing 64 bytes
+// rather than 192 saves 100 instructions a token.
+const slotKeyFrom, slotKeyLen = len(headerHS256JWT) + 1, 64
+
 // slot returns prefix's slot (by the hash's top bits) and its hash (never
 // 0, the empty seen).
 func (p *prefixStates) slot(prefix string) (*prefixSlot, uint64) {
-	h := maphash.String(p.seed, prefix)
+	h := maphash.String(p.seed, prefix[slotKeyFrom:slotKeyFrom+slotKeyLen])
 	return &p.slots[h>>(64-p.bits)&(1<<p.bits-1)], h | 1
 }
 
