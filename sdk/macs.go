@@ -1,8 +1,6 @@
 package sdk
 
 import (
-	"crypto/sha256"
-
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/sdk/internal/token"
 )
@@ -29,12 +27,21 @@ func newMacSet(ring *keysource.Keyring) *macSet {
 	return m
 }
 
+// first returns the first key's HMAC, which token.Parse is given: most
+// tokens verify under it.
+func (m *macSet) first() *token.HMAC {
+	if len(m.keys) == 0 {
+		return nil
+	}
+	return m.keys[0].mac
+}
+
 // match returns the index of the first key (in preference order) whose
-// HMAC of signingInput equals sig, or -1. Each comparison is constant
-// time.
-func (m *macSet) match(signingInput string, sig *[sha256.Size]byte) int {
+// HMAC of t's signing input equals its signature, or -1. Each comparison
+// is constant time.
+func (m *macSet) match(t *token.Token) int {
 	for i := range m.keys {
-		if m.keys[i].mac.Verify(signingInput, sig) {
+		if m.keys[i].mac.VerifyToken(t) {
 			return i
 		}
 	}

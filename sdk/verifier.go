@@ -177,7 +177,7 @@ func (v *Verifier) verifyIn(ctx context.Context, tok string, ring *keysource.Key
 	// crit). The payload is parsed only once the signature is known to be
 	// good.
 	var t token.Token
-	if err := token.Parse(&t, tok, buf); err != nil {
+	if err := token.Parse(&t, tok, buf, v.macsFor(ring).first()); err != nil {
 		return outcome{err: tokenError(err)}
 	}
 
@@ -195,14 +195,14 @@ func (v *Verifier) verifyIn(ctx context.Context, tok string, ring *keysource.Key
 
 	// 3. Signature.
 	macs := v.macsFor(ring)
-	k := macs.match(t.SigningInput, &t.Sig)
+	k := macs.match(&t)
 	if k < 0 && v.refresher != nil {
 		// An unknown signer may mean the secret was rotated at its source
 		// since the last refresh: ask once (the source rate-limits).
 		if fresh := v.refresher.RefreshUnknownSigner(ctx); fresh.Len() > 0 && fresh.Generation() != ring.Generation() {
 			ring = fresh
 			macs = v.macsFor(ring)
-			k = macs.match(t.SigningInput, &t.Sig)
+			k = macs.match(&t)
 		}
 	}
 	if k < 0 {

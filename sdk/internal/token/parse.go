@@ -23,6 +23,12 @@ type Token struct {
 	Payload []byte
 	// Sig is the decoded signature.
 	Sig [sha256.Size]byte
+
+	// What HMAC.VerifyToken reuses: the HMAC Parse was given, the prefix
+	// it looked up, whether the header is the standard one.
+	parsedBy *HMAC
+	prefix   prefixRef
+	standard bool
 }
 
 // Kind classifies an Error.
@@ -129,6 +135,13 @@ var (
 // than the standard one, then the payload, into buf (a segment that does
 // not fit is malformed). It reads no claim and checks no signature.
 //
+// Given mac, the HMAC that will check the signature (or nil), Parse looks
+// up the token's prefix among those mac remembers (mac.VerifyToken then
+// reuses it): for a prefix remembered with its decoded payload bytes (a
+// token of the same shop verified before), it copies them rather than
+// decoding the payload's first 152 characters again. They were decoded
+// from the same characters, the prefix being compared whole.
+//
 // A token with a standard header and a 43-character signature (every
 // token Shopify issues) is split without looking for dots: the header is
 // compared whole, the signature's dot is at a fixed place, and any other
@@ -138,7 +151,8 @@ var (
 // known to be sound (a token with garbage in them is malformed, whatever
 // its alg), and that the signature's length is checked once alg is known
 // to be HS256 (an alg none token has an empty signature).
-func Parse(t *Token, token string, buf []byte) error {
+func Parse(t *Token, token string, buf []byte, mac *HMAC) error {
+	*t = Token{}
 	// Segments: the header ends at the first dot, the signature starts
 	// after the last (any dot between lies in the payload, refused with
 	// the payload).
@@ -180,7 +194,16 @@ func Parse(t *Token, token string, buf []byte) error {
 	if want > len(buf) {
 		return errPayloadSize
 	}
-	if m, ok := decodeSegment(buf, pseg); !ok || m != want {
+	done := 0 // payload characters decoded
+	if mac != nil {
+		t.parsedBy, t.standard = mac, standard
+		t.prefix = mac.lookup(token[:dot2])
+		if e := t.prefix.entry; standard && e != nil && e.hasDecoded {
+			copy(buf, e.decoded[:])
+			done = decodedPrefixChars
+		}
+	}
+	if m, ok := decodeSegment(buf[done/4*3:], pseg[done:]); !ok || done/4*3+m != want {
 		return segmentError(pseg, errPayloadEncoded)
 	}
 

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -53,16 +54,40 @@ func refParse(tok string) (kind Kind, alg string, hasAlg bool, signingInput stri
 	return 0, "", false, segs[0] + "." + segs[1], payload, sig
 }
 
+// parseMAC checks the signatures of checkParse's tokens: one for all of
+// them, with two prefix slots, so that prefixes are remembered, used and
+// replaced as the tokens come.
+var parseMAC = newHMAC([]byte("secret"), 1)
+
 // checkParse is the property: Parse agrees with refParse on the kind of
 // error and, when it accepts, on what it returns; its message quotes no
-// 8-character piece of the token.
+// 8-character piece of the token. With an HMAC, Parse returns the same
+// and VerifyToken agrees with crypto/hmac, three times: for a token long
+// enough, its prefix is noted the first time, remembered (with its
+// decoded payload bytes) the second and used the third.
 func checkParse(t *testing.T, tok string) {
+	t.Helper()
+	err := checkParseWith(t, tok, nil)
+	for range 3 {
+		if errMAC := checkParseWith(t, tok, parseMAC); fmt.Sprint(errMAC) != fmt.Sprint(err) {
+			t.Fatalf("%q: Parse without an HMAC says %v, with one %v", tok, err, errMAC)
+		}
+	}
+}
+
+func checkParseWith(t *testing.T, tok string, mac *HMAC) error {
 	t.Helper()
 	wantKind, wantAlg, wantHasAlg, wantInput, wantPayload, wantSig := refParse(tok)
 	// Exactly as large as Parse needs: an overrun would panic.
 	buf := make([]byte, max(MaxHeader, b64.DecodedLen(len(tok))))
 	var got Token
-	err := Parse(&got, tok, buf)
+	err := Parse(&got, tok, buf, mac)
+	if err == nil && mac != nil {
+		sum := refMAC([]byte("secret"), []byte(wantInput))
+		if want := bytes.Equal(sum[:], wantSig); mac.VerifyToken(&got) != want {
+			t.Fatalf("%q: VerifyToken says %v, crypto/hmac %v", tok, !want, want)
+		}
+	}
 	if err == nil {
 		if wantKind != 0 {
 			t.Fatalf("%q: Parse accepts, the reference says kind %d", tok, wantKind)
@@ -70,7 +95,7 @@ func checkParse(t *testing.T, tok string) {
 		if got.SigningInput != wantInput || !bytes.Equal(got.Payload, wantPayload) || !bytes.Equal(got.Sig[:], wantSig) {
 			t.Fatalf("%q: Parse gives (%q, %x, %x), the reference (%q, %x, %x)", tok, got.SigningInput, got.Payload, got.Sig, wantInput, wantPayload, wantSig)
 		}
-		return
+		return nil
 	}
 	e := err.(*Error)
 	if e.Kind != wantKind {
@@ -85,6 +110,7 @@ func checkParse(t *testing.T, tok string) {
 			t.Fatalf("%q: message %q quotes the token", tok, msg)
 		}
 	}
+	return err
 }
 
 func enc(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
@@ -180,7 +206,7 @@ func TestParseErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var tk Token
-			err := Parse(&tk, c.token, make([]byte, 8192))
+			err := Parse(&tk, c.token, make([]byte, 8192), nil)
 			e, ok := err.(*Error)
 			if !ok || e.Kind != c.kind || !strings.Contains(err.Error(), c.msg) {
 				t.Fatalf("Parse: %v; want kind %d with %q", err, c.kind, c.msg)
@@ -195,11 +221,11 @@ func TestParseErrors(t *testing.T) {
 func TestParseBufferTooSmall(t *testing.T) {
 	tok := signed(`{"alg":"HS256","typ":"JWT"}`, seedAdmin)
 	var tk Token
-	if err := Parse(&tk, tok, make([]byte, 100)); err == nil || err.(*Error).Kind != Malformed {
+	if err := Parse(&tk, tok, make([]byte, 100), nil); err == nil || err.(*Error).Kind != Malformed {
 		t.Fatalf("Parse with a 100-byte buffer: %v", err)
 	}
 	long := signed(`{"alg":"HS256","x":"`+strings.Repeat("x", 200)+`"}`, "{}")
-	if err := Parse(&tk, long, make([]byte, 100)); err != errHeaderSize {
+	if err := Parse(&tk, long, make([]byte, 100), nil); err != errHeaderSize {
 		t.Fatalf("Parse of a 200-byte header with a 100-byte buffer: %v", err)
 	}
 }
@@ -211,7 +237,7 @@ func BenchmarkParse(b *testing.B) {
 	b.SetBytes(int64(len(tok)))
 	var tk Token
 	for b.Loop() {
-		if err := Parse(&tk, tok, buf); err != nil {
+		if err := Parse(&tk, tok, buf, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -222,6 +248,40 @@ func TestStaticErrors(t *testing.T) {
 	for n := 1; n < NumStatic; n++ {
 		if e := StaticError(n); e.Static() != n || e.Kind == 0 {
 			t.Errorf("static error %d: number %d, kind %d", n, e.Static(), e.Kind)
+		}
+	}
+}
+
+// TestParseReusesDecodedPrefix: the third token of a prefix (the second
+// remembered it) is decoded from the remembered bytes, and gives the same
+// payload; a token of another shop, or with another header, is decoded
+// whole.
+func TestParseReusesDecodedPrefix(t *testing.T) {
+	m := newHMAC([]byte("secret"), prefixBits)
+	tok := signed(`{"alg":"HS256","typ":"JWT"}`, seedAdmin)
+	want, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[1])
+	for i := range 3 {
+		var tk Token
+		buf := make([]byte, 4096)
+		if err := Parse(&tk, tok, buf, m); err != nil {
+			t.Fatal(err)
+		}
+		reused := tk.prefix.entry != nil && tk.prefix.entry.hasDecoded
+		if reused != (i == 2) {
+			t.Fatalf("parse %d: decoded prefix reused: %v", i+1, reused)
+		}
+		if !bytes.Equal(tk.Payload, want) || !m.VerifyToken(&tk) {
+			t.Fatalf("parse %d: payload %q, want %q (or its signature refused)", i+1, tk.Payload, want)
+		}
+	}
+	other := signed(`{"alg":"HS256","kid":"k"}`, seedAdmin)
+	for range 3 {
+		var tk Token
+		if err := Parse(&tk, other, make([]byte, 4096), m); err != nil || !m.VerifyToken(&tk) {
+			t.Fatal(err)
+		}
+		if tk.prefix.entry != nil && tk.prefix.entry.hasDecoded {
+			t.Fatal("a token with another header reused decoded bytes")
 		}
 	}
 }
