@@ -29,14 +29,14 @@ import (
 // Size: the bound is split exactly over the shards, each an LRU of its
 // own, so eviction is least-recently-used per shard, not globally.
 //
-// Memory: about 1.26 KB per cached session with Shopify's 583-byte tokens,
+// Memory: about 1.28 KB per cached session with Shopify's 583-byte tokens,
 // measured at 100k entries (TestCacheMemoryPerEntry), whatever string the
 // caller's token sits in. Most of it is the token itself (640 bytes in
 // its size class), which the cache copies as its key (put); then the
-// session's strings (208: shop, sub, aud, sid, jti), the Session with its
-// entry (288, exactly: a field more moves it to the
-// 320-byte size class), the LRU's list element (80) and map slot, and two
-// index slots. The default 10,000 sessions thus hold about 12.6 MB.
+// Session with its entry (288 bytes) and its strings (shop, sub, aud, sid,
+// jti: 160 to 200 bytes), one allocation of 480 or 512 bytes
+// (allocWithBytes), the LRU's list element (80) and map slot, and two
+// index slots. The default 10,000 sessions thus hold about 12.8 MB.
 type sessionCache struct {
 	seed   maphash.Seed
 	mask   uint64

@@ -20,7 +20,7 @@ const (
 	defaultCacheSize = 10_000
 	maxLeeway        = 5 * time.Minute
 	// maxCacheSize bounds WithCacheSize: a million sessions, about 1.3 GB
-	// of cached sessions at 1.26 KB each, and 16 MB of index allocated by
+	// of cached sessions at 1.28 KB each, and 16 MB of index allocated by
 	// New. Far more than one process sees within a token's minute.
 	maxCacheSize = 1 << 20
 	// maxTokenSizeLimit bounds WithMaxTokenSize.
@@ -171,9 +171,9 @@ func WithClock(now func() time.Time) Option {
 // sessions); 0 disables it. At most 1,048,576 (2^20): New returns an
 // error for more, and for a negative size.
 //
-// Memory: a cached session costs about 1.26 KB of heap with a 583-byte
+// Memory: a cached session costs about 1.28 KB of heap with a 583-byte
 // token, the token itself about half of it (TestCacheMemoryPerEntry), so
-// the default holds about 12.6 MB when full and the maximum about 1.3 GB.
+// the default holds about 12.8 MB when full and the maximum about 1.3 GB.
 // New allocates the cache's index at once, about 16 bytes per session; the
 // sessions themselves as they are cached.
 //

@@ -16,13 +16,15 @@ import (
 // composes it, so that it can also start from a remembered state: the
 // tokens of one shop share their first 192 bytes (the header, iss, dest
 // and aud), and the inner hash's state after them is kept (prefixStates),
-// so that the next token of that shop hashes three blocks fewer. Checks
-// neither derive the pads nor allocate: pooled states are reset from the
-// pads' marshaled states.
+// so that the next token of that shop hashes three blocks fewer; with it,
+// what the prefix's payload characters decode to, which Parse copies
+// rather than decoding them again. Checks neither derive the pads nor
+// allocate: pooled states are reset from the pads' marshaled states.
 //
 // An HMAC holds material equivalent to the secret (the pads' states, and
 // states derived from them): treat it as the secret itself. FuzzHMAC holds
-// it to crypto/hmac, remembered states included.
+// it to crypto/hmac, remembered states included; FuzzParse holds Parse's
+// payload from remembered bytes to encoding/base64's.
 type HMAC struct {
 	ipad, opad []byte // marshaled SHA-256 states after the key's inner and outer pad blocks
 	pool       sync.Pool
@@ -207,7 +209,7 @@ const (
 	// tokens of one shop (and app) share, and no user's claim.
 	prefixLen = 3 * sha256.BlockSize
 	// prefixBits sets the number of slots per key, 4,096: at most as
-	// many remembered states of about 320 bytes (1.3 MB) besides the 64
+	// many remembered states of 416 bytes (1.7 MB) besides the 64
 	// KiB table.
 	prefixBits = 12
 	// stateSize is the length of a marshaled SHA-256 state (crypto/sha256:
