@@ -175,9 +175,11 @@ func (v *Verifier) verifyUncached(ctx context.Context, tok string, ring *keysour
 func (v *Verifier) verifyIn(ctx context.Context, tok string, ring *keysource.Keyring, now time.Time, buf []byte) outcome {
 	// 1. Shape: three segments, their encodings, the header (HS256, no
 	// crit). The payload is parsed only once the signature is known to be
-	// good.
+	// good. Parse is given the first key's HMAC, under which most tokens
+	// verify (see token.Parse).
+	macs := v.macsFor(ring)
 	var t token.Token
-	if err := token.Parse(&t, tok, buf, v.macsFor(ring).first()); err != nil {
+	if err := token.Parse(&t, tok, buf, macs.first()); err != nil {
 		return outcome{err: tokenError(err)}
 	}
 
@@ -191,10 +193,10 @@ func (v *Verifier) verifyIn(ctx context.Context, tok string, ring *keysource.Key
 		if ring.Len() == 0 {
 			return outcome{err: errNoKeys}
 		}
+		macs = v.macsFor(ring)
 	}
 
 	// 3. Signature.
-	macs := v.macsFor(ring)
 	k := macs.match(&t)
 	if k < 0 && v.refresher != nil {
 		// An unknown signer may mean the secret was rotated at its source
@@ -233,15 +235,16 @@ func (v *Verifier) verifyIn(ctx context.Context, tok string, ring *keysource.Key
 	// with the cache on, with its cache entry).
 	var s *Session
 	var entry *cacheEntry
+	spans := spansOf(&c, host)
 	var b []byte
-	if n := sessionStringsLen(&c, host); v.cache != nil {
+	if n := spans.size(); v.cache != nil {
 		var cs *cachedSession
 		cs, b = allocWithBytes[cachedSession](n)
 		s, entry = &cs.session, &cs.entry
 	} else {
 		s, b = allocWithBytes[Session](n)
 	}
-	strs := newSessionStrings(&c, host, payload, b)
+	strs := newSessionStrings(&spans, payload, b)
 	v.fillSession(s, &c, &strs, kind, key.id)
 	if v.cache != nil {
 		until := time.Unix(c.Exp, 0).Add(v.cfg.leeway).UnixNano()
@@ -384,28 +387,37 @@ type sessionStrings struct {
 	shop, sub, aud, sid, jti string
 }
 
-// sessionStringsLen is the number of bytes of the strings a session
-// keeps: the shop (dest's host span), sub, aud, sid and jti.
-func sessionStringsLen(c *token.Claims, shop token.Span) int {
-	return int(shop.End-shop.Start) + int(c.Sub.End-c.Sub.Start) + int(c.Aud.End-c.Aud.Start) +
-		int(c.Sid.End-c.Sid.Start) + int(c.Jti.End-c.Jti.Start)
+// sessionSpans are the spans of the strings a session keeps, in
+// sessionStrings' order: the shop (dest's host span), sub, aud, sid, jti.
+type sessionSpans [5]token.Span
+
+func spansOf(c *token.Claims, shop token.Span) sessionSpans {
+	return sessionSpans{shop, c.Sub, c.Aud, c.Sid, c.Jti}
 }
 
-// newSessionStrings copies the bytes of the strings a session keeps from
-// buf into dst (sessionStringsLen bytes, never written again) and returns
-// them as strings.
-func newSessionStrings(c *token.Claims, shop token.Span, buf, dst []byte) sessionStrings {
+// size is the number of bytes of the strings.
+func (sp *sessionSpans) size() int {
+	n := 0
+	for _, s := range sp {
+		n += int(s.End - s.Start)
+	}
+	return n
+}
+
+// newSessionStrings copies the strings' bytes from buf into dst
+// (sp.size() bytes, never written again) and returns them as strings.
+func newSessionStrings(sp *sessionSpans, buf, dst []byte) sessionStrings {
 	at := 0
-	take := func(sp token.Span) string {
-		n := copy(dst[at:], buf[sp.Start:sp.End])
+	take := func(s token.Span) string {
+		n := copy(dst[at:], buf[s.Start:s.End])
 		if n == 0 {
 			return ""
 		}
-		s := unsafe.String(&dst[at], n)
+		str := unsafe.String(&dst[at], n)
 		at += n
-		return s
+		return str
 	}
-	return sessionStrings{shop: take(shop), sub: take(c.Sub), aud: take(c.Aud), sid: take(c.Sid), jti: take(c.Jti)}
+	return sessionStrings{shop: take(sp[0]), sub: take(sp[1]), aud: take(sp[2]), sid: take(sp[3]), jti: take(sp[4])}
 }
 
 // withBytes is a T and bytes for its strings, allocated together.

@@ -194,16 +194,16 @@ func Parse(t *Token, token string, buf []byte, mac *HMAC) error {
 	if want > len(buf) {
 		return errPayloadSize
 	}
-	done := 0 // payload characters decoded
+	doneChars, doneBytes := 0, 0 // of the payload, decoded already
 	if mac != nil {
 		t.parsedBy, t.standard = mac, standard
 		t.prefix = mac.lookup(token[:dot2])
 		if e := t.prefix.entry; standard && e != nil && e.hasDecoded {
-			copy(buf, e.decoded[:])
-			done = decodedPrefixChars
+			doneBytes = copy(buf, e.decoded[:])
+			doneChars = decodedPrefixChars
 		}
 	}
-	if m, ok := decodeSegment(buf[done/4*3:], pseg[done:]); !ok || done/4*3+m != want {
+	if m, ok := decodeSegment(buf[doneBytes:], pseg[doneChars:]); !ok || doneBytes+m != want {
 		return segmentError(pseg, errPayloadEncoded)
 	}
 
