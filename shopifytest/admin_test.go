@@ -1,7 +1,6 @@
 package shopifytest_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -47,9 +46,26 @@ type costJSON struct {
 func post(t *testing.T, s *shopifytest.Server, shop, version, token, query string, vars any) gqlResult {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, _ := http.NewRequest(http.MethodPost, s.URL+"/admin/api/"+version+"/graphql.json", bytes.NewReader(body))
+	r := send(t, s, http.MethodPost, shop, version, token, "application/json", string(body))
+	if r.status == http.StatusOK {
+		if err := json.Unmarshal([]byte(r.raw), &r); err != nil {
+			t.Fatalf("response is not JSON: %v\n%s", err, r.raw)
+		}
+		_ = json.Unmarshal([]byte(r.raw), &r.decoded)
+	}
+	return r
+}
+
+// send makes a request of version's GraphQL endpoint for shop, with the
+// access token and the content type when not empty; the result holds the
+// status, header and body, not decoded.
+func send(t *testing.T, s *shopifytest.Server, method, shop, version, token, ctype, body string) gqlResult {
+	t.Helper()
+	req, _ := http.NewRequest(method, s.URL+"/admin/api/"+version+"/graphql.json", strings.NewReader(body))
 	req.Host = shop
-	req.Header.Set("Content-Type", "application/json")
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
 	if token != "" {
 		req.Header.Set("X-Shopify-Access-Token", token)
 	}
@@ -59,14 +75,7 @@ func post(t *testing.T, s *shopifytest.Server, shop, version, token, query strin
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	r := gqlResult{status: res.StatusCode, header: res.Header, raw: string(b)}
-	if res.StatusCode == http.StatusOK {
-		if err := json.Unmarshal(b, &r); err != nil {
-			t.Fatalf("response is not JSON: %v\n%s", err, b)
-		}
-		_ = json.Unmarshal(b, &r.decoded)
-	}
-	return r
+	return gqlResult{status: res.StatusCode, header: res.Header, raw: string(b)}
 }
 
 const version = "2026-10"
@@ -418,21 +427,6 @@ func fanOut(n int) string {
 
 func TestAdminHTTPErrors(t *testing.T) {
 	s, tok := newFake(t)
-	do := func(method, host, ctype, body string) (int, string) {
-		req, _ := http.NewRequest(method, s.URL+"/admin/api/"+version+"/graphql.json", strings.NewReader(body))
-		req.Host = host
-		req.Header.Set("X-Shopify-Access-Token", tok)
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
-	}
 	tests := []struct {
 		name, method, host, ctype, body string
 		status                          int
@@ -447,9 +441,9 @@ func TestAdminHTTPErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, body := do(tt.method, tt.host, tt.ctype, tt.body)
-			if status != tt.status || !strings.Contains(body, tt.contains) {
-				t.Fatalf("%d %s, want %d containing %q", status, body, tt.status, tt.contains)
+			r := send(t, s, tt.method, tt.host, version, tok, tt.ctype, tt.body)
+			if r.status != tt.status || !strings.Contains(r.raw, tt.contains) {
+				t.Fatalf("%d %s, want %d containing %q", r.status, r.raw, tt.status, tt.contains)
 			}
 		})
 	}

@@ -14,26 +14,26 @@ import (
 // status and body.
 func get(t *testing.T, s *Server, host, path, token string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, s.URL+path, nil)
-	req.Host = host
-	if token != "" {
-		req.Header.Set("X-Shopify-Access-Token", token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
+	return send(t, s, http.MethodGet, host, path, token, "", "")
 }
 
 func graphQL(t *testing.T, s *Server, token string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, s.URL+"/admin/api/2026-10/graphql.json", strings.NewReader(`{"query":"{ shop { name } }"}`))
-	req.Host = shop
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Shopify-Access-Token", token)
+	return send(t, s, http.MethodPost, shop, "/admin/api/2026-10/graphql.json", token, "application/json", `{"query":"{ shop { name } }"}`)
+}
+
+// send makes a request of s for host, with the access token and the
+// content type when not empty, and returns the response's status and body.
+func send(t *testing.T, s *Server, method, host, path, token, ctype, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, s.URL+path, strings.NewReader(body))
+	req.Host = host
+	if token != "" {
+		req.Header.Set("X-Shopify-Access-Token", token)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
