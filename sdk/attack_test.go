@@ -98,8 +98,9 @@ func indexAgrees(t *testing.T, c *sessionCache, size int) bool {
 		sh := &c.shards[i]
 		sh.mu.Lock()
 		indexed := 0
-		for j := range sh.index {
-			if e := sh.index[j].Load(); e != nil {
+		slots := sh.index.Load().slots
+		for j := range slots {
+			if e := slots[j].Load(); e != nil {
 				indexed++
 				if cur, ok := sh.lru.Peek(e.hash); !ok || cur != e {
 					t.Errorf("size %d shard %d: an indexed entry is not in the LRU", size, i)
@@ -108,8 +109,8 @@ func indexAgrees(t *testing.T, c *sessionCache, size int) bool {
 		}
 		n := sh.lru.Len()
 		sh.mu.Unlock()
-		if indexed != n || 2*indexed > len(sh.index) {
-			t.Errorf("size %d shard %d: %d indexed of %d slots, %d in the LRU", size, i, indexed, len(sh.index), n)
+		if indexed != n || 2*indexed > len(slots) || len(slots) > sh.maxSlots {
+			t.Errorf("size %d shard %d: %d indexed of %d slots (up to %d), %d in the LRU", size, i, indexed, len(slots), sh.maxSlots, n)
 			return false
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"hash/maphash"
 	"math/rand/v2"
 	"runtime"
 	"strconv"
@@ -352,9 +353,9 @@ func TestCacheForgeryReusingACachedSignature(t *testing.T) {
 // runs are long and wrap around, and checks after every step that the
 // lock-free index finds exactly the LRU's entries.
 func TestCacheIndexAgreesWithLRU(t *testing.T) {
-	c := newSessionCache(16, defaultLeeway) // one shard of 16 entries, 32 slots
-	if len(c.shards) != 1 || len(c.shards[0].index) != 32 {
-		t.Fatalf("%d shards, %d slots", len(c.shards), len(c.shards[0].index))
+	c := newSessionCache(16, defaultLeeway) // one shard of 16 entries, 16 slots growing to 32
+	if len(c.shards) != 1 || len(c.shards[0].index.Load().slots) != 16 || c.shards[0].maxSlots != 32 {
+		t.Fatalf("%d shards, %d slots (up to %d)", len(c.shards), len(c.shards[0].index.Load().slots), c.shards[0].maxSlots)
 	}
 	sh := &c.shards[0]
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -380,8 +381,9 @@ func TestCacheIndexAgreesWithLRU(t *testing.T) {
 			sh.mu.Unlock()
 		}
 		indexed := 0
-		for i := range sh.index {
-			if sh.index[i].Load() != nil {
+		slots := sh.index.Load().slots
+		for i := range slots {
+			if slots[i].Load() != nil {
 				indexed++
 			}
 		}
@@ -395,6 +397,66 @@ func TestCacheIndexAgreesWithLRU(t *testing.T) {
 			if inLRU && got != cur || !inLRU && got != nil {
 				t.Fatalf("step %d: key %s: index %p, LRU %p (%v)", step, k, got, cur, inLRU)
 			}
+		}
+	}
+}
+
+// TestCacheIndexGrows: a shard's index starts at minIndexSlots and doubles
+// as entries arrive, never more than half full, up to its final length and
+// no further. While it grows, a reader probing without the lock always
+// finds an entry that is cached throughout: a grown table is published
+// only once it holds every entry.
+func TestCacheIndexGrows(t *testing.T) {
+	for round := range 200 {
+		c := newSessionCache(60, defaultLeeway) // one shard: 16 slots growing to 128
+		sh := &c.shards[0]
+		if len(c.shards) != 1 || len(sh.index.Load().slots) != minIndexSlots || sh.maxSlots != 128 {
+			t.Fatalf("%d shards, %d slots (up to %d)", len(c.shards), len(sh.index.Load().slots), sh.maxSlots)
+		}
+		entry := func(i int) *cacheEntry {
+			key := "k" + strconv.Itoa(i) + "-token"
+			return &cacheEntry{token: key, hash: maphash.String(c.seed, key)}
+		}
+		first := entry(0)
+		sh.mu.Lock()
+		sh.add(first)
+		sh.mu.Unlock()
+
+		done := make(chan struct{})
+		misses := make(chan int)
+		go func() {
+			n := 0
+			for {
+				select {
+				case <-done:
+					misses <- n
+					return
+				default:
+				}
+				if sh.lookup(first.key(), first.hash) != first {
+					n++
+				}
+			}
+		}()
+		for i := 1; i < 100; i++ { // 60 fill the shard, 40 evict
+			sh.mu.Lock()
+			if i == 59 {
+				sh.lru.Get(first.hash) // keeps the first entry from eviction
+			}
+			sh.add(entry(i))
+			n, slots := sh.lru.Len(), len(sh.index.Load().slots)
+			sh.mu.Unlock()
+			if 2*n > slots || slots > sh.maxSlots {
+				t.Fatalf("round %d: %d entries in %d slots (up to %d)", round, n, slots, sh.maxSlots)
+			}
+			runtime.Gosched()
+		}
+		close(done)
+		if n := <-misses; n > 0 {
+			t.Fatalf("round %d: a reader missed a cached entry %d times while the index grew", round, n)
+		}
+		if slots := len(sh.index.Load().slots); slots != sh.maxSlots {
+			t.Fatalf("round %d: a full shard's index has %d slots, want %d", round, slots, sh.maxSlots)
 		}
 	}
 }
