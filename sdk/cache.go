@@ -110,6 +110,32 @@ type cacheEntry struct {
 	from int64
 	// touched is when the entry's recency was last refreshed.
 	touched atomic.Int64
+	// hinted is the session with the hints a request last sent with this
+	// token (withHints), or nil.
+	hinted atomic.Pointer[Session]
+}
+
+// withHints returns the entry's session with hints h, as the middleware
+// passes it on: the copy that an earlier request with the same hints
+// made, or a new one that later requests with them share. A POS device
+// sends its token with the same hints every time, so each cached token
+// makes one copy (about 240 bytes, kept with the entry), where each
+// request made one before. h has been checked against the session, and
+// its strings may be views of request headers: the copy keeps none of
+// them.
+func (e *cacheEntry) withHints(h Hints) *Session {
+	if s := e.hinted.Load(); s != nil && s.Hints == h {
+		return s
+	}
+	s := new(Session)
+	*s = *e.session
+	if h.UserID != "" {
+		h.UserID = s.UserID // equal (parseHints checked it)
+	}
+	h.StaffMemberID = strings.Clone(h.StaffMemberID)
+	s.Hints = h
+	e.hinted.Store(s)
+	return s
 }
 
 // key returns the entry's cache key, cacheKey(token).
@@ -165,10 +191,10 @@ func cacheKey(token string) string {
 // live a minute, and keeps hits from writing.
 const touchInterval = int64(time.Second)
 
-// get returns the session cached for token if it was verified under
+// get returns the entry cached for token if it was verified under
 // keyring generation gen and is valid at now (UnixNano): before exp +
 // leeway, and not before nbf/iat - leeway.
-func (c *sessionCache) get(token string, gen uint64, now int64) *Session {
+func (c *sessionCache) get(token string, gen uint64, now int64) *cacheEntry {
 	key := cacheKey(token)
 	h := maphash.String(c.seed, key)
 	sh := &c.shards[h&c.mask]
@@ -199,7 +225,7 @@ func (c *sessionCache) get(token string, gen uint64, now int64) *Session {
 		}
 		sh.mu.Unlock()
 	}
-	return e.session
+	return e
 }
 
 // put caches the session of e for token, verified at now, until the

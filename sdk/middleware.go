@@ -157,23 +157,30 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.reject(w, r, err)
 		return
 	}
-	s, err := m.v.Verify(r.Context(), token)
-	if err != nil {
-		m.reject(w, r, err)
+	o := m.v.verifyObserved(r.Context(), token)
+	if o.err != nil {
+		m.reject(w, r, o.err)
 		return
 	}
+	s := o.session
 	hints, err := parseHints(r.Header, s)
 	if err != nil {
 		m.reject(w, r, err)
 		return
 	}
 	ctx := r.Context()
-	if hints.IsZero() {
+	switch {
+	case hints.IsZero():
 		ctx = ContextWithSession(ctx, s)
-	} else {
+	case o.entry != nil:
+		// s is the cache's shared copy: the hints go on a copy the entry
+		// keeps for the requests that send the same hints.
 		m.v.setHintAttributes(ctx, hints)
-		// s may be the cache's shared copy: the hints go on a copy, which
-		// lives in the context value (one allocation for both).
+		ctx = ContextWithSession(ctx, o.entry.withHints(hints))
+	default:
+		// Uncached: the hints go on a copy that lives in the context
+		// value (one allocation for both).
+		m.v.setHintAttributes(ctx, hints)
 		hc := &hintedContext{Context: ctx, s: *s}
 		hc.s.Hints = hints
 		ctx = hc

@@ -8,9 +8,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/sdk"
@@ -367,6 +370,78 @@ func TestMiddlewareHintsDoNotMutateCachedSession(t *testing.T) {
 	if !cached.Hints.IsZero() {
 		t.Fatalf("cached session was mutated: %+v", cached.Hints)
 	}
+}
+
+// Requests that send a cached token with the same hints share one hinted
+// copy of its session; other hints get their own copy, and no earlier
+// request's copy changes. The copy keeps no request's header strings. A
+// verifier without a cache copies for every request.
+func TestMiddlewareHintedSessionReuse(t *testing.T) {
+	tok := mwMinter().Admin()
+	v := mwVerifier(t, keysource.MustStatic(mwSecret))
+	req := func(location, staff string) *http.Request {
+		return get(map[string][]string{"Authorization": {"Bearer " + tok}, sdk.HeaderLocationID: {location}, sdk.HeaderStaffMemberID: {staff}, sdk.HeaderUserID: {mwUser}})
+	}
+	first := req("1", " 9 ")
+	_, s1, _ := serve(t, v, first)
+	_, s2, _ := serve(t, v, req("1", "9"))
+	_, s3, _ := serve(t, v, req("2", "9"))
+	_, s4, _ := serve(t, v, req("1", "9"))
+	if s1 == nil || s2 == nil || s3 == nil || s4 == nil {
+		t.Fatal("a request was rejected")
+	}
+	want1 := sdk.Hints{LocationID: 1, StaffMemberID: "9", UserID: mwUser}
+	if s1 != s2 || s1.Hints != want1 {
+		t.Errorf("same hints: sessions %p and %p, hints %+v; want one session with %+v", s1, s2, s1.Hints, want1)
+	}
+	if s3 == s1 || s3.Hints.LocationID != 2 || s1.Hints != want1 {
+		t.Errorf("other hints: %p %+v beside %p %+v", s3, s3.Hints, s1, s1.Hints)
+	}
+	if s4 == s1 || s4.Hints != want1 {
+		t.Errorf("hints again after others: %p %+v", s4, s4.Hints)
+	}
+	staff := first.Header.Get(sdk.HeaderStaffMemberID)
+	if p, q := unsafe.StringData(s1.Hints.StaffMemberID), unsafe.StringData(staff); uintptr(unsafe.Pointer(p)) >= uintptr(unsafe.Pointer(q)) && uintptr(unsafe.Pointer(p)) < uintptr(unsafe.Pointer(q))+uintptr(len(staff)) {
+		t.Error("the shared hinted session keeps a view of a request header")
+	}
+
+	uncached, err := sdk.New(keysource.MustStatic(mwSecret), sdk.WithClientID(mwClientID), sdk.WithClock(func() time.Time { return mwNow }), sdk.WithCacheSize(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, u1, _ := serve(t, uncached, req("1", "9"))
+	_, u2, _ := serve(t, uncached, req("1", "9"))
+	if u1 == nil || u2 == nil || u1 == u2 || u1.Hints != want1 || u2.Hints != want1 {
+		t.Errorf("without a cache: %p %+v, %p %+v; want two copies with %+v", u1, u1.Hints, u2, u2.Hints, want1)
+	}
+}
+
+// Concurrent requests with one token and different hints each see their
+// own hints (run with -race).
+func TestMiddlewareHintedSessionConcurrent(t *testing.T) {
+	tok := mwMinter().Admin()
+	v := mwVerifier(t, keysource.MustStatic(mwSecret))
+	h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := sdk.SessionFrom(r.Context())
+		if want := r.Header.Get(sdk.HeaderLocationID); s == nil || strconv.FormatInt(s.Hints.LocationID, 10) != want {
+			t.Errorf("location hint %q: session %+v", want, s)
+		}
+	}))
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 500 {
+				r := get(map[string][]string{"Authorization": {"Bearer " + tok}, sdk.HeaderLocationID: {strconv.Itoa(1 + (g+i)%3)}})
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != http.StatusOK {
+					t.Errorf("status %d", w.Code)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // The next handler's context is the request's with the session added:
