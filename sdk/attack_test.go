@@ -48,7 +48,7 @@ func TestCacheEverySizeTerminatesAndHoldsItsBound(t *testing.T) {
 			c := newSessionCache(size, defaultLeeway)
 			now := clock.now().UnixNano()
 			for i, name := range names[:3*size] {
-				c.put(new(cacheEntry), name, &Session{}, 1, now, now+int64(time.Minute))
+				c.put(new(cacheEntry), nil, name, &Session{}, 1, now, now+int64(time.Minute))
 				if n := c.len(); n > size {
 					t.Errorf("size %d: %d entries after %d inserts", size, n, i+1)
 					return

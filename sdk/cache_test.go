@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/sdk/sdktest"
@@ -290,9 +291,9 @@ func TestCacheMemoryPerEntry(t *testing.T) {
 	// Shards fill unevenly: a bound a little above n keeps all n.
 	per := retained(n+n/4) - retained(0)
 	t.Logf("cache memory: %.0f bytes per cached session at %d entries (%d-byte tokens)", per, n, tokenLen)
-	// Token 583 (640 in its size class) + the Session, its entry and its
-	// strings in one allocation (480-512) + LRU entry ~112 + map slot
-	// ~40: about 1.25 KiB; fail well beyond that.
+	// The Session, its entry, its strings and the token in one
+	// allocation (1,152) + LRU entry ~112 + map slot ~40 + index slots:
+	// about 1.25 KiB; fail well beyond that.
 	if per < float64(tokenLen) || per > 2048 {
 		t.Fatalf("%.0f bytes per entry: outside [token size, 2 KiB]", per)
 	}
@@ -457,6 +458,27 @@ func TestCacheIndexGrows(t *testing.T) {
 		}
 		if slots := len(sh.index.Load().slots); slots != sh.maxSlots {
 			t.Fatalf("round %d: a full shard's index has %d slots, want %d", round, slots, sh.maxSlots)
+		}
+	}
+}
+
+// allocWithBytes's cases for a cache entry's strings and token fill a
+// cachedSession's allocation, with the 8-byte header the runtime puts
+// before an object of pointers larger than 512 bytes, to one of Go's size
+// classes (1,024 to 2,048 bytes): grown by a field, cachedSession would
+// waste up to 127 bytes per cached session until these lengths follow.
+func TestCachedSessionSizeClasses(t *testing.T) {
+	for _, c := range []struct{ got, class uintptr }{
+		{unsafe.Sizeof(withBytes[cachedSession, [720]byte]{}), 1024},
+		{unsafe.Sizeof(withBytes[cachedSession, [848]byte]{}), 1152},
+		{unsafe.Sizeof(withBytes[cachedSession, [976]byte]{}), 1280},
+		{unsafe.Sizeof(withBytes[cachedSession, [1104]byte]{}), 1408},
+		{unsafe.Sizeof(withBytes[cachedSession, [1232]byte]{}), 1536},
+		{unsafe.Sizeof(withBytes[cachedSession, [1488]byte]{}), 1792},
+		{unsafe.Sizeof(withBytes[cachedSession, [1744]byte]{}), 2048},
+	} {
+		if c.got+8 != c.class {
+			t.Errorf("a cache entry's allocation is %d bytes and its header, want the size class %d", c.got, c.class)
 		}
 	}
 }

@@ -20,8 +20,8 @@ const (
 	defaultCacheSize = 10_000
 	maxLeeway        = 5 * time.Minute
 	// maxCacheSize bounds WithCacheSize: a million sessions, about 1.3 GB
-	// of cached sessions at 1.28 KB each, and 16 MB of index allocated by
-	// New. Far more than one process sees within a token's minute.
+	// of cached sessions at 1.28 KB each, index included. Far more than
+	// one process sees within a token's minute.
 	maxCacheSize = 1 << 20
 	// maxTokenSizeLimit bounds WithMaxTokenSize.
 	maxTokenSizeLimit = 64 << 10
@@ -174,8 +174,10 @@ func WithClock(now func() time.Time) Option {
 // Memory: a cached session costs about 1.28 KB of heap with a 583-byte
 // token, the token itself about half of it (TestCacheMemoryPerEntry), so
 // the default holds about 12.8 MB when full and the maximum about 1.3 GB.
-// New allocates the cache's index at once, about 16 bytes per session; the
-// sessions themselves as they are cached.
+// Nothing of it is allocated up front: the sessions as they are cached,
+// and the index (about 16 bytes per session) as it grows with them. A
+// session the middleware has passed on with client hints keeps its hinted
+// copy as well, about 240 bytes.
 //
 // Garbage collection: every collection marks every cached session, however
 // few requests arrive, and a large cache no longer fits in the CPU's

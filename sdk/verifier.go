@@ -250,15 +250,18 @@ func (v *Verifier) verifyIn(ctx context.Context, tok string, ring *keysource.Key
 	}
 
 	// 5. Session, in one allocation with the bytes of its strings (and,
-	// with the cache on, with its cache entry).
+	// with the cache on, with its cache entry and the entry's copy of the
+	// token, which a hit compares: beside the entry, not in memory of
+	// its own).
 	var s *Session
 	var entry *cacheEntry
 	spans := spansOf(&c, host)
-	var b []byte
+	var b, own []byte
 	if n := spans.size(); v.cache != nil {
 		var cs *cachedSession
-		cs, b = allocWithBytes[cachedSession](n)
+		cs, b = allocWithBytes[cachedSession](n + len(tok))
 		s, entry = &cs.session, &cs.entry
+		b, own = b[:n:n], b[n:]
 	} else {
 		s, b = allocWithBytes[Session](n)
 	}
@@ -266,7 +269,7 @@ func (v *Verifier) verifyIn(ctx context.Context, tok string, ring *keysource.Key
 	v.fillSession(s, &c, &strs, kind, key.id)
 	if v.cache != nil {
 		until := time.Unix(c.Exp, 0).Add(v.cfg.leeway).UnixNano()
-		v.cache.put(entry, tok, s, ring.Generation(), now.UnixNano(), until)
+		v.cache.put(entry, own, tok, s, ring.Generation(), now.UnixNano(), until)
 	}
 	return outcome{session: s, entry: entry}
 }
@@ -467,6 +470,32 @@ func allocWithBytes[T any](n int) (*T, []byte) {
 		return &p.v, p.bytes[:n:n]
 	case n <= 320:
 		p := new(withBytes[T, [320]byte])
+		return &p.v, p.bytes[:n:n]
+	// A cache entry's strings and its token (Shopify's are about 580
+	// bytes): these lengths fill a cachedSession's allocation, with the
+	// 8-byte type header the runtime puts before an object of pointers
+	// larger than 512 bytes, to its size class, 1,024 to 2,048 bytes
+	// (TestCachedSessionSizeClasses).
+	case n <= 720:
+		p := new(withBytes[T, [720]byte])
+		return &p.v, p.bytes[:n:n]
+	case n <= 848:
+		p := new(withBytes[T, [848]byte])
+		return &p.v, p.bytes[:n:n]
+	case n <= 976:
+		p := new(withBytes[T, [976]byte])
+		return &p.v, p.bytes[:n:n]
+	case n <= 1104:
+		p := new(withBytes[T, [1104]byte])
+		return &p.v, p.bytes[:n:n]
+	case n <= 1232:
+		p := new(withBytes[T, [1232]byte])
+		return &p.v, p.bytes[:n:n]
+	case n <= 1488:
+		p := new(withBytes[T, [1488]byte])
+		return &p.v, p.bytes[:n:n]
+	case n <= 1744:
+		p := new(withBytes[T, [1744]byte])
 		return &p.v, p.bytes[:n:n]
 	}
 	return new(T), make([]byte, n)
