@@ -5,6 +5,8 @@ import (
 	"math"
 	"net/http"
 	"strings"
+
+	"github.com/possession-dev/possession/sdk/internal/token"
 )
 
 // Request headers in which a POS extension reports its
@@ -158,7 +160,18 @@ func parseID(name, v string) (int64, error) {
 		return 0, &hintError{name, "is not a positive decimal ID"}
 	}
 	var n uint64 // 19 digits stay below 1e19 < 2^64
-	for i := 0; i < len(v); i++ {
+	i := 0
+	// POS IDs have 11 to 13 digits: the first eight are checked and
+	// converted at once.
+	if len(v) >= 8 {
+		w := uint64(v[0]) | uint64(v[1])<<8 | uint64(v[2])<<16 | uint64(v[3])<<24 |
+			uint64(v[4])<<32 | uint64(v[5])<<40 | uint64(v[6])<<48 | uint64(v[7])<<56
+		if !token.EightDigits(w) {
+			return 0, &hintError{name, "is not a positive decimal ID"}
+		}
+		n, i = uint64(token.EightDigitsValue(w)), 8
+	}
+	for ; i < len(v); i++ {
 		d := v[i] - '0'
 		if d > 9 {
 			return 0, &hintError{name, "is not a positive decimal ID"}

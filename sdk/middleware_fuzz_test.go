@@ -85,7 +85,7 @@ var hintReference = regexp.MustCompile(`^[1-9][0-9]{0,18}$`)
 
 // FuzzHintID checks the ID hint parser against the reference.
 func FuzzHintID(f *testing.F) {
-	for _, s := range []string{"1", "77", " 77 ", "0", "077", "-1", "+1", "1e3", "0x10", "9223372036854775807", "9223372036854775808", "", "١٢"} {
+	for _, s := range []string{"1", "77", " 77 ", "0", "077", "-1", "+1", "1e3", "0x10", "9223372036854775807", "9223372036854775808", "", "١٢", "12345678", "123456789012", "1234567/90123", "1234:6789012", " 7000000000\t", "00000000000"} {
 		f.Add(s)
 	}
 	tok := fixedToken()

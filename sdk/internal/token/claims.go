@@ -673,8 +673,8 @@ func (d *decoder) timeClaim(bit uint16) (int64, error) {
 	// followed by neither a digit nor a fraction or exponent.
 	buf, p := d.buf, d.pos
 	if p+16 < len(buf) && buf[p] != '0' {
-		if w := binary.LittleEndian.Uint64(buf[p:]); eightDigits(w) {
-			v := int64(eightDigitsValue(w))
+		if w := binary.LittleEndian.Uint64(buf[p:]); EightDigits(w) {
+			v := int64(EightDigitsValue(w))
 			q := p + 8
 			for ; q < p+15 && buf[q]-'0' <= 9; q++ {
 				v = v*10 + int64(buf[q]-'0')
@@ -704,18 +704,19 @@ func (d *decoder) timeClaim(bit uint16) (int64, error) {
 	return v, nil
 }
 
-// eightDigits reports whether each byte of w is an ASCII digit.
-func eightDigits(w uint64) bool {
+// EightDigits reports whether each byte of w is an ASCII digit (the
+// claims' times here, and the sdk's ID hints).
+func EightDigits(w uint64) bool {
 	const ones = 0x0101010101010101
 	// The high nibble of each byte is 3, and adding 6 to each byte (which
 	// then carries into no other) keeps it 3: 0x30 to 0x39.
 	return w&(0xf0*ones) == 0x30*ones && (w+6*ones)&(0xf0*ones) == 0x30*ones
 }
 
-// eightDigitsValue is the number that the eight ASCII digits of w spell,
+// EightDigitsValue is the number that the eight ASCII digits of w spell,
 // the first in its lowest byte: pairs, then quadruples, then the whole,
 // each step one multiplication.
-func eightDigitsValue(w uint64) uint32 {
+func EightDigitsValue(w uint64) uint32 {
 	w = (w & 0x0f0f0f0f0f0f0f0f) * (10<<8 + 1) >> 8
 	w = (w & 0x00ff00ff00ff00ff) * (100<<16 + 1) >> 16
 	return uint32((w & 0x0000ffff0000ffff) * (10000<<32 + 1) >> 32)

@@ -368,11 +368,11 @@ func TestEightDigits(t *testing.T) {
 	for _, in := range []string{"00000000", "12345678", "99999999", "17800000", "90071992", "0000000/", "1234567:", "/2345678", ":2345678", "1234 678", "12345678"[:7] + "\x00"} {
 		w := binary.LittleEndian.Uint64([]byte(in))
 		v, err := strconv.ParseUint(in, 10, 64)
-		if eightDigits(w) != (err == nil) {
-			t.Fatalf("%q: eightDigits %v, strconv %v", in, eightDigits(w), err)
+		if EightDigits(w) != (err == nil) {
+			t.Fatalf("%q: EightDigits %v, strconv %v", in, EightDigits(w), err)
 		}
-		if err == nil && uint64(eightDigitsValue(w)) != v {
-			t.Fatalf("%q: %d, strconv %d", in, eightDigitsValue(w), v)
+		if err == nil && uint64(EightDigitsValue(w)) != v {
+			t.Fatalf("%q: %d, strconv %d", in, EightDigitsValue(w), v)
 		}
 	}
 	for c := 0; c < 256; c++ {
@@ -380,8 +380,8 @@ func TestEightDigits(t *testing.T) {
 			b := []byte("55555555")
 			b[pos] = byte(c)
 			w := binary.LittleEndian.Uint64(b)
-			if want := c >= '0' && c <= '9'; eightDigits(w) != want {
-				t.Fatalf("%q: eightDigits %v", b, eightDigits(w))
+			if want := c >= '0' && c <= '9'; EightDigits(w) != want {
+				t.Fatalf("%q: EightDigits %v", b, EightDigits(w))
 			}
 		}
 	}
