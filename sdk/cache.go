@@ -120,9 +120,9 @@ type cacheEntry struct {
 // withHints returns the entry's session with hints h, as the middleware
 // passes it on: the copy that an earlier request with the same hints
 // made, or a new one that later requests with them share. A POS device
-// sends its token with the same hints every time, so each cached token
-// makes one copy (about 240 bytes, kept with the entry), where each
-// request made one before. h has been checked against the session, and
+// sends its token with the same hints every time, so each token served
+// from the cache makes one copy (about 240 bytes, kept with the entry),
+// where each request made one before. h has been checked against the session, and
 // its strings may be views of request headers: the copy keeps none of
 // them.
 func (e *cacheEntry) withHints(h Hints) *Session {

@@ -173,8 +173,10 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case hints.IsZero():
 		ctx = ContextWithSession(ctx, s)
 	case o.entry != nil:
-		// s is the cache's shared copy: the hints go on a copy the entry
-		// keeps for the requests that send the same hints.
+		// A cache hit: s is the cache's shared copy. The hints go on a
+		// copy the entry keeps for the requests that send the same hints
+		// (not made on the miss that cached s: a token sent once should
+		// not keep a copy).
 		m.v.setHintAttributes(ctx, hints)
 		ctx = ContextWithSession(ctx, o.entry.withHints(hints))
 	default:

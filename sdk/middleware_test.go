@@ -374,23 +374,28 @@ func TestMiddlewareHintsDoNotMutateCachedSession(t *testing.T) {
 
 // Requests that send a cached token with the same hints share one hinted
 // copy of its session; other hints get their own copy, and no earlier
-// request's copy changes. The copy keeps no request's header strings. A
-// verifier without a cache copies for every request.
+// request's copy changes. The copy keeps no request's header strings. The
+// request that verifies the token, and every request to a verifier
+// without a cache, get a copy of their own.
 func TestMiddlewareHintedSessionReuse(t *testing.T) {
 	tok := mwMinter().Admin()
 	v := mwVerifier(t, keysource.MustStatic(mwSecret))
 	req := func(location, staff string) *http.Request {
 		return get(map[string][]string{"Authorization": {"Bearer " + tok}, sdk.HeaderLocationID: {location}, sdk.HeaderStaffMemberID: {staff}, sdk.HeaderUserID: {mwUser}})
 	}
+	_, s0, _ := serve(t, v, req("1", "9")) // caches the session, hinted on a copy of its own
 	first := req("1", " 9 ")
 	_, s1, _ := serve(t, v, first)
 	_, s2, _ := serve(t, v, req("1", "9"))
 	_, s3, _ := serve(t, v, req("2", "9"))
 	_, s4, _ := serve(t, v, req("1", "9"))
-	if s1 == nil || s2 == nil || s3 == nil || s4 == nil {
+	if s0 == nil || s1 == nil || s2 == nil || s3 == nil || s4 == nil {
 		t.Fatal("a request was rejected")
 	}
 	want1 := sdk.Hints{LocationID: 1, StaffMemberID: "9", UserID: mwUser}
+	if s0 == s1 || s0.Hints != want1 {
+		t.Errorf("the verifying request's session %p %+v is the one kept for later requests (%p)", s0, s0.Hints, s1)
+	}
 	if s1 != s2 || s1.Hints != want1 {
 		t.Errorf("same hints: sessions %p and %p, hints %+v; want one session with %+v", s1, s2, s1.Hints, want1)
 	}

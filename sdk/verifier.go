@@ -88,7 +88,7 @@ var errNoKeys = fmt.Errorf("sdk: the key source holds no keys: %w", ErrNoKeys)
 // outcome is what one verification did, for telemetry.
 type outcome struct {
 	session *Session
-	// entry is the cache entry holding session, if it is cached.
+	// entry is the cache entry session came from, on a cache hit.
 	entry       *cacheEntry
 	err         error
 	cacheLooked bool // the cache was consulted
@@ -271,7 +271,7 @@ func (v *Verifier) verifyIn(ctx context.Context, tok string, ring *keysource.Key
 		until := time.Unix(c.Exp, 0).Add(v.cfg.leeway).UnixNano()
 		v.cache.put(entry, own, tok, s, ring.Generation(), now.UnixNano(), until)
 	}
-	return outcome{session: s, entry: entry}
+	return outcome{session: s}
 }
 
 // errBearerPrefix is the error for a token that still carries the
