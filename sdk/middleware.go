@@ -116,8 +116,9 @@ func ContextWithSession(ctx context.Context, s *Session) context.Context {
 //
 // Client hints (HeaderShopID and friends) are read after the token is
 // verified, stored in Session.Hints (on a copy: the verified session may
-// be shared through the cache), and put on the request's current span as
-// client-reported attributes.
+// be shared through the cache; the copy in turn is shared by the later
+// requests that send the same cached token with the same hints), and put
+// on the request's current span as client-reported attributes.
 //
 // With WithAllowedOrigins, the middleware also answers CORS preflight
 // requests without a token and adds CORS headers to its responses; see
