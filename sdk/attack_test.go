@@ -70,7 +70,7 @@ func TestCacheEverySizeTerminatesAndHoldsItsBound(t *testing.T) {
 					t.Errorf("size %d, token %d: %v", size, i, o.err)
 					return
 				}
-				if o := v.verify(context.Background(), tok); !o.cacheHit {
+				if o := v.verify(context.Background(), tok); !o.cacheHit() {
 					t.Errorf("size %d: token %d, just verified, is not a hit", size, i)
 					return
 				}
@@ -129,8 +129,8 @@ func TestCacheDoesNotPinTheCallersString(t *testing.T) {
 	token := newFastMinter(cacheTestSecret).token(1)
 	header := "Bearer " + strings.Repeat(" ", 1<<20) + token
 	wp := weak.Make(unsafe.StringData(header))
-	if o := v.verify(context.Background(), header[len(header)-len(token):]); o.err != nil || o.cacheHit {
-		t.Fatalf("first verification: err %v, hit %v", o.err, o.cacheHit)
+	if o := v.verify(context.Background(), header[len(header)-len(token):]); o.err != nil || o.cacheHit() {
+		t.Fatalf("first verification: err %v, hit %v", o.err, o.cacheHit())
 	}
 	header = ""
 	runtime.GC()
@@ -138,7 +138,7 @@ func TestCacheDoesNotPinTheCallersString(t *testing.T) {
 	if wp.Value() != nil {
 		t.Fatal("the cached session keeps the caller's 1 MiB string alive")
 	}
-	if o := v.verify(context.Background(), strings.Clone(token)); !o.cacheHit {
+	if o := v.verify(context.Background(), strings.Clone(token)); !o.cacheHit() {
 		t.Fatal("the token is no longer a cache hit")
 	}
 	runtime.KeepAlive(v)
@@ -301,16 +301,16 @@ func TestCacheHitHonoursNotBeforeAfterTheClockStepsBack(t *testing.T) {
 			}
 			// Within the leeway: still a hit, as verification would accept.
 			clock.set(cacheTestIssued.Add(-defaultLeeway))
-			if o := v.verify(ctx, tc.token); o.err != nil || !o.cacheHit {
-				t.Fatalf("at nbf - leeway: hit %v, err %v", o.cacheHit, o.err)
+			if o := v.verify(ctx, tc.token); o.err != nil || !o.cacheHit() {
+				t.Fatalf("at nbf - leeway: hit %v, err %v", o.cacheHit(), o.err)
 			}
 			clock.set(cacheTestIssued.Add(-defaultLeeway - time.Nanosecond))
-			if o := v.verify(ctx, tc.token); o.cacheHit || !errors.Is(o.err, ErrNotYetValid) || o.session != nil {
-				t.Fatalf("before nbf - leeway: hit %v, err %v; want ErrNotYetValid", o.cacheHit, o.err)
+			if o := v.verify(ctx, tc.token); o.cacheHit() || !errors.Is(o.err, ErrNotYetValid) || o.session != nil {
+				t.Fatalf("before nbf - leeway: hit %v, err %v; want ErrNotYetValid", o.cacheHit(), o.err)
 			}
 			clock.set(cacheTestIssued.Add(2 * time.Second))
-			if o := v.verify(ctx, tc.token); o.err != nil || !o.cacheHit {
-				t.Fatalf("clock right again: hit %v, err %v", o.cacheHit, o.err)
+			if o := v.verify(ctx, tc.token); o.err != nil || !o.cacheHit() {
+				t.Fatalf("clock right again: hit %v, err %v", o.cacheHit(), o.err)
 			}
 		})
 	}

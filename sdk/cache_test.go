@@ -88,22 +88,22 @@ func TestCacheEntryDiesAtExpPlusLeeway(t *testing.T) {
 	tok := cacheTestMinter().Admin() // exp = issued + 60 s
 	ctx := context.Background()
 
-	if o := v.verify(ctx, tok); o.err != nil || o.cacheHit {
-		t.Fatalf("first verification: err %v, hit %v; want a miss", o.err, o.cacheHit)
+	if o := v.verify(ctx, tok); o.err != nil || o.cacheHit() {
+		t.Fatalf("first verification: err %v, hit %v; want a miss", o.err, o.cacheHit())
 	}
 	// exp + leeway - 1 ns: still served from the cache.
 	deadline := cacheTestIssued.Add(60*time.Second + defaultLeeway)
 	clock.set(deadline.Add(-time.Nanosecond))
 	o := v.verify(ctx, tok)
-	if o.err != nil || !o.cacheHit {
-		t.Fatalf("just before exp+leeway: err %v, hit %v; want a hit", o.err, o.cacheHit)
+	if o.err != nil || !o.cacheHit() {
+		t.Fatalf("just before exp+leeway: err %v, hit %v; want a hit", o.err, o.cacheHit())
 	}
 	// At exp + leeway the entry is dead: not served, removed, and the
 	// token is rejected as expired.
 	clock.set(deadline)
 	o = v.verify(ctx, tok)
-	if o.cacheHit || !errors.Is(o.err, ErrExpired) || o.session != nil {
-		t.Fatalf("at exp+leeway: hit %v, err %v; want ErrExpired and no session", o.cacheHit, o.err)
+	if o.cacheHit() || !errors.Is(o.err, ErrExpired) || o.session != nil {
+		t.Fatalf("at exp+leeway: hit %v, err %v; want ErrExpired and no session", o.cacheHit(), o.err)
 	}
 	if n := v.cache.len(); n != 0 {
 		t.Fatalf("expired entry still held: %d entries", n)
@@ -122,8 +122,8 @@ func TestCacheUsesTheVerifiersLeeway(t *testing.T) {
 		t.Fatal(o.err)
 	}
 	clock.set(cacheTestIssued.Add(60 * time.Second))
-	if o := v.verify(ctx, tok); o.cacheHit || !errors.Is(o.err, ErrExpired) {
-		t.Fatalf("at exp with no leeway: hit %v, err %v", o.cacheHit, o.err)
+	if o := v.verify(ctx, tok); o.cacheHit() || !errors.Is(o.err, ErrExpired) {
+		t.Fatalf("at exp with no leeway: hit %v, err %v", o.cacheHit(), o.err)
 	}
 }
 
@@ -135,27 +135,27 @@ func TestCacheIgnoresOlderKeyringGenerations(t *testing.T) {
 	tok := cacheTestMinter().Admin()
 	ctx := context.Background()
 
-	if o := v.verify(ctx, tok); o.err != nil || o.cacheHit {
-		t.Fatalf("first: err %v hit %v", o.err, o.cacheHit)
+	if o := v.verify(ctx, tok); o.err != nil || o.cacheHit() {
+		t.Fatalf("first: err %v hit %v", o.err, o.cacheHit())
 	}
-	if o := v.verify(ctx, tok); !o.cacheHit {
+	if o := v.verify(ctx, tok); !o.cacheHit() {
 		t.Fatal("second verification under the same keyring missed the cache")
 	}
 
 	// Same secret, new keyring: the entry is not served; the token is
 	// verified again (and cached under the new generation).
 	src.swap(t, cacheTestSecret)
-	if o := v.verify(ctx, tok); o.err != nil || o.cacheHit {
-		t.Fatalf("after reload: err %v hit %v; want a fresh verification", o.err, o.cacheHit)
+	if o := v.verify(ctx, tok); o.err != nil || o.cacheHit() {
+		t.Fatalf("after reload: err %v hit %v; want a fresh verification", o.err, o.cacheHit())
 	}
-	if o := v.verify(ctx, tok); !o.cacheHit {
+	if o := v.verify(ctx, tok); !o.cacheHit() {
 		t.Fatal("not cached under the new generation")
 	}
 
 	// The secret is revoked: the cached session must not outlive it.
 	src.swap(t, "a-new-secret")
-	if o := v.verify(ctx, tok); o.cacheHit || !errors.Is(o.err, ErrSignature) || o.session != nil {
-		t.Fatalf("after revocation: hit %v err %v; want ErrSignature", o.cacheHit, o.err)
+	if o := v.verify(ctx, tok); o.cacheHit() || !errors.Is(o.err, ErrSignature) || o.session != nil {
+		t.Fatalf("after revocation: hit %v err %v; want ErrSignature", o.cacheHit(), o.err)
 	}
 }
 
@@ -197,8 +197,8 @@ func TestCacheDisabled(t *testing.T) {
 	v := newCacheTestVerifier(t, keysource.MustStatic(cacheTestSecret), clock, 0)
 	tok := cacheTestMinter().Admin()
 	for range 2 {
-		if o := v.verify(context.Background(), tok); o.err != nil || o.cacheHit {
-			t.Fatalf("err %v hit %v", o.err, o.cacheHit)
+		if o := v.verify(context.Background(), tok); o.err != nil || o.cacheHit() {
+			t.Fatalf("err %v hit %v", o.err, o.cacheHit())
 		}
 	}
 	if v.cache != nil {
@@ -341,11 +341,11 @@ func TestCacheForgeryReusingACachedSignature(t *testing.T) {
 	if o := v.verify(ctx, genuine); o.err != nil {
 		t.Fatal(o.err)
 	}
-	if o := v.verify(ctx, forged); o.cacheHit || !errors.Is(o.err, ErrSignature) {
-		t.Fatalf("forgery: hit %v err %v; want ErrSignature", o.cacheHit, o.err)
+	if o := v.verify(ctx, forged); o.cacheHit() || !errors.Is(o.err, ErrSignature) {
+		t.Fatalf("forgery: hit %v err %v; want ErrSignature", o.cacheHit(), o.err)
 	}
-	if o := v.verify(ctx, genuine); !o.cacheHit || o.err != nil {
-		t.Fatalf("genuine after forgery: hit %v err %v", o.cacheHit, o.err)
+	if o := v.verify(ctx, genuine); !o.cacheHit() || o.err != nil {
+		t.Fatalf("genuine after forgery: hit %v err %v", o.cacheHit(), o.err)
 	}
 }
 

@@ -368,7 +368,7 @@ func (t *telemetry) record(ctx context.Context, o *outcome, d time.Duration) {
 		return
 	}
 	if o.cacheLooked {
-		if o.cacheHit {
+		if o.cacheHit() {
 			t.lookups.Add(ctx, 1, t.hitOpts...)
 		} else {
 			t.lookups.Add(ctx, 1, t.missOpts...)
@@ -396,7 +396,7 @@ func (t *telemetry) annotate(span trace.Span, o *outcome) {
 		otel.KeyIDKey.String(s.KeyID),
 	)
 	if t.cacheOn {
-		attrs = append(attrs, otel.CacheHitKey.Bool(o.cacheHit))
+		attrs = append(attrs, otel.CacheHitKey.Bool(o.cacheHit()))
 	}
 	if s.UserID != "" {
 		switch t.userID {

@@ -88,12 +88,15 @@ var errNoKeys = fmt.Errorf("sdk: the key source holds no keys: %w", ErrNoKeys)
 // outcome is what one verification did, for telemetry.
 type outcome struct {
 	session *Session
-	// entry is the cache entry session came from, on a cache hit.
+	// entry is the cache entry session came from, on a cache hit (and
+	// nil otherwise).
 	entry       *cacheEntry
 	err         error
 	cacheLooked bool // the cache was consulted
-	cacheHit    bool
 }
+
+// cacheHit reports whether the session came from the cache.
+func (o *outcome) cacheHit() bool { return o.entry != nil }
 
 // Verify checks token and returns the session it establishes, or a nil
 // session and an error wrapping one of the Err* sentinels.
@@ -161,7 +164,7 @@ func (v *Verifier) verify(ctx context.Context, token string) outcome {
 	looked := v.cache != nil && ring.Len() > 0
 	if looked {
 		if e := v.cache.get(token, ring.Generation(), now.UnixNano()); e != nil {
-			return outcome{session: e.session, entry: e, cacheLooked: true, cacheHit: true}
+			return outcome{session: e.session, entry: e, cacheLooked: true}
 		}
 	}
 	o := v.verifyUncached(ctx, token, ring, now)
