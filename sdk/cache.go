@@ -77,11 +77,10 @@ type cacheShard struct {
 // however few sessions were cached: in the end-to-end benchmark's server
 // (256 sessions cached), the collector's marking took 0.50 us of CPU per
 // request, against 0.35 us with a growing index and 0.22 us without
-// verification (GODEBUG=gctrace=1). A table
-// that has been replaced is never written again: a reader still probing
-// it finds the entries it held, each of which get checks as it checks any
-// entry, and at worst misses one added since (a verification, nothing
-// worse).
+// verification (GODEBUG=gctrace=1). A table that has been replaced is
+// never written again: a reader still probing it finds the entries it
+// held, each of which get checks as it checks any entry, and at worst
+// misses one added since (a verification, nothing worse).
 type cacheIndex struct {
 	slots []atomic.Pointer[cacheEntry]
 }
@@ -122,9 +121,9 @@ type cacheEntry struct {
 // made, or a new one that later requests with them share. A POS device
 // sends its token with the same hints every time, so each token served
 // from the cache makes one copy (about 240 bytes, kept with the entry),
-// where each request made one before. h has been checked against the session, and
-// its strings may be views of request headers: the copy keeps none of
-// them.
+// where each request made one before. h has been checked against the
+// session, and its strings may be views of request headers: the copy
+// keeps none of them.
 func (e *cacheEntry) withHints(h Hints) *Session {
 	if s := e.hinted.Load(); s != nil && s.Hints == h {
 		return s

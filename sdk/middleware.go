@@ -170,23 +170,23 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	switch {
-	case hints.IsZero():
+	if hints.IsZero() {
 		ctx = ContextWithSession(ctx, s)
-	case o.entry != nil:
-		// A cache hit: s is the cache's shared copy. The hints go on a
-		// copy the entry keeps for the requests that send the same hints
-		// (not made on the miss that cached s: a token sent once should
-		// not keep a copy).
+	} else {
 		m.v.setHintAttributes(ctx, hints)
-		ctx = ContextWithSession(ctx, o.entry.withHints(hints))
-	default:
-		// Uncached: the hints go on a copy that lives in the context
-		// value (one allocation for both).
-		m.v.setHintAttributes(ctx, hints)
-		hc := &hintedContext{Context: ctx, s: *s}
-		hc.s.Hints = hints
-		ctx = hc
+		if o.entry != nil {
+			// A cache hit: s is the cache's shared copy. The hints go on
+			// a copy the entry keeps for the requests that send the same
+			// hints (not made on the miss that cached s: a token sent
+			// once should not keep a copy).
+			ctx = ContextWithSession(ctx, o.entry.withHints(hints))
+		} else {
+			// Uncached: the hints go on a copy that lives in the context
+			// value (one allocation for both).
+			hc := &hintedContext{Context: ctx, s: *s}
+			hc.s.Hints = hints
+			ctx = hc
+		}
 	}
 	m.next.ServeHTTP(w, r.WithContext(ctx))
 }
