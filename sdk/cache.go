@@ -38,7 +38,8 @@ import (
 // (allocWithBytes); then the LRU's list element (80) and map slot, and
 // two index slots. The default 10,000 sessions thus hold about 12.8 MB.
 // A session the middleware has passed on with client hints keeps that
-// copy too (withHints): about 240 bytes more.
+// copy too, with the hint values it was parsed from (withHints): about
+// 400 bytes more.
 type sessionCache struct {
 	seed   maphash.Seed
 	mask   uint64
@@ -113,30 +114,43 @@ type cacheEntry struct {
 	touched atomic.Int64
 	// hinted is the session with the hints a request last sent with this
 	// token (withHints), or nil.
-	hinted atomic.Pointer[Session]
+	hinted atomic.Pointer[hintedSession]
 }
 
-// withHints returns the entry's session with hints h, as the middleware
-// passes it on: the copy that an earlier request with the same hints
-// made, or a new one that later requests with them share. A POS device
-// sends its token with the same hints every time, so each token served
-// from the cache makes one copy (about 240 bytes, kept with the entry),
-// where each request made one before. h has been checked against the
-// session, and its strings may be views of request headers: the copy
-// keeps none of them.
-func (e *cacheEntry) withHints(h Hints) *Session {
-	if s := e.hinted.Load(); s != nil && s.Hints == h {
-		return s
+// hintedSession is a cached session with the hints of a request, kept
+// with the header values they were parsed from.
+type hintedSession struct {
+	Session
+	vals hintValues
+}
+
+// withHints returns the entry's session with the hints of vals, as the
+// middleware passes it on: the copy that an earlier request with the same
+// hints made, or a new one that later requests with them share. A POS
+// device sends its token with the same hints every time, so each token
+// served from the cache makes one copy (about 400 bytes, kept with the
+// entry), where each request made one before; and a request that sends
+// the very values the copy was made from is served it without parsing
+// them. vals may be views of request headers: the copy keeps none of
+// them. The error is parse's, for hints that are malformed or contradict
+// the session.
+func (e *cacheEntry) withHints(vals *hintValues) (*Session, error) {
+	kept := e.hinted.Load()
+	if kept != nil && kept.vals == *vals {
+		return &kept.Session, nil
 	}
-	s := new(Session)
-	*s = *e.session
-	if h.UserID != "" {
-		h.UserID = s.UserID // equal (parseHints checked it)
+	own := vals.clone() // hints' strings are views of the values parsed
+	hints, err := own.parse(e.session)
+	if err != nil {
+		return nil, err
 	}
-	h.StaffMemberID = strings.Clone(h.StaffMemberID)
-	s.Hints = h
-	e.hinted.Store(s)
-	return s
+	if kept != nil && kept.Hints == hints {
+		return &kept.Session, nil // the same hints, written differently
+	}
+	hs := &hintedSession{Session: *e.session, vals: own}
+	hs.Hints = hints
+	e.hinted.Store(hs)
+	return &hs.Session, nil
 }
 
 // key returns the entry's cache key, cacheKey(token).

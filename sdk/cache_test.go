@@ -482,3 +482,69 @@ func TestCachedSessionSizeClasses(t *testing.T) {
 		}
 	}
 }
+
+// withHints serves the kept copy to a request that sends the very values
+// it was parsed from, without parsing them again; it parses other values,
+// and keeps a copy of its own, sharing no memory with the request.
+func TestCacheEntryWithHints(t *testing.T) {
+	clock := newTestClock(cacheTestIssued.Add(time.Second))
+	v := newCacheTestVerifier(t, keysource.MustStatic(cacheTestSecret), clock, 100)
+	tok := cacheTestMinter().Admin()
+	ctx := context.Background()
+	_ = v.verify(ctx, tok)
+	o := v.verify(ctx, tok)
+	if !o.cacheHit() {
+		t.Fatal("no cache hit")
+	}
+	e := o.entry
+	header := strings.Clone("12345678901" + "77")
+	vals := hintValues{0: header[:11], 2: header[11:]}
+	s, err := e.withHints(&vals)
+	if err != nil || s.Hints != (Hints{ShopID: 12345678901, LocationID: 77}) || s.Shop != o.session.Shop {
+		t.Fatalf("withHints: %+v, %v", s, err)
+	}
+	kept := e.hinted.Load()
+	if kept == nil || &kept.Session != s || kept.vals != vals {
+		t.Fatalf("kept %+v for %+v", kept, vals)
+	}
+	for i, v := range kept.vals {
+		if len(v) > 0 && unsafe.StringData(v) == unsafe.StringData(vals[i]) {
+			t.Errorf("kept value %d is the request's memory", i)
+		}
+	}
+	// The same values: the kept copy, not parsed (a kept copy whose values
+	// would not parse shows it).
+	kept.vals[3] = "not an ID"
+	if s2, err := e.withHints(&kept.vals); err != nil || s2 != s {
+		t.Errorf("the kept values again: %p, %v; want %p", s2, err, s)
+	}
+	// Other values, the same hints: the kept copy.
+	spaced := hintValues{0: " 12345678901", 2: "77 "}
+	if s3, err := e.withHints(&spaced); err != nil || s3 != s {
+		t.Errorf("the same hints written differently: %p, %v; want %p", s3, err, s)
+	}
+	// Other hints: a new copy; a malformed value: the error, and no copy.
+	other := hintValues{2: "78"}
+	if s4, err := e.withHints(&other); err != nil || s4 == s || s4.Hints != (Hints{LocationID: 78}) || s.Hints.LocationID != 77 {
+		t.Errorf("other hints: %+v, %v", s4, err)
+	}
+	bad := hintValues{2: "x"}
+	if s5, err := e.withHints(&bad); !errors.Is(err, ErrHint) || s5 != nil || e.hinted.Load().Hints.LocationID != 78 {
+		t.Errorf("a malformed hint: %v, %v", s5, err)
+	}
+}
+
+// clone copies every value into one string of its own.
+func TestHintValuesClone(t *testing.T) {
+	for _, vals := range []hintValues{{}, {"1", "", "22", "", "a.myshopify.com"}, {"", "", "", "9"}, {"1", "2", "3", "4", "5"}} {
+		c := vals.clone()
+		if c != vals {
+			t.Errorf("clone(%q) = %q", vals, c)
+		}
+		for i := range c {
+			if len(c[i]) > 0 && unsafe.StringData(c[i]) == unsafe.StringData(vals[i]) {
+				t.Errorf("clone(%q)[%d] shares memory", vals, i)
+			}
+		}
+	}
+}

@@ -61,28 +61,63 @@ func hintMessage(err error) string {
 	return "a client hint header is malformed"
 }
 
-// parseHints reads the hint headers and checks those the token can
-// confirm (user ID, shop domain) against s. The header names are canonical
-// constants, read from the map directly (see bearerToken).
-func parseHints(h http.Header, s *Session) (Hints, error) {
+// hintNames are the hint headers in the order hintValues holds them.
+var hintNames = [...]string{HeaderShopID, HeaderUserID, HeaderLocationID, HeaderStaffMemberID, HeaderShopDomain}
+
+// hintValues are a request's hint header values as it sent them, in
+// hintNames' order; "" for an absent header. Equal hintValues parse to
+// equal Hints against the same session: the cache entry's hinted copy is
+// kept with the values it was parsed from, so that a request sending
+// them again is served the copy without parsing (withHints).
+type hintValues [len(hintNames)]string
+
+// readHints returns h's hint values. Every hint header must appear at most
+// once and not be empty: which of two values would count? The header names
+// are canonical constants, read from the map directly (see bearerToken).
+func readHints(h http.Header) (hintValues, error) {
+	var vals hintValues
+	for i, name := range hintNames {
+		switch v := h[name]; len(v) {
+		case 0:
+		case 1:
+			if v[0] == "" {
+				return hintValues{}, &hintError{name, "is empty"}
+			}
+			vals[i] = v[0]
+		default:
+			return hintValues{}, &hintError{name, "is repeated"}
+		}
+	}
+	return vals, nil
+}
+
+// absent reports whether the request sent no hint header.
+func (vals *hintValues) absent() bool { return *vals == hintValues{} }
+
+// parse parses the hint values (of readHints, which has checked that no
+// header is repeated or empty) and checks those the token can confirm
+// (user ID, shop domain) against s: first each value's form, in
+// hintNames' order, then the user and the shop. The strings of the Hints
+// returned are views of vals'.
+func (vals *hintValues) parse(s *Session) (Hints, error) {
 	var hints Hints
 	var err error
-	if hints.ShopID, err = hintID(h, HeaderShopID); err != nil {
+	if hints.ShopID, err = hintID(HeaderShopID, vals[0]); err != nil {
 		return Hints{}, err
 	}
-	if hints.UserID, err = hintUserID(h, HeaderUserID); err != nil {
+	if hints.UserID, err = hintUserID(HeaderUserID, vals[1]); err != nil {
 		return Hints{}, err
 	}
-	if hints.LocationID, err = hintID(h, HeaderLocationID); err != nil {
+	if hints.LocationID, err = hintID(HeaderLocationID, vals[2]); err != nil {
 		return Hints{}, err
 	}
-	if hints.StaffMemberID, err = hintUserID(h, HeaderStaffMemberID); err != nil {
+	if hints.StaffMemberID, err = hintUserID(HeaderStaffMemberID, vals[3]); err != nil {
 		return Hints{}, err
 	}
 	if hints.UserID != "" && hints.UserID != s.UserID {
 		return Hints{}, &hintError{HeaderUserID, "contradicts the session token's user (sub)"}
 	}
-	domain, ok, err := hintValue(h, HeaderShopDomain)
+	domain, ok, err := hintValue(HeaderShopDomain, vals[4])
 	if err != nil {
 		return Hints{}, err
 	}
@@ -90,6 +125,26 @@ func parseHints(h http.Header, s *Session) (Hints, error) {
 		return hints, checkShopDomain(domain, s.Shop)
 	}
 	return hints, nil
+}
+
+// clone returns a copy of vals that shares no memory with a request: one
+// string, which the copy's values are views of.
+func (vals *hintValues) clone() hintValues {
+	n := 0
+	for _, v := range vals {
+		n += len(v)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, v := range vals {
+		b.WriteString(v)
+	}
+	all := b.String()
+	var c hintValues
+	for i, v := range vals {
+		c[i], all = all[:len(v)], all[len(v):]
+	}
+	return c
 }
 
 // checkShopDomain checks the shop domain hint against the token's shop:
@@ -112,19 +167,13 @@ func checkShopDomain(domain, shop string) error {
 	return nil
 }
 
-// hintValue returns the trimmed value of header name; ok is false when it
-// is absent. Repeating a hint header is an error: which one would count?
-func hintValue(h http.Header, name string) (v string, ok bool, err error) {
-	values := h[name]
-	switch len(values) {
-	case 0:
-		return "", false, nil
-	case 1:
-	default:
-		return "", false, &hintError{name, "is repeated"}
-	}
-	v = trimHeaderSpace(values[0])
+// hintValue returns the trimmed value v of header name; ok is false when
+// it is absent ("").
+func hintValue(name, v string) (string, bool, error) {
 	if v == "" {
+		return "", false, nil
+	}
+	if v = trimHeaderSpace(v); v == "" {
 		return "", false, &hintError{name, "is empty"}
 	}
 	return v, true, nil
@@ -132,8 +181,8 @@ func hintValue(h http.Header, name string) (v string, ok bool, err error) {
 
 // hintID parses an ID hint: a positive decimal integer without sign or
 // leading zeros, at most int64. 0 means absent.
-func hintID(h http.Header, name string) (int64, error) {
-	v, ok, err := hintValue(h, name)
+func hintID(name, v string) (int64, error) {
+	v, ok, err := hintValue(name, v)
 	if err != nil || !ok {
 		return 0, err
 	}
@@ -142,8 +191,8 @@ func hintID(h http.Header, name string) (int64, error) {
 
 // hintUserID parses a user ID hint as hintID does and returns it as its
 // decimal string, the type of Session.UserID. "" means absent.
-func hintUserID(h http.Header, name string) (string, error) {
-	v, ok, err := hintValue(h, name)
+func hintUserID(name, v string) (string, error) {
+	v, ok, err := hintValue(name, v)
 	if err != nil || !ok {
 		return "", err
 	}

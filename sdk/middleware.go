@@ -163,50 +163,90 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.reject(w, r, o.err)
 		return
 	}
-	s := o.session
-	hints, err := parseHints(r.Header, s)
+	vals, err := readHints(r.Header)
 	if err != nil {
 		m.reject(w, r, err)
 		return
 	}
-	ctx := r.Context()
-	if hints.IsZero() {
-		ctx = ContextWithSession(ctx, s)
-	} else {
-		m.v.setHintAttributes(ctx, hints)
-		if o.entry != nil {
-			// A cache hit: s is the cache's shared copy. The hints go on
-			// a copy the entry keeps for the requests that send the same
-			// hints (not made on the miss that cached s: a token sent
-			// once should not keep a copy).
-			ctx = ContextWithSession(ctx, o.entry.withHints(hints))
-		} else {
-			// Uncached: the hints go on a copy that lives in the context
-			// value (one allocation for both).
-			hc := &hintedContext{Context: ctx, s: *s}
-			hc.s.Hints = hints
-			ctx = hc
-		}
+	if vals.absent() {
+		m.next.ServeHTTP(w, withSession(r, o.session))
+		return
 	}
-	m.next.ServeHTTP(w, r.WithContext(ctx))
+	if o.entry != nil {
+		// A cache hit: o.session is the cache's shared copy. The hints go
+		// on a copy the entry keeps for the requests that send the same
+		// hints (not made on the miss that cached the session: a token
+		// sent once should not keep a copy).
+		s, err := o.entry.withHints(&vals)
+		if err != nil {
+			m.reject(w, r, err)
+			return
+		}
+		m.v.setHintAttributes(r.Context(), s.Hints)
+		m.next.ServeHTTP(w, withSession(r, s))
+		return
+	}
+	// Uncached: the hints go on a copy of the session that lives with the
+	// request.
+	hints, err := vals.parse(o.session)
+	if err != nil {
+		m.reject(w, r, err)
+		return
+	}
+	m.v.setHintAttributes(r.Context(), hints)
+	m.next.ServeHTTP(w, withHintedSession(r, o.session, hints))
 }
 
-// hintedContext is ContextWithSession(parent, &s) in one allocation with
-// the session's copy.
-type hintedContext struct {
+// sessionContext is ContextWithSession(parent, s) without the context
+// package's allocation: the middleware allocates it with the request it
+// passes on (sessionRequest).
+type sessionContext struct {
 	context.Context
-	s Session
+	s *Session
 }
 
-func (c *hintedContext) Value(key any) any {
+func (c *sessionContext) Value(key any) any {
 	if _, ok := key.(sessionKey); ok {
-		return &c.s
+		return c.s
 	}
 	return c.Context.Value(key)
 }
 
-func (c *hintedContext) String() string {
+func (c *sessionContext) String() string {
 	return fmt.Sprint(c.Context) + ".WithValue(sdk.sessionKey, *sdk.Session)"
+}
+
+// sessionRequest is r.WithContext(ContextWithSession(r.Context(), s)) in
+// one allocation: a request passed on, with its context.
+type sessionRequest struct {
+	r   http.Request
+	ctx sessionContext
+}
+
+// withSession returns r with s in its context, as the middleware passes
+// it on: one allocation where r.WithContext and context.WithValue make two
+// (WithContext, inlined, builds its copy of r on the stack).
+func withSession(r *http.Request, s *Session) *http.Request {
+	sr := &sessionRequest{ctx: sessionContext{Context: r.Context(), s: s}}
+	sr.r = *r.WithContext(&sr.ctx)
+	return &sr.r
+}
+
+// hintedRequest is a sessionRequest that holds its session: a copy of a
+// verified one, with the request's hints.
+type hintedRequest struct {
+	sessionRequest
+	s Session
+}
+
+// withHintedSession returns r with a copy of s with hints in its context,
+// in one allocation.
+func withHintedSession(r *http.Request, s *Session, hints Hints) *http.Request {
+	hr := &hintedRequest{s: *s}
+	hr.s.Hints = hints
+	hr.ctx = sessionContext{Context: r.Context(), s: &hr.s}
+	hr.r = *r.WithContext(&hr.ctx)
+	return &hr.r
 }
 
 // errMalformedAuthorization and errMalformedIDToken mark ErrNoToken cases
