@@ -224,10 +224,15 @@ type sessionRequest struct {
 }
 
 // withSession returns r with s in its context, as the middleware passes
-// it on: one allocation where r.WithContext and context.WithValue make two
-// (WithContext, inlined, builds its copy of r on the stack).
+// it on: one allocation where r.WithContext and context.WithValue make two.
 func withSession(r *http.Request, s *Session) *http.Request {
-	sr := &sessionRequest{ctx: sessionContext{Context: r.Context(), s: s}}
+	return new(sessionRequest).with(r, s)
+}
+
+// with fills sr with r and a context holding s, and returns its request.
+// (WithContext, inlined, builds its copy of r on the stack.)
+func (sr *sessionRequest) with(r *http.Request, s *Session) *http.Request {
+	sr.ctx = sessionContext{Context: r.Context(), s: s}
 	sr.r = *r.WithContext(&sr.ctx)
 	return &sr.r
 }
@@ -244,9 +249,7 @@ type hintedRequest struct {
 func withHintedSession(r *http.Request, s *Session, hints Hints) *http.Request {
 	hr := &hintedRequest{s: *s}
 	hr.s.Hints = hints
-	hr.ctx = sessionContext{Context: r.Context(), s: &hr.s}
-	hr.r = *r.WithContext(&hr.ctx)
-	return &hr.r
+	return hr.with(r, &hr.s)
 }
 
 // errMalformedAuthorization and errMalformedIDToken mark ErrNoToken cases
