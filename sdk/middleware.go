@@ -172,29 +172,31 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.next.ServeHTTP(w, withSession(r, o.session))
 		return
 	}
+	// A cache hit: o.session is the cache's shared copy, and the hints go
+	// on a copy the entry keeps for the requests that send the same hints
+	// (not made on the miss that cached the session: a token sent once
+	// should not keep a copy). Uncached (s stays nil): the hints go on a
+	// copy of the session that lives with the request.
+	var s *Session
+	var hints Hints
 	if o.entry != nil {
-		// A cache hit: o.session is the cache's shared copy. The hints go
-		// on a copy the entry keeps for the requests that send the same
-		// hints (not made on the miss that cached the session: a token
-		// sent once should not keep a copy).
-		s, err := o.entry.withHints(&vals)
-		if err != nil {
-			m.reject(w, r, err)
-			return
+		if s, err = o.entry.withHints(&vals); err == nil {
+			hints = s.Hints
 		}
-		m.v.setHintAttributes(r.Context(), s.Hints)
-		m.next.ServeHTTP(w, withSession(r, s))
-		return
+	} else {
+		hints, err = vals.parse(o.session)
 	}
-	// Uncached: the hints go on a copy of the session that lives with the
-	// request.
-	hints, err := vals.parse(o.session)
 	if err != nil {
 		m.reject(w, r, err)
 		return
 	}
 	m.v.setHintAttributes(r.Context(), hints)
-	m.next.ServeHTTP(w, withHintedSession(r, o.session, hints))
+	if s != nil {
+		r = withSession(r, s)
+	} else {
+		r = withHintedSession(r, o.session, hints)
+	}
+	m.next.ServeHTTP(w, r)
 }
 
 // sessionContext is ContextWithSession(parent, s) without the context
