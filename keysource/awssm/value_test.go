@@ -46,6 +46,7 @@ func FuzzKeysFromValue(f *testing.F) {
 	for _, seed := range []string{
 		"shpss_0123456789abcdef", "shpss_0123456789abcdef0123456789abcdef", "\ufeffshpss_0123456789abcdef0123456789abcdef\n",
 		`{"0123456789abcdef0123456789abcdef":"fedcba9876543210fedcba9876543210"}`, `{"shpss_0123456789abcdef0123456789abcdef":"0123456789abcdef0123456789abcdef"}`,
+		`{"b":"0123456789abcdef0123456789abcdef","a":"fedcba9876543210fedcba9876543210"}`,
 		"  spaced \n", "", " ", `{"SHOPIFY_API_SECRET":"s"}`,
 		`{"SHOPIFY_API_SECRET":""}`, `{"SHOPIFY_API_SECRET":1}`, `{"a":"s1","b":"s2"}`, `{"":"s"}`,
 		`{"a":{"b":"c"}}`, `[]`, `null`, `"str"`, `{"a":"\u0000"}`, "{\"a\":\"\xff\"}",
@@ -111,10 +112,12 @@ func FuzzKeysFromValue(f *testing.F) {
 			if len(keys) != len(m) {
 				t.Fatalf("%d keys for %d clients", len(keys), len(m))
 			}
-			// The ID is the version and the client's position, never the
-			// map's key: a client ID such as "1" may still occur in it.
+			// The ID is the version and the client's position in client ID
+			// order, never the map's key: a client ID such as "1" may
+			// still occur in it.
 			for i, k := range keys {
-				if string(k.Secret.Bytes()) != refTrim(m[k.ClientID]) || k.ID != "v1/client-"+strconv.Itoa(i+1) {
+				inOrder := i == 0 || keys[i-1].ClientID < k.ClientID
+				if !inOrder || string(k.Secret.Bytes()) != refTrim(m[k.ClientID]) || k.ID != "v1/client-"+strconv.Itoa(i+1) {
 					t.Fatalf("client %q: wrong key", k.ClientID)
 				}
 			}
