@@ -130,7 +130,7 @@ func (f Fixtures) mint(user int, iat int64, r *fixtureRand) Fixture {
 	shopN := user / f.UsersPerShop % f.Shops
 	fx := Fixture{
 		Shop:     shopHandle(f.Seed, shopN) + ".myshopify.com",
-		ShopID:   int64(60_000_000_000 + 7_919*shopN),
+		ShopID:   60_000_000_000 + 7_919*int64(shopN),
 		UserID:   strconv.FormatInt(100_000_000_000+int64(user)*1_301, 10),
 		User:     user,
 		IssuedAt: time.Unix(iat, 0),

@@ -143,7 +143,7 @@ func runExactlyOnce(t *testing.T, dd webhook.Deduper, n int, failFirst bool) {
 				wh := sender.Prepare(shopifytest.Webhook{
 					Topic: topic,
 					Shop:  fmt.Sprintf("shop-%d.myshopify.com", i%17),
-					Body:  fmt.Appendf(nil, `{"id":%d,"note":"webhooktest"}`, 820982911946154500+i),
+					Body:  fmt.Appendf(nil, `{"id":%d,"note":"webhooktest"}`, int64(820982911946154500)+int64(i)),
 				})
 				ids[i] = wh.ID
 				targets := make([]string, Copies)

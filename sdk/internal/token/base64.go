@@ -49,29 +49,46 @@ var b64Tables = &b64LE
 // src has a line break, and where dst is shorter than
 // b64.DecodedLen(len(src)).
 func decodeSegment(dst []byte, src string) (int, bool) {
+	return decodeSegmentWith(dst, src, haveAVX2)
+}
+
+// decodeSegmentWith is decodeSegment, with decodeAVX2 for the 32-character
+// groups that leave room for its stores where simd (tests run both).
+func decodeSegmentWith(dst []byte, src string, simd bool) (int, bool) {
 	if b64.DecodedLen(len(src)) > len(dst) {
 		return 0, false
 	}
-	t := b64Tables
-	var bad uint32
-	// 16 characters make 12 bytes. The loop reads and writes through
-	// pointers, without bounds checks: blocks*16 <= len(src), and
-	// blocks*12 <= b64.DecodedLen(len(src)) <= len(dst), checked above.
-	blocks := len(src) / 16
 	in := unsafe.Pointer(unsafe.StringData(src))
 	out := unsafe.Pointer(unsafe.SliceData(dst))
+	var bad uint32
+	i, n := 0, 0 // characters read, bytes written
+	if simd && len(src) >= 32 && len(dst) >= 32 {
+		// Each group stores 32 bytes, 8 past its 24.
+		groups := min(len(src)/32, (len(dst)-8)/24)
+		if decodeAVX2((*byte)(out), (*byte)(in), groups) {
+			bad = badChar
+		}
+		i, n = groups*32, groups*24
+	}
+	t := b64Tables
+	// 16 characters make 12 bytes. The loop reads and writes through
+	// pointers, without bounds checks: i+16*blocks <= len(src), and
+	// n+12*blocks <= b64.DecodedLen(len(src)) <= len(dst), checked above.
+	// The offsets are added inside the loop, so that no pointer is formed
+	// one past the end of src or dst (checkptr, under -race, refuses one).
+	blocks := (len(src) - i) / 16
 	for k := range blocks {
-		s := (*[16]byte)(unsafe.Add(in, 16*k))
+		s := (*[16]byte)(unsafe.Add(in, i+16*k))
 		a := t[0][s[0]] | t[1][s[1]] | t[2][s[2]] | t[3][s[3]]
 		b := t[0][s[4]] | t[1][s[5]] | t[2][s[6]] | t[3][s[7]]
 		c := t[0][s[8]] | t[1][s[9]] | t[2][s[10]] | t[3][s[11]]
 		d := t[0][s[12]] | t[1][s[13]] | t[2][s[14]] | t[3][s[15]]
 		bad |= a | b | c | d
-		o := (*[12]byte)(unsafe.Add(out, 12*k))
+		o := (*[12]byte)(unsafe.Add(out, n+12*k))
 		binary.LittleEndian.PutUint64(o[0:8], uint64(a)|uint64(b)<<24|uint64(c)<<48)
 		binary.LittleEndian.PutUint32(o[8:12], c>>16|d<<8)
 	}
-	i, n := blocks*16, blocks*12
+	i, n = i+blocks*16, n+blocks*12
 	for ; i+4 <= len(src); i += 4 {
 		s := src[i : i+4]
 		a := t[0][s[0]] | t[1][s[1]] | t[2][s[2]] | t[3][s[3]]

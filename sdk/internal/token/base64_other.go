@@ -1,0 +1,8 @@
+//go:build !amd64 || purego
+
+package token
+
+// haveAVX2 is false: decodeSegment decodes in Go.
+const haveAVX2 = false
+
+func decodeAVX2(dst, src *byte, blocks int) (bad bool) { panic("token: no AVX2 decoder") }
