@@ -128,10 +128,12 @@ func (d *decoder) strAt(strict bool) (Span, error) {
 	}
 	w := r
 	// Shopify escapes slashes: its URLs start https:\/\/, unescaped at
-	// once.
+	// once by moving "https:" two places on (the span starts after the
+	// two bytes freed) rather than the rest of the URL two places back.
 	if r == start+6 && len(buf) >= start+10 && string(buf[start:start+10]) == `https:\/\/` {
-		buf[start+6], buf[start+7] = '/', '/'
-		r, w = moveRun(buf, start+10, start+8)
+		copy(buf[start+2:start+10], "https://")
+		start += 2
+		r, w = moveRun(buf, start+8, start+8)
 	}
 	// From here, r is at a character that ends a run of plain ones, and
 	// the string so far is unescaped in buf[start:w].
@@ -226,9 +228,19 @@ func unescape(buf []byte, r, w int) (int, int, error) {
 
 // plainRun returns the index of the first byte at or after i that ends a
 // run of plain string characters (printable ASCII other than '"' and
-// '\\'), or len(buf). It tests eight bytes at a time: string claims are
-// mostly long runs of plain characters (sid, jti, URLs).
+// '\\'), or len(buf): string claims are mostly long runs of plain
+// characters (sid, jti, sig, URLs). It tests 32 bytes at a time with
+// plainRunAVX2 where the CPU has AVX2 and 32 bytes are left, eight at a
+// time otherwise (plainRunWords).
 func plainRun(buf []byte, i int) int {
+	if haveAVX2 && len(buf)-i >= 32 {
+		return i + plainRunAVX2((*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(buf)), i)), len(buf)-i)
+	}
+	return plainRunWords(buf, i)
+}
+
+// plainRunWords is plainRun eight bytes at a time.
+func plainRunWords(buf []byte, i int) int {
 	const (
 		ones  = 0x0101010101010101
 		highs = 0x8080808080808080
