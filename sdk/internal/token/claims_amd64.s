@@ -10,6 +10,17 @@
 // as the 32 bytes that end at p+n, its mask shifted past the bytes
 // already tested: no byte outside p[:n] is read.
 
+// SPECIALS sets BX's bit j if byte j of the 32 at addr is special, with
+// Y1, Y2 and Y3 holding '"', '\\' and 0x20 in every byte.
+#define SPECIALS(addr) \
+	VMOVDQU   addr, Y0     \
+	VPCMPEQB  Y0, Y1, Y4   \
+	VPCMPEQB  Y0, Y2, Y5   \
+	VPCMPGTB  Y0, Y3, Y6   \
+	VPOR      Y4, Y5, Y4   \
+	VPOR      Y4, Y6, Y4   \
+	VPMOVMSKB Y4, BX
+
 // func plainRunAVX2(p *byte, n int) int
 TEXT ·plainRunAVX2(SB), NOSPLIT, $0-24
 	MOVQ p+0(FP), SI
@@ -29,13 +40,7 @@ loop:
 	LEAQ 32(AX), DX
 	CMPQ DX, CX
 	JA   tail
-	VMOVDQU  (SI)(AX*1), Y0
-	VPCMPEQB Y0, Y1, Y4
-	VPCMPEQB Y0, Y2, Y5
-	VPCMPGTB Y0, Y3, Y6
-	VPOR     Y4, Y5, Y4
-	VPOR     Y4, Y6, Y4
-	VPMOVMSKB Y4, BX
+	SPECIALS((SI)(AX*1))
 	TESTL    BX, BX
 	JNZ      found
 	MOVQ     DX, AX
@@ -46,13 +51,7 @@ tail:
 	JAE  done
 	// The 32 bytes ending at p+n; the first AX-(n-32) were tested.
 	LEAQ -32(CX), DX
-	VMOVDQU  (SI)(DX*1), Y0
-	VPCMPEQB Y0, Y1, Y4
-	VPCMPEQB Y0, Y2, Y5
-	VPCMPGTB Y0, Y3, Y6
-	VPOR     Y4, Y5, Y4
-	VPOR     Y4, Y6, Y4
-	VPMOVMSKB Y4, BX
+	SPECIALS((SI)(DX*1))
 	MOVQ     AX, R8
 	SUBQ     DX, R8
 	MOVQ     CX, R9     // n
