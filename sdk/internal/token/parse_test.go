@@ -6,8 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -106,7 +110,7 @@ func checkParseWith(t *testing.T, tok string, mac *HMAC) error {
 	}
 	msg := err.Error()
 	for i := 0; i+8 <= len(tok); i++ {
-		if strings.Contains(msg, tok[i:i+8]) {
+		if strings.Contains(msg, tok[i:i+8]) && !strings.Contains(wording(t), tok[i:i+8]) {
 			t.Fatalf("%q: message %q quotes the token", tok, msg)
 		}
 	}
@@ -285,3 +289,37 @@ func TestParseReusesDecodedPrefix(t *testing.T) {
 		}
 	}
 }
+
+// wording returns this package's source text, tests left out: a piece of
+// a message found in it is fixed wording ("the token" is both a message's
+// words and a fuzzed token's), not something the message was given.
+func wording(t *testing.T) string {
+	t.Helper()
+	text, err := sourceText()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
+}
+
+var sourceText = sync.OnceValues(func() (string, error) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			return "", err
+		}
+		b.Write(src)
+	}
+	if b.Len() == 0 {
+		return "", errors.New("no source files found for the wording check")
+	}
+	return b.String(), nil
+})
