@@ -6,13 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	wordingpkg "github.com/possession-dev/possession/internal/wording"
 	"github.com/possession-dev/possession/keysource"
 	"github.com/possession-dev/possession/sdk"
 	"github.com/possession-dev/possession/sdk/sdktest"
@@ -763,38 +761,13 @@ func TestNewBoundsSizes(t *testing.T) {
 }
 
 // wording returns the source text of the packages that write the
-// verifier's messages (sdk and sdk/internal/token, tests left out): a piece
-// of a message found in it is fixed wording, not something the message
-// was given.
+// verifier's messages (sdk and sdk/internal/token): a piece of a message
+// found in it is fixed wording, not something the message was given.
 func wording(t *testing.T) string {
 	t.Helper()
-	text, err := sourceText()
+	text, err := wordingpkg.Source(".", "internal/token")
 	if err != nil {
 		t.Fatal(err)
 	}
 	return text
 }
-
-var sourceText = sync.OnceValues(func() (string, error) {
-	var b strings.Builder
-	for _, dir := range []string{".", "internal/token"} {
-		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-		if err != nil {
-			return "", err
-		}
-		for _, f := range files {
-			if strings.HasSuffix(f, "_test.go") {
-				continue
-			}
-			src, err := os.ReadFile(f)
-			if err != nil {
-				return "", err
-			}
-			b.Write(src)
-		}
-	}
-	if b.Len() == 0 {
-		return "", errors.New("no source files found for the wording check")
-	}
-	return b.String(), nil
-})

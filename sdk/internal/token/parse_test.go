@@ -6,13 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
+
+	wordingpkg "github.com/possession-dev/possession/internal/wording"
 )
 
 // refParse is the reference for Parse, written for clarity from the
@@ -290,36 +288,14 @@ func TestParseReusesDecodedPrefix(t *testing.T) {
 	}
 }
 
-// wording returns this package's source text, tests left out: a piece of
-// a message found in it is fixed wording ("the token" is both a message's
-// words and a fuzzed token's), not something the message was given.
+// wording returns this package's source text: a piece of a message found
+// in it is fixed wording ("the token" is both a message's words and a
+// fuzzed token's), not something the message was given.
 func wording(t *testing.T) string {
 	t.Helper()
-	text, err := sourceText()
+	text, err := wordingpkg.Source(".")
 	if err != nil {
 		t.Fatal(err)
 	}
 	return text
 }
-
-var sourceText = sync.OnceValues(func() (string, error) {
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		src, err := os.ReadFile(f)
-		if err != nil {
-			return "", err
-		}
-		b.Write(src)
-	}
-	if b.Len() == 0 {
-		return "", errors.New("no source files found for the wording check")
-	}
-	return b.String(), nil
-})
