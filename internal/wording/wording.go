@@ -2,7 +2,8 @@
 // its input: a fuzzed input may hold a piece of a message's own words
 // ("not a session token", "comment"), which is no leak. Source returns the
 // source text of the packages that write the messages; a piece of a
-// message found in it is fixed wording.
+// message found in it is fixed wording, not something the message was
+// given.
 package wording
 
 import (
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"testing"
 )
 
 var (
@@ -20,8 +22,17 @@ var (
 
 // Source returns the text of the non-test .go files in dirs (relative to
 // the test's working directory, its package's directory), read once per
-// set of dirs.
-func Source(dirs ...string) (string, error) {
+// set of dirs; it fails tb if there are none or they cannot be read.
+func Source(tb testing.TB, dirs ...string) string {
+	tb.Helper()
+	text, err := source(dirs)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return text
+}
+
+func source(dirs []string) (string, error) {
 	key := strings.Join(dirs, "\x00")
 	mu.Lock()
 	defer mu.Unlock()

@@ -6,18 +6,14 @@ import (
 )
 
 func TestSource(t *testing.T) {
-	text, err := Source(".")
-	if err != nil {
-		t.Fatal(err)
-	}
+	text := Source(t, ".")
 	if !strings.Contains(text, "package wording") || strings.Contains(text, "func TestSource") {
 		t.Fatalf("Source(\".\") should hold wording.go and not this test (%d bytes)", len(text))
 	}
-	again, err := Source(".")
-	if err != nil || again != text {
-		t.Fatalf("second read: %v", err)
+	if again := Source(t, "."); again != text {
+		t.Fatal("second read differs")
 	}
-	if _, err := Source(t.TempDir()); err == nil {
+	if _, err := source([]string{t.TempDir()}); err == nil {
 		t.Fatal("a directory without Go files gave no error")
 	}
 }
