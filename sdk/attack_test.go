@@ -98,12 +98,16 @@ func indexAgrees(t *testing.T, c *sessionCache, size int) bool {
 		sh := &c.shards[i]
 		sh.mu.Lock()
 		indexed := 0
-		slots := sh.index.Load().slots
+		ix := sh.index.Load()
+		slots := ix.slots
 		for j := range slots {
 			if e := slots[j].Load(); e != nil {
 				indexed++
 				if cur, ok := sh.lru.Peek(e.hash); !ok || cur != e {
 					t.Errorf("size %d shard %d: an indexed entry is not in the LRU", size, i)
+				}
+				if h := ix.hashes[j].Load(); h != e.hash {
+					t.Errorf("size %d shard %d slot %d: hash %#x beside an entry of hash %#x", size, i, j, h, e.hash)
 				}
 			}
 		}

@@ -382,10 +382,13 @@ func TestCacheIndexAgreesWithLRU(t *testing.T) {
 			sh.mu.Unlock()
 		}
 		indexed := 0
-		slots := sh.index.Load().slots
-		for i := range slots {
-			if slots[i].Load() != nil {
+		ix := sh.index.Load()
+		for i := range ix.slots {
+			if e := ix.slots[i].Load(); e != nil {
 				indexed++
+				if got := ix.hashes[i].Load(); got != e.hash {
+					t.Fatalf("step %d: slot %d holds hash %#x beside an entry of hash %#x", step, i, got, e.hash)
+				}
 			}
 		}
 		if indexed != sh.lru.Len() {
