@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
-
-	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
 // sessionCache maps a verified token to its session. Entries expire with
@@ -21,23 +19,27 @@ import (
 // Scaling: a hit takes no lock. Locks, even sharded ones, made cache hits
 // slower with two goroutines than with one (each hit wrote its shard's
 // lock, a cache line the other core then had to fetch back). So each
-// shard pairs an LRU (hashicorp's simplelru: recency and the size bound,
-// changed under the shard's lock on insert, removal, and at most once a
-// second per entry on a hit) with an index that readers probe with atomic
-// loads only: an open-addressed table of entry pointers that only the
-// lock holder changes.
+// shard pairs a recency list (the size bound and least-recently-used
+// eviction, changed under the shard's lock on insert, removal, and at
+// most once a second per entry on a hit) with an index that readers probe
+// with atomic loads only: an open-addressed table of entry pointers that
+// only the lock holder changes. The list is threaded through the entries
+// themselves (newer, older): hashicorp's simplelru, used before, kept a
+// map and a list element of its own per entry, which cost an allocation
+// and about 120 bytes per cached session, and evicting the oldest entry
+// read its element and its map slot, memory as cold as the entry.
 //
 // Size: the bound is split exactly over the shards, each an LRU of its
 // own, so eviction is least-recently-used per shard, not globally.
 //
-// Memory: about 1.30 KB per cached session with Shopify's 583-byte tokens,
+// Memory: about 1.19 KB per cached session with Shopify's 583-byte tokens,
 // measured at 100k entries (TestCacheMemoryPerEntry), whatever string the
-// caller's token sits in. The Session with its entry (296 bytes), its
+// caller's token sits in. The Session with its entry (312 bytes), its
 // strings (shop, sub, aud, sid, jti: 160 to 200 bytes) and the cache's
 // copy of the token (put) are one allocation of 1,152 bytes
-// (allocWithBytes); then the LRU's list element (80) and map slot, and
-// two index slots (16 bytes each: a pointer and a hash). The default
-// 10,000 sessions thus hold about 13.0 MB. A session the middleware has
+// (allocWithBytes); then two index slots (16 bytes each: a pointer and a
+// hash). The default
+// 10,000 sessions thus hold about 11.9 MB. A session the middleware has
 // passed on with client hints keeps that copy too, with the hint values
 // it was parsed from (withHints): about 400 bytes more.
 type sessionCache struct {
@@ -51,22 +53,24 @@ type sessionCache struct {
 
 type cacheShard struct {
 	mu sync.Mutex
-	// lru is keyed by the entry's hash: evicting the oldest entry then
-	// reads no cold token bytes to hash or compare its key.
-	lru *simplelru.LRU[uint64, *cacheEntry] // guarded by mu
-	// index holds every entry of lru, at least half of its slots empty.
-	// Readers load it and its slots atomically without mu; only mu's
-	// holder stores. It grows with the LRU (insert), up to maxSlots.
+	// newest and oldest are the ends of the recency list of the shard's
+	// entries (linked by their newer and older fields), n its length;
+	// all guarded by mu.
+	newest, oldest *cacheEntry
+	n              int
+	// index holds every entry of the list, at least half of its slots
+	// empty. Readers load it and its slots atomically without mu; only
+	// mu's holder stores. It grows with the list (insert), up to maxSlots.
 	index atomic.Pointer[cacheIndex]
-	// size is lru's bound: add evicts before it indexes a new entry, so
-	// the index never holds more than size entries.
+	// size is the list's bound: add evicts before it indexes a new entry,
+	// so the index never holds more than size entries.
 	size int
 	// maxSlots is the index's final length: the least power of two that
 	// is at least 2*size.
 	maxSlots int
 	// Keep shards on separate cache lines (128 bytes: adjacent-line
 	// prefetchers pair 64-byte lines).
-	_ [128 - 8 - 8 - 8 - 8 - 8]byte
+	_ [128 - 8 - 8 - 8 - 8 - 8 - 8 - 8]byte
 }
 
 // cacheIndex is an open-addressed table of entry pointers, a power of two
@@ -119,21 +123,24 @@ func (ix *cacheIndex) home(h uint64) uint64 {
 	return (h >> 32) & uint64(len(ix.slots)-1)
 }
 
-// cacheEntry is immutable once published, but for touched.
+// cacheEntry is immutable once published, but for touched, hinted and
+// the list links.
 type cacheEntry struct {
 	session *Session
 	// token is the whole token; its key (cacheKey, the signature) is
-	// derived, not stored: 16 bytes less keep a Session and its entry in
-	// one 288-byte allocation.
+	// derived, not stored.
 	token string
 	hash  uint64
-	gen   uint64
+	// newer and older link the entry into its shard's recency list
+	// (guarded by the shard's mu; readers never read them): in the
+	// entry's first cache line, which evicting it reads.
+	newer, older *cacheEntry
+	gen          uint64
 	// until is the UnixNano instant (exp + leeway) the entry dies at.
 	until int64
 	// from is the UnixNano instant (the later of nbf and iat, minus the
 	// leeway) before which the token is not yet valid: a clock that steps
 	// back must not make the cache serve what verification would refuse.
-	// (The field fills the Session and its entry's 288-byte size class.)
 	from int64
 	// touched is when the entry's recency was last refreshed.
 	touched atomic.Int64
@@ -206,9 +213,7 @@ func newSessionCache(size int, leeway time.Duration) *sessionCache {
 		}
 		sh.maxSlots = slots
 		sh.index.Store(newCacheIndex(min(slots, minIndexSlots)))
-		sh.size = per
-		// per >= 64 > 0, or n == 1 and per == size > 0.
-		sh.lru, _ = simplelru.NewLRU(per, func(h uint64, e *cacheEntry) { sh.unindex(h, e) })
+		sh.size = per // per >= 64 > 0, or n == 1 and per == size > 0
 	}
 	return c
 }
@@ -252,16 +257,17 @@ func (c *sessionCache) get(token string, gen uint64, now int64) *cacheEntry {
 		return nil
 	case e.gen != gen || now >= e.until:
 		sh.mu.Lock()
-		if cur, ok := sh.lru.Peek(h); ok && cur == e {
-			sh.lru.Remove(h) // unindexes it
+		if sh.listed(e) {
+			sh.remove(e)
 		}
 		sh.mu.Unlock()
 		return nil
 	}
 	if t := e.touched.Load(); now-t >= touchInterval && e.touched.CompareAndSwap(t, now) {
 		sh.mu.Lock()
-		if cur, ok := sh.lru.Peek(h); ok && cur == e {
-			sh.lru.Get(h) // moves it to the front
+		if sh.listed(e) {
+			sh.unlink(e)
+			sh.pushNewest(e)
 		}
 		sh.mu.Unlock()
 	}
@@ -312,23 +318,61 @@ func unixNano(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// add indexes e and adds it to the LRU. A shard that is full evicts (and
+// add indexes e and makes it the shard's newest entry, in place of the
+// entry of its key if there is one. A shard that is full evicts (and
 // unindexes) its oldest entry first: were e indexed before the eviction,
 // a shard of one entry would fill both slots of its index for a moment,
 // and the probe loops, which end at an empty slot, would never end. The
 // caller holds mu.
 func (sh *cacheShard) add(e *cacheEntry) {
-	if old, ok := sh.lru.Peek(e.hash); ok {
-		if old.key() != e.key() {
-			// Another key with the same 64-bit hash: it makes way, so that
-			// the LRU and the index keep the same entries.
-			sh.lru.Remove(e.hash)
-		}
-	} else if sh.lru.Len() >= sh.size {
-		sh.lru.RemoveOldest()
+	if old := sh.lookup(e.key(), e.hash); old != nil {
+		sh.remove(old)
+	} else if sh.n >= sh.size {
+		sh.remove(sh.oldest)
 	}
 	sh.insert(e)
-	sh.lru.Add(e.hash, e)
+	sh.pushNewest(e)
+}
+
+// listed reports whether e is in the shard's list (not yet evicted or
+// removed). The caller holds mu.
+func (sh *cacheShard) listed(e *cacheEntry) bool {
+	return e.newer != nil || sh.newest == e
+}
+
+// remove takes e out of the list and the index. The caller holds mu.
+func (sh *cacheShard) remove(e *cacheEntry) {
+	sh.unlink(e)
+	sh.unindex(e.hash, e)
+}
+
+// pushNewest links e, not listed, as the newest entry. The caller holds
+// mu.
+func (sh *cacheShard) pushNewest(e *cacheEntry) {
+	e.older, e.newer = sh.newest, nil
+	if sh.newest != nil {
+		sh.newest.newer = e
+	} else {
+		sh.oldest = e
+	}
+	sh.newest = e
+	sh.n++
+}
+
+// unlink takes e, listed, out of the list. The caller holds mu.
+func (sh *cacheShard) unlink(e *cacheEntry) {
+	if e.newer != nil {
+		e.newer.older = e.older
+	} else {
+		sh.newest = e.older
+	}
+	if e.older != nil {
+		e.older.newer = e.newer
+	} else {
+		sh.oldest = e.newer
+	}
+	e.newer, e.older = nil, nil
+	sh.n--
 }
 
 // lookup probes the index for key without locking. It may miss an entry
@@ -354,7 +398,7 @@ func (sh *cacheShard) lookup(key string, h uint64) *cacheEntry {
 // The caller holds mu.
 func (sh *cacheShard) insert(e *cacheEntry) {
 	ix := sh.index.Load()
-	if n := len(ix.slots); 2*(sh.lru.Len()+1) > n && n < sh.maxSlots {
+	if n := len(ix.slots); 2*(sh.n+1) > n && n < sh.maxSlots {
 		grown := newCacheIndex(2 * n)
 		for i := range ix.slots {
 			if old := ix.slots[i].Load(); old != nil {
@@ -386,9 +430,8 @@ func (ix *cacheIndex) put(h uint64, e *cacheEntry) {
 }
 
 // unindex removes e, of hash h, shifting later entries of its probe run
-// back so that no run has a hole (no tombstones). It reads no entry (h
-// is the LRU's key for e): the entry being evicted and those it shifts
-// are cold. The caller holds mu.
+// back so that no run has a hole (no tombstones). It reads no entry: the
+// ones it shifts are cold. The caller holds mu.
 func (sh *cacheShard) unindex(h uint64, e *cacheEntry) {
 	ix := sh.index.Load()
 	slots := ix.slots
@@ -424,7 +467,7 @@ func (c *sessionCache) len() int {
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
-		n += sh.lru.Len()
+		n += sh.n
 		sh.mu.Unlock()
 	}
 	return n

@@ -165,10 +165,12 @@ func TestCacheSizeBound(t *testing.T) {
 		capacity := 0
 		for i := range c.shards {
 			// Fill every shard beyond its share: what remains is its bound.
+			sh := &c.shards[i]
 			for j := 0; j < size+1; j++ {
-				c.shards[i].lru.Add(uint64(j), &cacheEntry{})
+				key := "k" + strconv.Itoa(j) + "-token"
+				sh.add(&cacheEntry{token: key, hash: maphash.String(c.seed, key)})
 			}
-			capacity += c.shards[i].lru.Len()
+			capacity += len(sh.entries(t))
 		}
 		if capacity != size {
 			t.Errorf("size %d: shards hold %d entries in all", size, capacity)
@@ -259,7 +261,7 @@ func TestCacheConcurrent(t *testing.T) {
 // TestCacheMemoryPerEntry measures what the cache keeps reachable per
 // session at 100k entries, with runtime.MemStats: the token (the cache
 // keeps the caller's string as its key), the session's strings, the
-// Session, the LRU entry and the map slot. Tokens are made as requests
+// Session, and its index slots. Tokens are made as requests
 // bring them, and dropped by the caller after Verify. Documented in
 // cache.go.
 func TestCacheMemoryPerEntry(t *testing.T) {
@@ -292,8 +294,8 @@ func TestCacheMemoryPerEntry(t *testing.T) {
 	per := retained(n+n/4) - retained(0)
 	t.Logf("cache memory: %.0f bytes per cached session at %d entries (%d-byte tokens)", per, n, tokenLen)
 	// The Session, its entry, its strings and the token in one
-	// allocation (1,152) + LRU entry ~112 + map slot ~40 + index slots:
-	// about 1.25 KiB; fail well beyond that.
+	// allocation (1,152) + two index slots (16 bytes each) and the
+	// index's slack: about 1.2 KB; fail well beyond that.
 	if per < float64(tokenLen) || per > 2048 {
 		t.Fatalf("%.0f bytes per entry: outside [token size, 2 KiB]", per)
 	}
@@ -349,11 +351,11 @@ func TestCacheForgeryReusingACachedSignature(t *testing.T) {
 	}
 }
 
-// TestCacheIndexAgreesWithLRU drives one shard with random puts, removals
+// TestCacheIndexAgreesWithList drives one shard with random puts, removals
 // and evictions, with hashes crowded into few home slots so that probe
 // runs are long and wrap around, and checks after every step that the
-// lock-free index finds exactly the LRU's entries.
-func TestCacheIndexAgreesWithLRU(t *testing.T) {
+// lock-free index finds exactly the recency list's entries.
+func TestCacheIndexAgreesWithList(t *testing.T) {
 	c := newSessionCache(16, defaultLeeway) // one shard of 16 entries, 16 slots growing to 32
 	if len(c.shards) != 1 || len(c.shards[0].index.Load().slots) != 16 || c.shards[0].maxSlots != 32 {
 		t.Fatalf("%d shards, %d slots (up to %d)", len(c.shards), len(c.shards[0].index.Load().slots), c.shards[0].maxSlots)
@@ -370,8 +372,8 @@ func TestCacheIndexAgreesWithLRU(t *testing.T) {
 		h := uint64((28+k%8)%32)<<32 | uint64(k%64)
 		if rng.IntN(4) == 0 {
 			sh.mu.Lock()
-			if cur, ok := sh.lru.Peek(h); ok && cur.key() == key {
-				sh.lru.Remove(h)
+			if cur := entries[key]; cur != nil && sh.listed(cur) {
+				sh.remove(cur)
 			}
 			sh.mu.Unlock()
 		} else {
@@ -391,18 +393,39 @@ func TestCacheIndexAgreesWithLRU(t *testing.T) {
 				}
 			}
 		}
-		if indexed != sh.lru.Len() {
-			t.Fatalf("step %d: %d indexed, %d in the LRU", step, indexed, sh.lru.Len())
+		listed := map[*cacheEntry]bool{}
+		for _, e := range sh.entries(t) {
+			listed[e] = true
+		}
+		if indexed != len(listed) {
+			t.Fatalf("step %d: %d indexed, %d listed", step, indexed, len(listed))
 		}
 		for k, e := range entries {
-			cur, inLRU := sh.lru.Peek(e.hash)
-			inLRU = inLRU && cur.key() == k
 			got := sh.lookup(k, e.hash)
-			if inLRU && got != cur || !inLRU && got != nil {
-				t.Fatalf("step %d: key %s: index %p, LRU %p (%v)", step, k, got, cur, inLRU)
+			if listed[e] && got != e || !listed[e] && got != nil {
+				t.Fatalf("step %d: key %s: index %p, entry %p (listed: %v)", step, k, got, e, listed[e])
 			}
 		}
 	}
+}
+
+// entries returns the shard's list, newest first, failing t unless its
+// links agree both ways and its length is n.
+func (sh *cacheShard) entries(t *testing.T) []*cacheEntry {
+	t.Helper()
+	var out []*cacheEntry
+	var newer *cacheEntry
+	for e := sh.newest; e != nil; e = e.older {
+		if e.newer != newer || len(out) > sh.n {
+			t.Fatalf("the recency list's links disagree after %d entries", len(out))
+		}
+		out = append(out, e)
+		newer = e
+	}
+	if sh.oldest != newer || len(out) != sh.n {
+		t.Fatalf("the recency list holds %d entries, n is %d (oldest %p, want %p)", len(out), sh.n, sh.oldest, newer)
+	}
+	return out
 }
 
 // TestCacheIndexGrows: a shard's index starts at minIndexSlots and doubles
@@ -454,10 +477,11 @@ func TestCacheIndexGrows(t *testing.T) {
 			}
 			sh.mu.Lock()
 			if i == 59 {
-				sh.lru.Get(first.hash) // keeps the first entry from eviction
+				sh.unlink(first) // keeps the first entry from eviction
+				sh.pushNewest(first)
 			}
 			sh.add(entry(i))
-			n, slots := sh.lru.Len(), len(sh.index.Load().slots)
+			n, slots := len(sh.entries(t)), len(sh.index.Load().slots)
 			sh.mu.Unlock()
 			if 2*n > slots || slots > sh.maxSlots {
 				t.Fatalf("round %d: %d entries in %d slots (up to %d)", round, n, slots, sh.maxSlots)
@@ -477,13 +501,13 @@ func TestCacheIndexGrows(t *testing.T) {
 // waste up to 127 bytes per cached session until these lengths follow.
 func TestCachedSessionSizeClasses(t *testing.T) {
 	for _, c := range []struct{ got, class uintptr }{
-		{unsafe.Sizeof(withBytes[cachedSession, [720]byte]{}), 1024},
-		{unsafe.Sizeof(withBytes[cachedSession, [848]byte]{}), 1152},
-		{unsafe.Sizeof(withBytes[cachedSession, [976]byte]{}), 1280},
-		{unsafe.Sizeof(withBytes[cachedSession, [1104]byte]{}), 1408},
-		{unsafe.Sizeof(withBytes[cachedSession, [1232]byte]{}), 1536},
-		{unsafe.Sizeof(withBytes[cachedSession, [1488]byte]{}), 1792},
-		{unsafe.Sizeof(withBytes[cachedSession, [1744]byte]{}), 2048},
+		{unsafe.Sizeof(withBytes[cachedSession, [704]byte]{}), 1024},
+		{unsafe.Sizeof(withBytes[cachedSession, [832]byte]{}), 1152},
+		{unsafe.Sizeof(withBytes[cachedSession, [960]byte]{}), 1280},
+		{unsafe.Sizeof(withBytes[cachedSession, [1088]byte]{}), 1408},
+		{unsafe.Sizeof(withBytes[cachedSession, [1216]byte]{}), 1536},
+		{unsafe.Sizeof(withBytes[cachedSession, [1472]byte]{}), 1792},
+		{unsafe.Sizeof(withBytes[cachedSession, [1728]byte]{}), 2048},
 	} {
 		if c.got+8 != c.class {
 			t.Errorf("a cache entry's allocation is %d bytes and its header, want the size class %d", c.got, c.class)

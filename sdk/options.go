@@ -19,8 +19,8 @@ const (
 	defaultLeeway    = 10 * time.Second
 	defaultCacheSize = 10_000
 	maxLeeway        = 5 * time.Minute
-	// maxCacheSize bounds WithCacheSize: a million sessions, about 1.3 GB
-	// of cached sessions at 1.30 KB each, index included. Far more than
+	// maxCacheSize bounds WithCacheSize: a million sessions, about 1.2 GB
+	// of cached sessions at 1.19 KB each, index included. Far more than
 	// one process sees within a token's minute.
 	maxCacheSize = 1 << 20
 	// maxTokenSizeLimit bounds WithMaxTokenSize.
@@ -171,9 +171,9 @@ func WithClock(now func() time.Time) Option {
 // sessions); 0 disables it. At most 1,048,576 (2^20): New returns an
 // error for more, and for a negative size.
 //
-// Memory: a cached session costs about 1.30 KB of heap with a 583-byte
+// Memory: a cached session costs about 1.19 KB of heap with a 583-byte
 // token, the token itself about half of it (TestCacheMemoryPerEntry), so
-// the default holds about 13.0 MB when full and the maximum about 1.3 GB.
+// the default holds about 11.9 MB when full and the maximum about 1.2 GB.
 // Nothing of it is allocated up front: the sessions as they are cached,
 // and the index (about 32 bytes per session) as it grows with them. A
 // session the middleware has passed on with client hints keeps its hinted

@@ -479,26 +479,26 @@ func allocWithBytes[T any](n int) (*T, []byte) {
 	// 8-byte type header the runtime puts before an object of pointers
 	// larger than 512 bytes, to its size class, 1,024 to 2,048 bytes
 	// (TestCachedSessionSizeClasses).
-	case n <= 720:
-		p := new(withBytes[T, [720]byte])
+	case n <= 704:
+		p := new(withBytes[T, [704]byte])
 		return &p.v, p.bytes[:n:n]
-	case n <= 848:
-		p := new(withBytes[T, [848]byte])
+	case n <= 832:
+		p := new(withBytes[T, [832]byte])
 		return &p.v, p.bytes[:n:n]
-	case n <= 976:
-		p := new(withBytes[T, [976]byte])
+	case n <= 960:
+		p := new(withBytes[T, [960]byte])
 		return &p.v, p.bytes[:n:n]
-	case n <= 1104:
-		p := new(withBytes[T, [1104]byte])
+	case n <= 1088:
+		p := new(withBytes[T, [1088]byte])
 		return &p.v, p.bytes[:n:n]
-	case n <= 1232:
-		p := new(withBytes[T, [1232]byte])
+	case n <= 1216:
+		p := new(withBytes[T, [1216]byte])
 		return &p.v, p.bytes[:n:n]
-	case n <= 1488:
-		p := new(withBytes[T, [1488]byte])
+	case n <= 1472:
+		p := new(withBytes[T, [1472]byte])
 		return &p.v, p.bytes[:n:n]
-	case n <= 1744:
-		p := new(withBytes[T, [1744]byte])
+	case n <= 1728:
+		p := new(withBytes[T, [1728]byte])
 		return &p.v, p.bytes[:n:n]
 	}
 	return new(T), make([]byte, n)

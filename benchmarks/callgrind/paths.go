@@ -32,6 +32,7 @@ type path struct {
 var paths = []path{
 	{"hmac-floor", "reference", hmacFloor},
 	{"verify-uncached", "gated", verifyUncached},
+	{"verify-miss", "gated", verifyMiss},
 	{"verify-hit", "gated", verifyHit},
 	{"verify-forged", "gated", verifyForged},
 	{"verify-malformed", "gated", verifyMalformed},
@@ -97,6 +98,14 @@ func verifyPool(v *sdk.Verifier, tokens []string, want error) func(int) error {
 // verifyUncached: every token new, the cache off.
 func verifyUncached() (func(int) error, error) {
 	v, err := newVerifier(0)
+	return verifyPool(v, app.Tokens(poolSize), nil), err
+}
+
+// verifyMiss: every token new to a full cache: the pool cycles through a
+// cache of half its size, so each token was evicted before it comes back;
+// each is looked up, verified and inserted, and the oldest evicted.
+func verifyMiss() (func(int) error, error) {
+	v, err := newVerifier(poolSize / 2)
 	return verifyPool(v, app.Tokens(poolSize), nil), err
 }
 
