@@ -38,10 +38,10 @@ import (
 // strings (shop, sub, aud, sid, jti: 160 to 200 bytes) and the cache's
 // copy of the token (put) are one allocation of 1,152 bytes
 // (allocWithBytes); then two index slots (16 bytes each: a pointer and a
-// hash). The default
-// 10,000 sessions thus hold about 11.9 MB. A session the middleware has
-// passed on with client hints keeps that copy too, with the hint values
-// it was parsed from (withHints): about 400 bytes more.
+// hash). The default 10,000 sessions thus hold about 11.9 MB. A session
+// the middleware has passed on with client hints keeps that copy too,
+// with the hint values it was parsed from (withHints): about 400 bytes
+// more.
 type sessionCache struct {
 	seed   maphash.Seed
 	mask   uint64
@@ -94,10 +94,11 @@ type cacheShard struct {
 // of its run's; an eviction's shift reads each later entry of the run)
 // cost a cache miss per entry: with the default cache full and every
 // token new, unindex took 6% of the CPU time (perf), 1% with the hashes
-// here, and verifications 3.7% less time in all. A slot's hash is stored before its entry,
-// so a reader that loads the entry, then the hash, sees that entry's hash
-// or a later one; it checks the entry's own hash and key before using it,
-// so a mismatch is a false miss at worst, as when an entry moves.
+// here, and verifications 3.7% less time in all. A slot's hash is stored
+// before its entry, so a reader that loads the entry, then the hash, sees
+// that entry's hash or a later one; it checks the entry's own hash and
+// key before using it, so a mismatch is a false miss at worst, as when an
+// entry moves.
 type cacheIndex struct {
 	slots  []atomic.Pointer[cacheEntry]
 	hashes []atomic.Uint64 // hashes[i] is slots[i]'s hash where slots[i] is not nil
@@ -343,7 +344,7 @@ func (sh *cacheShard) listed(e *cacheEntry) bool {
 // remove takes e out of the list and the index. The caller holds mu.
 func (sh *cacheShard) remove(e *cacheEntry) {
 	sh.unlink(e)
-	sh.unindex(e.hash, e)
+	sh.unindex(e)
 }
 
 // pushNewest links e, not listed, as the newest entry. The caller holds
@@ -429,14 +430,15 @@ func (ix *cacheIndex) put(h uint64, e *cacheEntry) {
 	}
 }
 
-// unindex removes e, of hash h, shifting later entries of its probe run
-// back so that no run has a hole (no tombstones). It reads no entry: the
-// ones it shifts are cold. The caller holds mu.
-func (sh *cacheShard) unindex(h uint64, e *cacheEntry) {
+// unindex removes e, shifting later entries of its probe run back so
+// that no run has a hole (no tombstones). Of the entries, it reads only
+// e's hash (in the cache line that unlinking e read): the ones it shifts
+// are cold. The caller holds mu.
+func (sh *cacheShard) unindex(e *cacheEntry) {
 	ix := sh.index.Load()
 	slots := ix.slots
 	m := uint64(len(slots) - 1)
-	i := ix.home(h)
+	i := ix.home(e.hash)
 	for n := 0; slots[i].Load() != e; n++ {
 		if slots[i].Load() == nil || n == len(slots) {
 			return // not indexed (replaced by a newer entry of its key)
