@@ -100,10 +100,7 @@ func indexAgrees(t *testing.T, c *sessionCache, size int) bool {
 		indexed := 0
 		ix := sh.index.Load()
 		slots := ix.slots
-		listed := map[*cacheEntry]bool{}
-		for _, e := range sh.entries(t) {
-			listed[e] = true
-		}
+		listed := sh.listedSet(t)
 		for j := range slots {
 			if e := slots[j].Load(); e != nil {
 				indexed++

@@ -170,7 +170,7 @@ func TestCacheSizeBound(t *testing.T) {
 				key := "k" + strconv.Itoa(j) + "-token"
 				sh.add(&cacheEntry{token: key, hash: maphash.String(c.seed, key)})
 			}
-			capacity += len(sh.entries(t))
+			capacity += len(sh.listedSet(t))
 		}
 		if capacity != size {
 			t.Errorf("size %d: shards hold %d entries in all", size, capacity)
@@ -393,10 +393,7 @@ func TestCacheIndexAgreesWithList(t *testing.T) {
 				}
 			}
 		}
-		listed := map[*cacheEntry]bool{}
-		for _, e := range sh.entries(t) {
-			listed[e] = true
-		}
+		listed := sh.listedSet(t)
 		if indexed != len(listed) {
 			t.Fatalf("step %d: %d indexed, %d listed", step, indexed, len(listed))
 		}
@@ -409,17 +406,17 @@ func TestCacheIndexAgreesWithList(t *testing.T) {
 	}
 }
 
-// entries returns the shard's list, newest first, failing t unless its
-// links agree both ways and its length is n.
-func (sh *cacheShard) entries(t *testing.T) []*cacheEntry {
+// listedSet returns the entries of the shard's list, failing t unless
+// its links agree both ways and its length is n.
+func (sh *cacheShard) listedSet(t *testing.T) map[*cacheEntry]bool {
 	t.Helper()
-	var out []*cacheEntry
+	out := map[*cacheEntry]bool{}
 	var newer *cacheEntry
 	for e := sh.newest; e != nil; e = e.older {
-		if e.newer != newer || len(out) > sh.n {
+		if e.newer != newer || out[e] || len(out) > sh.n {
 			t.Fatalf("the recency list's links disagree after %d entries", len(out))
 		}
-		out = append(out, e)
+		out[e] = true
 		newer = e
 	}
 	if sh.oldest != newer || len(out) != sh.n {
@@ -481,7 +478,7 @@ func TestCacheIndexGrows(t *testing.T) {
 				sh.pushNewest(first)
 			}
 			sh.add(entry(i))
-			n, slots := len(sh.entries(t)), len(sh.index.Load().slots)
+			n, slots := len(sh.listedSet(t)), len(sh.index.Load().slots)
 			sh.mu.Unlock()
 			if 2*n > slots || slots > sh.maxSlots {
 				t.Fatalf("round %d: %d entries in %d slots (up to %d)", round, n, slots, sh.maxSlots)
